@@ -1,0 +1,258 @@
+#include "cli/local_command.hpp"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include <gale/config.hpp>
+#include <gale/errors.hpp>
+
+#include "cli/config_file.hpp"
+#include "cli/report.hpp"
+#include "worker/plugin_loader.hpp"
+#include "worker/worker.hpp"
+
+namespace gale::cli {
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct LocalOptions {
+  bool help = false;
+  std::string plugin;
+  std::optional<double> duration_s;  // none: until a signal
+  double drain_s = 5;
+  std::vector<std::string> overrides;
+  std::string config_file;
+  std::string log_level;  // empty: leave GALE_LOG_LEVEL (or info) in force
+};
+
+po::options_description visible_options() {
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help and exit")
+      ("duration,d", po::value<double>()->value_name("S"),
+       "stop after S seconds (default: run until Ctrl-C or SIGTERM)")
+      ("set,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE")->composing(),
+       "set a config entry; repeatable; wins over the plugin and --config")
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read config entries from FILE (gale.conf format, see below)")
+      ("drain", po::value<double>()->value_name("S")->default_value(5, "5"),
+       "on stop, wait up to S seconds for pending tuple trees to complete")
+      ("log-level", po::value<std::string>()->value_name("LEVEL"),
+       "trace, debug, info, warn, error or off (default: $GALE_LOG_LEVEL, else info); logs go "
+       "to stderr");
+  return options;
+}
+
+LocalOptions parse_options(const std::vector<std::string>& args) {
+  po::options_description all = visible_options();
+  all.add_options()("plugin", po::value<std::string>(), "the topology plugin");
+  po::positional_options_description positional;
+  positional.add("plugin", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  po::notify(vm);
+
+  LocalOptions o;
+  o.help = vm.count("help") > 0;
+  if (o.help) return o;
+  if (!vm.count("plugin")) throw po::error("missing the plugin to run: gale local PLUGIN.so");
+  o.plugin = vm["plugin"].as<std::string>();
+  if (vm.count("duration")) {
+    o.duration_s = vm["duration"].as<double>();
+    if (!(*o.duration_s > 0)) throw po::error("--duration must be a positive number of seconds");
+  }
+  o.drain_s = vm["drain"].as<double>();
+  if (!(o.drain_s >= 0)) throw po::error("--drain must be zero or more seconds");
+  if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
+  if (vm.count("config")) o.config_file = vm["config"].as<std::string>();
+  if (vm.count("log-level")) o.log_level = vm["log-level"].as<std::string>();
+  return o;
+}
+
+spdlog::level::level_enum parse_log_level(const std::string& name) {
+  // spdlog maps unknown names to "off" silently; a typo should not hide every log.
+  for (const char* known : {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (name == known) return spdlog::level::from_str(name);
+  }
+  throw po::error("--log-level must be one of trace, debug, info, warn, error, off (got '" + name +
+                  "')");
+}
+
+// Waits until `deadline` or until SIGINT/SIGTERM arrives. Returns the signal, or 0 on time.
+int wait_for_signal(const sigset_t& signals, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) return 0;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec timeout{};
+    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    const int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal > 0) return signal;
+    if (errno != EINTR && errno != EAGAIN) return 0;
+  }
+}
+
+// "10s", "2.5s"
+std::string seconds_text(double seconds) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%gs", seconds);
+  return buffer;
+}
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// "sentences x1, split x2, count x2, 1 acker"
+std::string describe(const Topology& topology, const std::vector<std::string>& order,
+                     const Config& config) {
+  std::string text;
+  for (const auto& id : order) {
+    if (!text.empty()) text += ", ";
+    text += id + " x" + std::to_string(topology.component(id).num_tasks);
+  }
+  const auto ackers = config.get_int(keys::topology_acker_executors, 1);
+  text += ackers == 0 ? ", acking off" : ", " + std::to_string(ackers) +
+                                            (ackers == 1 ? " acker" : " ackers");
+  return text;
+}
+
+}  // namespace
+
+std::string local_help() {
+  std::ostringstream out;
+  out << "Usage: gale local PLUGIN.so [options]\n"
+         "\n"
+         "Runs the topology a plugin builds (a shared library with GALE_TOPOLOGY) in this process:\n"
+         "every spout, bolt and acker task on its executor, as a cluster worker runs them.\n"
+         "\n"
+         "Every second it prints one line on stdout: the elapsed time; per spout the tuples emitted\n"
+         "and the tuple trees acked, failed and pending; per bolt the execute() calls (and failed\n"
+         "inputs, errors when there are any); then tuples/s, the execute() calls of all bolts over\n"
+         "the last second. It stops on Ctrl-C (SIGINT), SIGTERM or after --duration: spouts stop,\n"
+         "pending trees get --drain seconds to complete (Ctrl-C again quits at once), then a\n"
+         "summary shows per-component totals, the average throughput, the complete latency p50/p99\n"
+         "of spouts with acking on, and the failed trees (reliable spouts replay them).\n"
+         "\n"
+      << visible_options()
+      << "\n"
+         "Configuration, later sources winning: topology.name = the plugin's file name, the config\n"
+         "the plugin's build function sets, --config FILE, then each -c in order. A config file\n"
+         "holds `key = value` lines; `#` starts a comment; a `[topology]` section header prefixes\n"
+         "the keys below it with \"topology.\". Values of files and -c are read as an integer, a\n"
+         "double, true/false, null, or else a string. Useful keys (default):\n"
+         "  topology.acker.executors       acker tasks; 0 turns acking off (1)\n"
+         "  topology.max.spout.pending     in-flight trees per spout task (unbounded)\n"
+         "  topology.message.timeout.secs  seconds before a pending tree fails (30)\n"
+         "  topology.tick.tuple.freq.secs  seconds between tick tuples to bolts (no ticks)\n"
+         "  topology.debug                 log every emitted tuple (false)\n"
+         "\n"
+         "Examples:\n"
+         "  gale local build/examples/word_count.so --duration 10\n"
+         "  gale local word_count.so -c topology.acker.executors=0\n"
+         "  gale local my_topology.so --config gale.conf -c topology.max.spout.pending=5000\n"
+         "\n"
+         "Exit status: 0 after a stop by signal or --duration; 1 when the plugin or its topology\n"
+         "is invalid; 2 for bad arguments or an invalid config.\n";
+  return out.str();
+}
+
+int run_local(const std::vector<std::string>& args) {
+  const LocalOptions o = parse_options(args);
+  if (o.help) {
+    std::cout << local_help();
+    return 0;
+  }
+  if (!o.log_level.empty()) {
+    spdlog::set_level(parse_log_level(o.log_level));
+    // The runtime's loggers take their level from the environment when they are created.
+    setenv("GALE_LOG_LEVEL", o.log_level.c_str(), 1);
+  }
+
+  worker::LoadedPlugin plugin = worker::load_plugin(o.plugin);
+  Config config;
+  config.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
+  config.merge(plugin.config);
+  if (!o.config_file.empty()) load_config_file(o.config_file, config);
+  for (const auto& assignment : o.overrides) config.set_from_string(assignment);
+  config.validate();
+
+  const std::string name = config.get_string(keys::topology_name, "topology");
+  const std::vector<std::string> order = display_order(plugin.topology);
+  const std::string layout = describe(plugin.topology, order, config);
+  // Stats in reading order (spouts first, then downstream), for the progress and the summary.
+  auto stats_of = [&](const worker::Worker& w) {
+    worker::WorkerStats stats = w.stats();
+    sort_for_display(stats, order);
+    return stats;
+  };
+  worker::Worker worker(std::move(plugin.topology), config);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+
+  std::cout << "gale local: running " << name << " (" << layout << "); "
+            << (o.duration_s ? "stops after " + seconds_text(*o.duration_s) : "Ctrl-C stops")
+            << std::endl;
+  const auto started = Clock::now();
+  worker.start();
+  const auto deadline =
+      o.duration_s ? started + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(*o.duration_s))
+                   : Clock::time_point::max();
+
+  // Progress lines are due at whole seconds after the start, so they do not drift.
+  worker::WorkerStats before = stats_of(worker);
+  auto before_at = started;
+  long next_line = 1;
+  std::string why = "duration reached";
+  for (;;) {
+    const auto line_due = started + std::chrono::seconds(next_line);
+    const int signal = wait_for_signal(signals, std::min(line_due, deadline));
+    if (signal != 0) {
+      why = signal == SIGINT ? "interrupted" : "terminated";
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= line_due) {
+      worker::WorkerStats stats = stats_of(worker);
+      std::cout << progress_line(stats, before, seconds_between(started, now),
+                                 seconds_between(before_at, now))
+                << std::endl;
+      before = std::move(stats);
+      before_at = now;
+      while (started + std::chrono::seconds(next_line) <= now) ++next_line;
+    }
+    if (now >= deadline) break;
+  }
+
+  // A second Ctrl-C during the drain should quit at once: give SIGINT/SIGTERM back their default
+  // action on this thread (the executor threads keep them blocked, so they land here).
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  std::cout << "stopping: draining pending trees for up to " << seconds_text(o.drain_s)
+            << " (Ctrl-C again quits at once)" << std::endl;
+  worker.stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_s * 1000)));
+  const double elapsed = seconds_between(started, Clock::now());
+  std::cout << summary(stats_of(worker), elapsed, why) << std::flush;
+  return 0;
+}
+
+}  // namespace gale::cli

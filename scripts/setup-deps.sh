@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Gale builds with, when any is missing. Safe to run repeatedly:
+# nothing is downloaded when everything is installed already.
+set -euo pipefail
+
+packages=(
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev libspdlog-dev
+  doctest-dev meson ninja-build pkg-config g++
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$package")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "setup-deps: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

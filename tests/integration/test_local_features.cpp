@@ -1,0 +1,263 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "tests/integration/topologies.hpp"
+#include "worker/worker.hpp"
+
+using namespace gale;
+using namespace std::chrono_literals;
+using gale::testing::complete_topology;
+using gale::testing::FixedTupleSpout;
+using gale::testing::RunOptions;
+using gale::testing::TrackedTopology;
+
+namespace {
+
+std::vector<Values> numbers(int n) {
+  std::vector<Values> out;
+  for (int i = 0; i < n; ++i) out.push_back({i});
+  return out;
+}
+
+// Emits a tuple on every tick and counts the other inputs.
+class TickBolt : public Bolt {
+ public:
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"ticks"}); }
+  void execute(const Tuple& input, BoltCollector& out) override {
+    if (input.is_tick()) {
+      CHECK(input.source_component() == "__system");
+      CHECK(input.source_stream() == "__tick");
+      out.emit({++ticks_});
+    }
+    out.ack(input);
+  }
+
+ private:
+  std::int64_t ticks_ = 0;
+};
+
+// Throws on the first attempt of every 10th number; passes everything else on.
+class ThrowingBolt : public Bolt {
+ public:
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+  void execute(const Tuple& input, BoltCollector& out) override {
+    auto n = input.get_int("n");
+    if (n % 10 == 0 && thrown_.insert(n).second) throw std::runtime_error("boom on " + std::to_string(n));
+    out.emit(input, {n});
+    out.ack(input);
+  }
+
+ private:
+  std::set<std::int64_t> thrown_;
+};
+
+class PassBolt : public BasicBolt {
+ public:
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+  void execute(const Tuple& input, BasicCollector& out) override { out.emit({input.get(0)}); }
+};
+
+// Routes even numbers to stream "even" and odd ones to "odd"; emits directly to task (n % 2) of
+// "direct_sink" on the direct stream "pick".
+class SorterBolt : public Bolt {
+ public:
+  void declare_outputs(OutputDeclarer& d) override {
+    d.declare_stream("even", {"n"});
+    d.declare_stream("odd", {"n"});
+    d.declare_direct_stream("pick", {"n", "task"});
+  }
+  void prepare(const Context& context, BoltCollector&) override {
+    sinks_ = context.component_tasks("direct_sink");
+  }
+  void execute(const Tuple& input, BoltCollector& out) override {
+    auto n = input.get_int(0);
+    out.emit_to(n % 2 == 0 ? "even" : "odd", input, {n});
+    std::int32_t task = sinks_[static_cast<std::size_t>(n % 2)];
+    out.emit_direct(task, "pick", input, {n, task});
+    out.ack(input);
+  }
+
+ private:
+  std::vector<std::int32_t> sinks_;
+};
+
+// Re-emits (n, its own task id) so the test can see which task got what.
+class WhereBolt : public BasicBolt {
+ public:
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n", "expected", "task"}); }
+  void prepare(const Context& context) override { task_ = context.task_id(); }
+  void execute(const Tuple& input, BasicCollector& out) override {
+    out.emit({input.get(0), input.size() > 1 ? input.get(1) : Value(), task_});
+  }
+
+ private:
+  std::int32_t task_ = 0;
+};
+
+std::atomic<int> g_closed{0};
+std::atomic<int> g_cleaned{0};
+
+class ClosingSpout : public FixedTupleSpout {
+ public:
+  ClosingSpout() : FixedTupleSpout(Fields{"n"}, numbers(10)) {}
+  void close() override { ++g_closed; }
+};
+
+class CleaningBolt : public PassBolt {
+ public:
+  void cleanup() override { ++g_cleaned; }
+};
+
+}  // namespace
+
+TEST_SUITE("local_features") {
+  TEST_CASE("tick tuples arrive at topology.tick.tuple.freq.secs, per component") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(3)));
+    b.set_bolt("ticker", make<TickBolt>(), 2)
+        .shuffle_grouping("s")
+        .add_configuration(keys::topology_tick_tuple_freq_secs, 2);
+    b.set_bolt("quiet", make<TickBolt>()).shuffle_grouping("s");
+    TrackedTopology run(b.build());
+    run.wait_idle();
+    CHECK(run.result().emitted("ticker").empty());
+    run.advance_time(1s);
+    CHECK(run.result().emitted("ticker").empty());
+    run.advance_time(1s);
+    CHECK(run.result().emitted("ticker").size() == 2);  // one per task
+    run.advance_time(6s);
+    CHECK(run.result().emitted("ticker").size() == 8);  // three more per task
+    CHECK(run.result().emitted("quiet").empty());       // no tick config, no ticks
+    CHECK(run.result().counts("s").acked == 3);
+  }
+
+  TEST_CASE("a bolt that throws fails that tuple and the topology keeps running") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(200)));
+    b.set_bolt("thrower", make<ThrowingBolt>()).shuffle_grouping("s");
+    b.set_bolt("after", make<PassBolt>()).shuffle_grouping("thrower");
+    auto result = complete_topology(b.build());
+    CHECK(result.counts("thrower").errors == 20);
+    CHECK(result.counts("thrower").failed == 20);
+    CHECK(result.counts("s").failed == 20);   // failed at once, then replayed
+    CHECK(result.counts("s").acked == 200);   // every number made it in the end
+    std::set<std::int64_t> seen;
+    for (const Values& v : result.emitted("after")) seen.insert(v[0].as_int());
+    CHECK(seen.size() == 200);
+  }
+
+  TEST_CASE("named streams reach only their subscribers; direct streams reach the chosen task") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(100)));
+    b.set_bolt("sorter", make<SorterBolt>(), 2).shuffle_grouping("s");
+    b.set_bolt("evens", make<WhereBolt>()).shuffle_grouping("sorter", "even");
+    b.set_bolt("all_odds", make<WhereBolt>(), 3).all_grouping("sorter", "odd");
+    b.set_bolt("direct_sink", make<WhereBolt>(), 2).direct_grouping("sorter", "pick");
+    auto result = complete_topology(b.build());
+    CHECK(result.emitted("sorter", "even").size() == 50);
+    CHECK(result.emitted("sorter", "odd").size() == 50);
+    for (const Values& v : result.emitted("evens")) CHECK(v[0].as_int() % 2 == 0);
+    CHECK(result.emitted("evens").size() == 50);
+    CHECK(result.emitted("all_odds").size() == 150);  // every odd number to each of 3 tasks
+    REQUIRE(result.emitted("direct_sink").size() == 100);
+    for (const Values& v : result.emitted("direct_sink")) CHECK(v[1].as_int() == v[2].as_int());
+    CHECK(result.counts("s").acked == 100);
+  }
+
+  TEST_CASE("emitting to an undeclared stream throws an error naming the stream") {
+    static std::string message;
+    message.clear();
+    class Wrong : public Bolt {
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+      void execute(const Tuple& input, BoltCollector& out) override {
+        try {
+          out.emit_to("nope", input, {1});
+        } catch (const TopologyError& e) {
+          message = e.what();
+        }
+        out.ack(input);
+      }
+    };
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(1)));
+    b.set_bolt("wrong", make<Wrong>()).shuffle_grouping("s");
+    auto result = complete_topology(b.build());
+    CHECK(message.find("'nope'") != std::string::npos);
+    CHECK(message.find("'wrong'") != std::string::npos);
+    CHECK(result.counts("s").acked == 1);
+  }
+
+  TEST_CASE("acking is skipped for spout tuples emitted without a message id") {
+    class Unreliable : public Spout {
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+      void next_tuple() override {
+        if (n_ < 50) out_->emit({n_++});
+      }
+      SpoutCollector* out_ = nullptr;
+      int n_ = 0;
+    };
+    class BlackHole : public Bolt {
+      void declare_outputs(OutputDeclarer&) override {}
+      void execute(const Tuple&, BoltCollector&) override {}
+    };
+    TopologyBuilder b;
+    b.set_spout("s", make<Unreliable>());
+    b.set_bolt("hole", make<BlackHole>()).shuffle_grouping("s");
+    auto result = complete_topology(b.build());  // completes: nothing is pending
+    CHECK(result.counts("s").emitted == 50);
+    CHECK(result.counts("s").acked == 0);
+    CHECK(result.counts("hole").executed == 50);
+  }
+
+  TEST_CASE("stop calls close() and cleanup() on every task") {
+    g_closed = 0;
+    g_cleaned = 0;
+    TopologyBuilder b;
+    b.set_spout("s", make<ClosingSpout>(), 2);
+    b.set_bolt("b", make<CleaningBolt>(), 3).shuffle_grouping("s");
+    complete_topology(b.build());
+    CHECK(g_closed == 2);
+    CHECK(g_cleaned == 3);
+  }
+
+  TEST_CASE("invalid runtime config is rejected naming the key") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(1)));
+    Config config;
+    config.set(keys::topology_acker_executors, -1);
+    CHECK_THROWS_WITH_AS(worker::Worker(b.build(), config),
+                         doctest::Contains("topology.acker.executors"), ConfigError);
+  }
+
+  TEST_CASE("deactivate stops next_tuple; activate resumes it") {
+    class Endless : public Spout {
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+      void next_tuple() override { out_->emit({n_}, MessageId(n_++)); }
+      SpoutCollector* out_ = nullptr;
+      std::int64_t n_ = 0;
+    };
+    TopologyBuilder b;
+    b.set_spout("s", make<Endless>());
+    b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
+    worker::Worker w(b.build(), Config{});
+    w.start();
+    while (w.stats().components[1].emitted < 1000) std::this_thread::sleep_for(1ms);
+    w.deactivate();
+    std::this_thread::sleep_for(50ms);
+    auto before = w.stats().components[1].emitted;  // components sorted by id: b, s
+    std::this_thread::sleep_for(100ms);
+    CHECK(w.stats().components[1].emitted == before);
+    w.activate();
+    while (w.stats().components[1].emitted == before) std::this_thread::sleep_for(1ms);
+    w.stop(std::chrono::seconds(5));
+    auto s = w.stats().components[1];
+    CHECK(s.component == "s");
+    CHECK(s.pending == 0);
+    CHECK(s.acked == s.emitted);  // stop drained every pending tree
+  }
+}

@@ -1,0 +1,212 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include <gale/config.hpp>
+#include <gale/errors.hpp>
+
+using gale::Config;
+using gale::List;
+using gale::Value;
+namespace keys = gale::keys;
+
+TEST_SUITE("config") {
+  TEST_CASE("parse_value: integers") {
+    CHECK(Config::parse_value("42") == Value(42));
+    CHECK(Config::parse_value("-3") == Value(-3));
+    CHECK(Config::parse_value("0") == Value(0));
+    CHECK(Config::parse_value("9223372036854775807") ==
+          Value(std::int64_t{9223372036854775807}));
+    CHECK(Config::parse_value("-9223372036854775808").as_int() ==
+          std::numeric_limits<std::int64_t>::min());
+  }
+
+  TEST_CASE("parse_value: doubles") {
+    CHECK(Config::parse_value("1.5") == Value(1.5));
+    CHECK(Config::parse_value("1e3") == Value(1000.0));
+    CHECK(Config::parse_value("-0.25") == Value(-0.25));
+    CHECK(Config::parse_value(".5") == Value(0.5));
+    CHECK(Config::parse_value("1.0").is_double());  // not collapsed into an int
+  }
+
+  TEST_CASE("parse_value: keywords") {
+    CHECK(Config::parse_value("true") == Value(true));
+    CHECK(Config::parse_value("false") == Value(false));
+    CHECK(Config::parse_value("null").is_null());
+  }
+
+  TEST_CASE("parse_value: everything else is a string, parsed strictly") {
+    CHECK(Config::parse_value("abc") == Value("abc"));
+    CHECK(Config::parse_value("1.2.3") == Value("1.2.3"));
+    CHECK(Config::parse_value("") == Value(""));
+    CHECK(Config::parse_value("12abc") == Value("12abc"));
+    CHECK(Config::parse_value("1e") == Value("1e"));
+    CHECK(Config::parse_value("-") == Value("-"));
+    CHECK(Config::parse_value("True") == Value("True"));
+    CHECK(Config::parse_value("nan") == Value("nan"));
+    CHECK(Config::parse_value("inf") == Value("inf"));
+    CHECK(Config::parse_value("-infinity") == Value("-infinity"));
+    CHECK(Config::parse_value("1e999") == Value("1e999"));  // out of range stays text
+    CHECK(Config::parse_value(" 1") == Value(" 1"));
+    CHECK(Config::parse_value("0x10") == Value("0x10"));
+  }
+
+  TEST_CASE("set, find, contains, erase, merge") {
+    Config c;
+    CHECK_FALSE(c.contains("a"));
+    CHECK(c.find("a") == nullptr);
+    c.set("a", 1);
+    c.set("b", "x");
+    REQUIRE(c.find("a") != nullptr);
+    CHECK(*c.find("a") == Value(1));
+    c.set("a", 2);  // replaces
+    CHECK(c.get_int("a", 0) == 2);
+    c.erase("a");
+    CHECK_FALSE(c.contains("a"));
+    c.erase("never-set");  // no-op
+    Config other;
+    other.set("b", "y");
+    other.set("c", true);
+    c.merge(other);
+    CHECK(c.get_string("b", "") == "y");
+    CHECK(c.get_bool("c", false));
+    CHECK(c.entries().size() == 2);
+  }
+
+  TEST_CASE("set_from_string") {
+    Config c;
+    c.set_from_string("topology.workers=4");
+    CHECK(c.get_int(keys::topology_workers, 0) == 4);
+    c.set_from_string("  topology.debug  =true");
+    CHECK(c.get_bool(keys::topology_debug, false));
+    c.set_from_string("x = 2.5 ");
+    CHECK(*c.find("x") == Value(2.5));
+    c.set_from_string("expr=a=b");  // only the first '=' splits
+    CHECK(c.get_string("expr", "") == "a=b");
+    c.set_from_string("empty=");
+    CHECK(*c.find("empty") == Value(""));
+    c.set_from_string("n=null");
+    CHECK(c.find("n")->is_null());
+  }
+
+  TEST_CASE("set_from_string rejects malformed text, quoting it") {
+    Config c;
+    CHECK_THROWS_WITH_AS(c.set_from_string("topology.workers"),
+                         doctest::Contains("\"topology.workers\""), gale::ConfigError);
+    CHECK_THROWS_WITH_AS(c.set_from_string("topology.workers"), doctest::Contains("key=value"),
+                         gale::ConfigError);
+    CHECK_THROWS_WITH_AS(c.set_from_string("=5"), doctest::Contains("\"=5\""), gale::ConfigError);
+    CHECK_THROWS_WITH_AS(c.set_from_string("  =5"), doctest::Contains("empty key"),
+                         gale::ConfigError);
+    CHECK_THROWS_AS(c.set_from_string(""), gale::ConfigError);
+    CHECK(c.entries().empty());
+  }
+
+  TEST_CASE("getters: fallback when absent") {
+    Config c;
+    CHECK(c.get_int("k", 7) == 7);
+    CHECK(c.get_double("k", 0.5) == 0.5);
+    CHECK(c.get_bool("k", true));
+    CHECK(c.get_string("k", "dflt") == "dflt");
+  }
+
+  TEST_CASE("getters: wrong type names the key, the expectation and the value") {
+    Config c;
+    c.set(keys::topology_workers, "abc");
+    CHECK_THROWS_WITH_AS(c.get_int(keys::topology_workers, 1),
+                         "config topology.workers: expected int, got string \"abc\"",
+                         gale::ConfigError);
+    c.set("d", true);
+    CHECK_THROWS_WITH_AS(c.get_double("d", 0), "config d: expected double, got bool true",
+                         gale::ConfigError);
+    c.set("b", 1);
+    CHECK_THROWS_WITH_AS(c.get_bool("b", false), "config b: expected bool, got int 1",
+                         gale::ConfigError);
+    c.set("s", Value());
+    CHECK_THROWS_WITH_AS(c.get_string("s", ""), "config s: expected string, got null",
+                         gale::ConfigError);
+    c.set("i", 1.5);
+    CHECK_THROWS_WITH_AS(c.get_int("i", 0), "config i: expected int, got double 1.5",
+                         gale::ConfigError);
+  }
+
+  TEST_CASE("get_double accepts an int") {
+    Config c;
+    c.set("x", 3);
+    CHECK(c.get_double("x", 0) == 3.0);
+    c.set("y", 0.25);
+    CHECK(c.get_double("y", 0) == 0.25);
+  }
+
+  TEST_CASE("validate accepts good values, unknown keys and an empty config") {
+    Config c;
+    CHECK_NOTHROW(c.validate());
+    c.set(keys::topology_workers, 1);
+    c.set(keys::topology_acker_executors, 0);
+    c.set(keys::topology_message_timeout_secs, 30);
+    c.set(keys::topology_enable_message_timeouts, false);
+    c.set(keys::topology_max_spout_pending, Value());
+    c.set(keys::topology_tick_tuple_freq_secs, 1);
+    c.set(keys::topology_debug, true);
+    c.set(keys::topology_executor_receive_buffer_size, 1024);
+    c.set(keys::topology_producer_batch_size, 1);
+    c.set(keys::topology_sleep_spout_wait_strategy_time_ms, 0);
+    c.set(keys::topology_name, "wordcount");
+    c.set("my.app.setting", List{"anything"});  // user config, as in Storm
+    CHECK_NOTHROW(c.validate());
+    c.set(keys::topology_max_spout_pending, 1000);
+    c.set(keys::topology_tick_tuple_freq_secs, Value());
+    CHECK_NOTHROW(c.validate());
+  }
+
+  TEST_CASE("validate rejects each known key's bad values, with a precise message") {
+    struct Case {
+      const char* key;
+      Value value;
+      const char* message;
+    };
+    const Case cases[] = {
+        {keys::topology_workers, 0, "config topology.workers: expected int >= 1, got int 0"},
+        {keys::topology_workers, "abc",
+         "config topology.workers: expected int >= 1, got string \"abc\""},
+        {keys::topology_workers, 2.0, "config topology.workers: expected int >= 1, got double 2.0"},
+        {keys::topology_acker_executors, -1,
+         "config topology.acker.executors: expected int >= 0, got int -1"},
+        {keys::topology_message_timeout_secs, 0,
+         "config topology.message.timeout.secs: expected int >= 1, got int 0"},
+        {keys::topology_enable_message_timeouts, 1,
+         "config topology.enable.message.timeouts: expected bool, got int 1"},
+        {keys::topology_max_spout_pending, 0,
+         "config topology.max.spout.pending: expected null or int >= 1, got int 0"},
+        {keys::topology_max_spout_pending, "x",
+         "config topology.max.spout.pending: expected null or int >= 1, got string \"x\""},
+        {keys::topology_tick_tuple_freq_secs, -5,
+         "config topology.tick.tuple.freq.secs: expected null or int >= 1, got int -5"},
+        {keys::topology_debug, "true", "config topology.debug: expected bool, got string \"true\""},
+        {keys::topology_executor_receive_buffer_size, 0,
+         "config topology.executor.receive.buffer.size: expected int >= 1, got int 0"},
+        {keys::topology_producer_batch_size, Value(),
+         "config topology.producer.batch.size: expected int >= 1, got null"},
+        {keys::topology_sleep_spout_wait_strategy_time_ms, -1,
+         "config topology.sleep.spout.wait.strategy.time.ms: expected int >= 0, got int -1"},
+        {keys::topology_name, 5, "config topology.name: expected string, got int 5"},
+    };
+    for (const Case& tc : cases) {
+      CAPTURE(tc.key);
+      Config c;
+      c.set(tc.key, tc.value);
+      CHECK_THROWS_WITH_AS(c.validate(), tc.message, gale::ConfigError);
+    }
+  }
+
+  TEST_CASE("validate after set_from_string: the CLI path") {
+    Config c;
+    c.set_from_string("topology.workers=abc");
+    CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("topology.workers"), gale::ConfigError);
+    c.set_from_string("topology.workers=3");
+    c.set_from_string("topology.max.spout.pending=null");
+    CHECK_NOTHROW(c.validate());
+  }
+}

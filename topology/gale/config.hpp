@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <gale/export.hpp>
+#include <gale/value.hpp>
+
+namespace gale {
+
+// Configuration keys. Names follow Storm's where the concept is the same.
+namespace keys {
+// Number of worker processes for a topology in cluster mode. Default 1.
+inline constexpr const char* topology_workers = "topology.workers";
+// Number of acker tasks. 0 turns acking off: spout tuples are acked as soon as they are emitted.
+// Default 1.
+inline constexpr const char* topology_acker_executors = "topology.acker.executors";
+// Seconds a spout tuple tree may take before the spout's fail() runs. Default 30.
+inline constexpr const char* topology_message_timeout_secs = "topology.message.timeout.secs";
+// Whether message timeouts are enforced at all. Default true.
+inline constexpr const char* topology_enable_message_timeouts = "topology.enable.message.timeouts";
+// Maximum pending (emitted, not yet acked or failed) tuples per spout task. Unset: unbounded.
+inline constexpr const char* topology_max_spout_pending = "topology.max.spout.pending";
+// Seconds between tick tuples sent to each task of a bolt. Unset: no ticks. Per component too.
+inline constexpr const char* topology_tick_tuple_freq_secs = "topology.tick.tuple.freq.secs";
+// Log every emitted tuple (slow; for debugging only). Default false.
+inline constexpr const char* topology_debug = "topology.debug";
+// Capacity of each executor's input queue, in tuples. Default 16384.
+inline constexpr const char* topology_executor_receive_buffer_size =
+    "topology.executor.receive.buffer.size";
+// Tuples per batch handed from one executor to another. Default 64.
+inline constexpr const char* topology_producer_batch_size = "topology.producer.batch.size";
+// Milliseconds a spout sleeps when next_tuple emitted nothing or max pending is reached. Default 1.
+inline constexpr const char* topology_sleep_spout_wait_strategy_time_ms =
+    "topology.sleep.spout.wait.strategy.time.ms";
+// The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
+inline constexpr const char* topology_name = "topology.name";
+}  // namespace keys
+
+// A set of configuration entries: string keys to Values.
+// Getters return the fallback when a key is absent and throw ConfigError when it holds a value of
+// the wrong type. Thread-safety: not synchronised; share only as const.
+class GALE_API Config {
+ public:
+  void set(std::string key, Value value);
+  void erase(std::string_view key);
+  bool contains(std::string_view key) const;
+  // The raw value, or nullptr when absent.
+  const Value* find(std::string_view key) const;
+
+  std::int64_t get_int(std::string_view key, std::int64_t fallback) const;
+  double get_double(std::string_view key, double fallback) const;
+  bool get_bool(std::string_view key, bool fallback) const;
+  std::string get_string(std::string_view key, std::string_view fallback) const;
+
+  // Copies every entry of `other` into this config, replacing entries with the same key.
+  void merge(const Config& other);
+
+  // Applies "key=value". The value is parsed as an integer, a double, true/false, null, or else
+  // kept as a string. Throws ConfigError on text without '=' or with an empty key.
+  void set_from_string(std::string_view assignment);
+  // Parses one value the way set_from_string does.
+  static Value parse_value(std::string_view text);
+
+  // Checks the types and ranges of the known topology.* keys (e.g. topology.workers must be an
+  // integer >= 1). Throws ConfigError naming the key, the expectation and the value found.
+  void validate() const;
+
+  const std::map<std::string, Value, std::less<>>& entries() const noexcept { return entries_; }
+
+ private:
+  std::map<std::string, Value, std::less<>> entries_;
+};
+
+}  // namespace gale

@@ -1,0 +1,173 @@
+#include <gale/config.hpp>
+
+#include <charconv>
+#include <system_error>
+
+#include <gale/errors.hpp>
+
+namespace gale {
+
+namespace {
+
+// "int 0", "string \"abc\"", "null": what an error message shows of the value it rejects.
+std::string describe(const Value& v) {
+  if (v.is_null()) return "null";
+  return std::string(type_name(v.type())) + " " + v.to_string();
+}
+
+[[noreturn]] void throw_wrong(std::string_view key, std::string_view expected, const Value& found) {
+  throw ConfigError("config " + std::string(key) + ": expected " + std::string(expected) +
+                    ", got " + describe(found));
+}
+
+std::string_view trim(std::string_view s) {
+  constexpr std::string_view k_space = " \t\r\n";
+  std::size_t begin = s.find_first_not_of(k_space);
+  if (begin == std::string_view::npos) return {};
+  std::size_t end = s.find_last_not_of(k_space);
+  return s.substr(begin, end - begin + 1);
+}
+
+// The known topology.* keys and what they accept. Unknown keys pass: as in Storm, a topology's own
+// settings live in the same config and only the topology reads them.
+enum class Rule { int_at_least, null_or_int_at_least, boolean, string };
+
+struct KeyRule {
+  const char* key;
+  Rule rule;
+  std::int64_t min = 0;
+};
+
+constexpr KeyRule k_rules[] = {
+    {keys::topology_workers, Rule::int_at_least, 1},
+    {keys::topology_acker_executors, Rule::int_at_least, 0},
+    {keys::topology_message_timeout_secs, Rule::int_at_least, 1},
+    {keys::topology_enable_message_timeouts, Rule::boolean},
+    {keys::topology_max_spout_pending, Rule::null_or_int_at_least, 1},
+    {keys::topology_tick_tuple_freq_secs, Rule::null_or_int_at_least, 1},
+    {keys::topology_debug, Rule::boolean},
+    {keys::topology_executor_receive_buffer_size, Rule::int_at_least, 1},
+    {keys::topology_producer_batch_size, Rule::int_at_least, 1},
+    {keys::topology_sleep_spout_wait_strategy_time_ms, Rule::int_at_least, 0},
+    {keys::topology_name, Rule::string},
+};
+
+void check(const KeyRule& rule, const Value& v) {
+  switch (rule.rule) {
+    case Rule::int_at_least:
+      if (!v.is_int() || v.as_int() < rule.min) {
+        throw_wrong(rule.key, "int >= " + std::to_string(rule.min), v);
+      }
+      break;
+    case Rule::null_or_int_at_least:
+      if (!v.is_null() && (!v.is_int() || v.as_int() < rule.min)) {
+        throw_wrong(rule.key, "null or int >= " + std::to_string(rule.min), v);
+      }
+      break;
+    case Rule::boolean:
+      if (!v.is_bool()) throw_wrong(rule.key, "bool", v);
+      break;
+    case Rule::string:
+      if (!v.is_string()) throw_wrong(rule.key, "string", v);
+      break;
+  }
+}
+
+}  // namespace
+
+void Config::set(std::string key, Value value) {
+  entries_.insert_or_assign(std::move(key), std::move(value));
+}
+
+void Config::erase(std::string_view key) {
+  if (auto it = entries_.find(key); it != entries_.end()) entries_.erase(it);
+}
+
+bool Config::contains(std::string_view key) const { return entries_.find(key) != entries_.end(); }
+
+const Value* Config::find(std::string_view key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::int64_t Config::get_int(std::string_view key, std::int64_t fallback) const {
+  const Value* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_int()) throw_wrong(key, "int", *v);
+  return v->as_int();
+}
+
+double Config::get_double(std::string_view key, double fallback) const {
+  const Value* v = find(key);
+  if (v == nullptr) return fallback;
+  // "-c x=2" parses as an int; it is still a fine double.
+  if (!v->is_double() && !v->is_int()) throw_wrong(key, "double", *v);
+  return v->as_double();
+}
+
+bool Config::get_bool(std::string_view key, bool fallback) const {
+  const Value* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_bool()) throw_wrong(key, "bool", *v);
+  return v->as_bool();
+}
+
+std::string Config::get_string(std::string_view key, std::string_view fallback) const {
+  const Value* v = find(key);
+  if (v == nullptr) return std::string(fallback);
+  if (!v->is_string()) throw_wrong(key, "string", *v);
+  return v->as_string();
+}
+
+void Config::merge(const Config& other) {
+  for (const auto& [key, value] : other.entries_) entries_.insert_or_assign(key, value);
+}
+
+void Config::set_from_string(std::string_view assignment) {
+  std::size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos) {
+    throw ConfigError("malformed config assignment \"" + std::string(assignment) +
+                      "\": expected key=value");
+  }
+  std::string_view key = trim(assignment.substr(0, eq));
+  if (key.empty()) {
+    throw ConfigError("malformed config assignment \"" + std::string(assignment) +
+                      "\": empty key");
+  }
+  // The value is trimmed too, so that "key = value" (the way people write config files) means the
+  // same as "key=value" instead of the string " value". Only the first '=' splits: the value may
+  // contain more.
+  set(std::string(key), parse_value(trim(assignment.substr(eq + 1))));
+}
+
+Value Config::parse_value(std::string_view text) {
+  if (text == "null") return Value();
+  if (text == "true") return Value(true);
+  if (text == "false") return Value(false);
+
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  // Only whole-text parses count: "12abc" and "1.2.3" are strings, not 12 and 1.2.
+  std::int64_t i = 0;
+  if (auto [ptr, ec] = std::from_chars(begin, end, i); ec == std::errc() && ptr == end) {
+    return Value(i);
+  }
+  // from_chars also reads "inf", "nan" and "infinity"; those are words, so a double must start with
+  // a digit or a '.', after an optional '-'. Out-of-range numbers ("1e999") stay strings.
+  std::string_view digits = text.substr(!text.empty() && text[0] == '-' ? 1 : 0);
+  if (!digits.empty() && ((digits[0] >= '0' && digits[0] <= '9') || digits[0] == '.')) {
+    double d = 0;
+    if (auto [ptr, ec] = std::from_chars(begin, end, d); ec == std::errc() && ptr == end) {
+      return Value(d);
+    }
+  }
+  return Value(std::string(text));
+}
+
+void Config::validate() const {
+  for (const KeyRule& rule : k_rules) {
+    if (const Value* v = find(rule.key)) check(rule, *v);
+  }
+}
+
+}  // namespace gale

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "worker/message.hpp"
+
+namespace gale::worker {
+
+using Batch = std::vector<Message>;
+
+// An executor's input: a bounded queue of message batches. Producers hand over whole batches, so
+// the lock is taken once per batch, never per tuple; the consumer takes every queued batch at once.
+// Thread-safety: any number of producer threads, one consumer thread (the owning executor).
+class BatchQueue {
+ public:
+  explicit BatchQueue(std::size_t capacity) : capacity_(capacity) {}
+
+  // Data path: blocks while the queue holds `capacity` messages or more, which slows the producer
+  // down instead of growing memory (backpressure). Returns false, dropping the batch, once closed.
+  bool push(Batch&& batch) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return closed_ || size_ < capacity_; });
+    if (closed_) return false;
+    enqueue_locked(std::move(batch));
+    lock.unlock();
+    not_empty_.notify_one();
+    return true;
+  }
+
+  // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
+  // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
+  // volume is bounded by the data tuples in flight. Returns false once closed.
+  bool push_control(Batch&& batch) {
+    std::unique_lock lock(mutex_);
+    if (closed_) return false;
+    enqueue_locked(std::move(batch));
+    lock.unlock();
+    not_empty_.notify_one();
+    return true;
+  }
+
+  // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
+  // for a batch, wake() or close(). Returns the number of messages taken.
+  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (batches_.empty() && !closed_ && !woken_ && timeout.count() > 0) {
+      not_empty_.wait_for(lock, timeout, [&] { return !batches_.empty() || closed_ || woken_; });
+    }
+    woken_ = false;
+    std::size_t taken = size_;
+    if (taken == 0) return 0;
+    if (out.empty()) {
+      out.swap(batches_);
+    } else {
+      for (auto& b : batches_) out.push_back(std::move(b));
+      batches_.clear();
+    }
+    size_ = 0;
+    lock.unlock();
+    not_full_.notify_all();
+    return taken;
+  }
+
+  // Ends a pending or the next pop_all() wait without data (the clock moved, a command arrived).
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    not_empty_.notify_one();
+  }
+
+  // Refuses further pushes and releases every blocked producer. Queued batches stay poppable.
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return size_;
+  }
+  std::size_t capacity() const noexcept { return capacity_; }
+
+ private:
+  void enqueue_locked(Batch&& batch) {
+    size_ += batch.size();
+    batches_.push_back(std::move(batch));
+  }
+
+  const std::size_t capacity_;
+  // Protected by mutex_:
+  mutable std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<Batch> batches_;
+  std::size_t size_ = 0;
+  bool closed_ = false;
+  bool woken_ = false;
+};
+
+}  // namespace gale::worker

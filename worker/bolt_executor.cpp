@@ -1,0 +1,263 @@
+// Runs bolt tasks: executes input and tick tuples, and implements the bolt side of acking
+// (anchored emits grow the tuple tree; ack/fail report to the acker owning each root).
+
+#include <algorithm>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include <gale/bolt.hpp>
+#include <gale/errors.hpp>
+
+#include "worker/executor.hpp"
+#include "worker/worker_impl.hpp"
+
+namespace gale::worker {
+
+namespace {
+
+constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
+
+class BoltExecutor;
+struct BoltTask;
+
+// Thread: the bolt task's executor.
+class BoltCollectorImpl final : public BoltCollector {
+ public:
+  BoltCollectorImpl(BoltExecutor& executor, BoltTask& task) : executor_(executor), task_(task) {}
+  void ack(const Tuple& input) override;
+  void fail(const Tuple& input) override;
+  void report_error(std::string_view message) override;
+
+ protected:
+  void do_emit(std::string_view stream, std::span<const Tuple> anchors, Values&& values,
+               std::int32_t direct_task) override;
+
+ private:
+  BoltExecutor& executor_;
+  BoltTask& task_;
+};
+
+// Thread: the bolt task's executor.
+struct BoltTask {
+  std::int32_t id = 0;
+  const ComponentPlan* component = nullptr;
+  TaskMetrics* metrics = nullptr;
+  std::unique_ptr<Context> context;
+  std::unique_ptr<Bolt> bolt;
+  std::unique_ptr<TaskRouter> router;
+  std::unique_ptr<BoltCollectorImpl> collector;
+  std::int64_t tick_interval_ns = 0;  // 0: no ticks
+  std::int64_t next_tick_ns = k_never;
+  bool broken = false;  // prepare() failed: every input is failed
+};
+
+class BoltExecutor final : public Executor {
+ public:
+  using Executor::Executor;
+
+  void emit(BoltTask& task, std::string_view stream, std::span<const Tuple> anchors,
+            Values&& values, std::int32_t direct_task);
+  void ack(BoltTask& task, const Tuple& input);
+  void fail(BoltTask& task, const Tuple& input);
+  void error_from_user(BoltTask& task, std::string_view message) { report_error(task.id, message); }
+
+ protected:
+  void init() override;
+  void shutdown() override;
+  void on_message(Message& message) override;
+  std::int64_t on_timers(std::int64_t now) override;
+
+ private:
+  BoltTask* task_of(std::int32_t id) {
+    // Tasks of one executor are contiguous ids.
+    auto index = static_cast<std::size_t>(id - plan_.tasks.front());
+    return index < tasks_.size() ? tasks_[index].get() : nullptr;
+  }
+  void execute(BoltTask& task, const Tuple& input);
+
+  std::vector<std::unique_ptr<BoltTask>> tasks_;
+  std::vector<std::int32_t> targets_;
+};
+
+void BoltCollectorImpl::ack(const Tuple& input) { executor_.ack(task_, input); }
+void BoltCollectorImpl::fail(const Tuple& input) { executor_.fail(task_, input); }
+void BoltCollectorImpl::report_error(std::string_view message) {
+  executor_.error_from_user(task_, message);
+}
+void BoltCollectorImpl::do_emit(std::string_view stream, std::span<const Tuple> anchors,
+                                Values&& values, std::int32_t direct_task) {
+  executor_.emit(task_, stream, anchors, std::move(values), direct_task);
+}
+
+void BoltExecutor::init() {
+  const Plan& plan = worker_.plan();
+  const ComponentPlan& component = plan.component(plan_.component_index);
+  std::int64_t tick_secs = 0;
+  if (const Value* v = component.config.find(keys::topology_tick_tuple_freq_secs);
+      v != nullptr && !v->is_null()) {
+    tick_secs = v->as_int();
+  }
+  const std::int64_t now = worker_.clock().now_ns();
+  for (std::int32_t id : plan_.tasks) {
+    auto task = std::make_unique<BoltTask>();
+    task->id = id;
+    task->component = &component;
+    task->metrics = &worker_.metrics(id);
+    task->context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
+    task->collector = std::make_unique<BoltCollectorImpl>(*this, *task);
+    if (tick_secs > 0) {
+      task->tick_interval_ns = tick_secs * 1'000'000'000;
+      task->next_tick_ns = now + task->tick_interval_ns;
+    }
+    try {
+      task->router = std::make_unique<TaskRouter>(
+          worker_, component, *task->context, random_.next(),
+          [this, id](const std::string& e) { report_error(id, e); });
+      task->bolt = component.def->bolt();
+      if (!task->bolt) throw Error("the bolt factory returned null");
+      task->bolt->prepare(*task->context, *task->collector);
+    } catch (...) {
+      report_exception(id, "prepare", std::current_exception());
+      task->broken = true;
+    }
+    tasks_.push_back(std::move(task));
+  }
+}
+
+void BoltExecutor::shutdown() {
+  for (auto& task : tasks_) {
+    if (task->broken || !task->bolt) continue;
+    try {
+      task->bolt->cleanup();
+    } catch (...) {
+      report_exception(task->id, "cleanup", std::current_exception());
+    }
+  }
+  for (auto& task : tasks_) task->bolt.reset();
+}
+
+void BoltExecutor::execute(BoltTask& task, const Tuple& input) {
+  task.metrics->executed.add();
+  if (task.broken) {
+    fail(task, input);
+    return;
+  }
+  try {
+    task.bolt->execute(input, *task.collector);
+  } catch (const FailedException&) {
+    fail(task, input);  // a deliberate failure, not an error
+  } catch (...) {
+    report_exception(task.id, "execute", std::current_exception());
+    fail(task, input);
+  }
+}
+
+void BoltExecutor::on_message(Message& message) {
+  BoltTask* task = task_of(message.task);
+  if (task == nullptr || (message.kind != MessageKind::tuple && message.kind != MessageKind::tick)) {
+    worker_.log().error("bolt executor got a message of kind {} for task {} it does not run",
+                        static_cast<int>(message.kind), message.task);
+    return;
+  }
+  execute(*task, message.tuple);
+}
+
+std::int64_t BoltExecutor::on_timers(std::int64_t now) {
+  std::int64_t next = k_never;
+  for (auto& task : tasks_) {
+    if (task->tick_interval_ns == 0) continue;
+    // One tick per elapsed interval, so a simulated clock advanced by 3 intervals delivers 3.
+    while (now >= task->next_tick_ns) {
+      task->next_tick_ns += task->tick_interval_ns;
+      execute(*task, make_tuple({}, detail::tick_stream_meta(), 0, {}));
+    }
+    next = std::min(next, task->next_tick_ns);
+  }
+  return next;
+}
+
+void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const Tuple> anchors,
+                        Values&& values, std::int32_t direct_task) {
+  int s = task.router->stream_index(stream);
+  targets_.clear();
+  task.router->route(s, values, direct_task, targets_);
+  const StreamPlan& sp = task.router->stream(s);
+  task.metrics->emitted.add();
+  task.metrics->transferred.add(targets_.size());
+  if (worker_.capturing()) {
+    worker_.capture({sp.meta.component_index, sp.meta.stream_index, task.id, values});
+  }
+  if (worker_.settings().debug) {
+    worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
+                       Value(List(values)).to_string());
+  }
+  const bool track = worker_.plan().acking() && !anchors.empty();
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    std::vector<detail::Anchor> child;
+    if (track) {
+      // Storm's scheme: one new edge id per (target, anchor); it is XORed into the anchor's ack
+      // value and recorded for every root of that anchor.
+      for (const Tuple& anchor : anchors) {
+        detail::TupleData* a = detail::TupleAccess::data(anchor);
+        if (a == nullptr || a->anchors.empty()) continue;
+        std::uint64_t edge = random_.next_id();
+        a->ack_val ^= edge;
+        for (const detail::Anchor& root : a->anchors) {
+          auto it = std::find_if(child.begin(), child.end(),
+                                 [&](const detail::Anchor& c) { return c.root == root.root; });
+          if (it == child.end()) {
+            child.push_back({root.root, edge});
+          } else {
+            it->edge ^= edge;
+          }
+        }
+      }
+    }
+    Values v = i + 1 == targets_.size() ? std::move(values) : values;
+    Message m;
+    m.kind = MessageKind::tuple;
+    m.task = targets_[i];
+    m.tuple = make_tuple(std::move(v), sp.meta, task.id, std::move(child));
+    send(std::move(m));
+  }
+}
+
+void BoltExecutor::ack(BoltTask& task, const Tuple& input) {
+  detail::TupleData* d = detail::TupleAccess::data(input);
+  if (d == nullptr || d->done) return;
+  d->done = true;
+  task.metrics->acked.add();
+  if (!worker_.plan().acking()) return;
+  for (const detail::Anchor& a : d->anchors) {
+    Message m;
+    m.kind = MessageKind::acker_ack;
+    m.task = worker_.plan().acker_for(a.root);
+    m.root = a.root;
+    m.value = a.edge ^ d->ack_val;
+    send(std::move(m));
+  }
+}
+
+void BoltExecutor::fail(BoltTask& task, const Tuple& input) {
+  detail::TupleData* d = detail::TupleAccess::data(input);
+  if (d == nullptr || d->done) return;
+  d->done = true;
+  task.metrics->failed.add();
+  if (!worker_.plan().acking()) return;
+  for (const detail::Anchor& a : d->anchors) {
+    Message m;
+    m.kind = MessageKind::acker_fail;
+    m.task = worker_.plan().acker_for(a.root);
+    m.root = a.root;
+    send(std::move(m));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, ExecutorPlan plan) {
+  return std::make_unique<BoltExecutor>(worker, std::move(plan));
+}
+
+}  // namespace gale::worker

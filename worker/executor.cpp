@@ -1,0 +1,236 @@
+#include "worker/executor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include <gale/errors.hpp>
+
+#include "worker/worker_impl.hpp"
+
+namespace gale::worker {
+
+namespace {
+
+constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
+
+}  // namespace
+
+Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
+                 std::vector<detail::Anchor>&& anchors) {
+  auto data = std::make_shared<detail::TupleData>();
+  data->values = std::move(values);
+  data->meta = &meta;
+  data->source_task = source_task;
+  data->anchors = std::move(anchors);
+  return detail::TupleAccess::wrap(std::move(data));
+}
+
+// ---------------------------------------------------------------------------------------------
+// TaskRouter
+
+TaskRouter::TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const Context& context,
+                       std::uint64_t seed, std::function<void(const std::string&)> report_error)
+    : component_(component) {
+  groupers_.resize(component.streams.size());
+  for (std::size_t s = 0; s < component.streams.size(); ++s) {
+    const StreamPlan& stream = component.streams[s];
+    for (const SubscriberPlan& sub : stream.subscribers) {
+      GrouperArgs args;
+      args.context = &context;
+      args.stream = stream.meta.stream;
+      args.local_tasks = worker.local_tasks();
+      args.seed = seed + s * 7919 + groupers_[s].size() * 104729;
+      args.report_error = report_error;
+      groupers_[s].push_back(make_grouper(sub, std::move(args)));
+    }
+  }
+}
+
+int TaskRouter::stream_index(std::string_view stream) {
+  if (last_stream_ >= 0 && component_.streams[last_stream_].meta.stream == stream) {
+    return last_stream_;
+  }
+  int index = component_.stream_index(stream);
+  if (index < 0) {
+    std::string declared;
+    for (const auto& s : component_.streams) {
+      declared += (declared.empty() ? "" : ", ") + s.meta.stream;
+    }
+    throw TopologyError("component '" + component_.def->id + "' emitted to undeclared stream '" +
+                        std::string(stream) + "' (declared: " +
+                        (declared.empty() ? "none" : declared) + ")");
+  }
+  last_stream_ = index;
+  return index;
+}
+
+void TaskRouter::route(int stream, const Values& values, std::int32_t direct_task,
+                       std::vector<std::int32_t>& out) {
+  const StreamPlan& sp = component_.streams[stream];
+  if (sp.direct != (direct_task >= 0)) {
+    throw TopologyError(sp.direct ? "component '" + component_.def->id + "' used emit() on direct stream '" +
+                                        sp.meta.stream + "'; use emit_direct()"
+                                  : "component '" + component_.def->id +
+                                        "' used emit_direct() on non-direct stream '" +
+                                        sp.meta.stream + "'");
+  }
+  if (!sp.direct) {
+    auto& groupers = groupers_[stream];
+    for (auto& grouper : groupers) grouper->choose(values, out);
+    return;
+  }
+  bool subscribed = false;
+  for (const SubscriberPlan& sub : sp.subscribers) {
+    if (std::binary_search(sub.tasks->begin(), sub.tasks->end(), direct_task)) {
+      out.push_back(direct_task);
+      subscribed = true;
+    }
+  }
+  if (!subscribed && !sp.subscribers.empty()) {
+    throw TopologyError("component '" + component_.def->id + "' emitted directly to task " +
+                        std::to_string(direct_task) + ", which does not subscribe to stream '" +
+                        sp.meta.stream + "'");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executor
+
+Executor::Executor(WorkerImpl& worker, ExecutorPlan plan)
+    : worker_(worker),
+      plan_(std::move(plan)),
+      queue_(worker.settings().queue_capacity),
+      random_(std::random_device{}() ^ (static_cast<std::uint64_t>(plan_.tasks.front()) << 32)),
+      outbox_(static_cast<std::size_t>(worker.plan().layout().task_count()) + 1),
+      last_error_log_ns_(plan_.tasks.size(), std::numeric_limits<std::int64_t>::min()),
+      suppressed_errors_(plan_.tasks.size(), 0) {}
+
+Executor::~Executor() {
+  if (thread_.joinable()) {
+    request_stop();
+    join();
+  }
+}
+
+void Executor::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Executor::wait_ready() {
+  while (!ready_.load(std::memory_order_acquire)) {
+    ready_.wait(false, std::memory_order_acquire);
+  }
+}
+
+void Executor::request_stop() {
+  stop_requested_.store(true, std::memory_order_release);
+  queue_.wake();
+}
+
+void Executor::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Executor::run() {
+  init();
+  ready_.store(true, std::memory_order_release);
+  ready_.notify_all();
+
+  const Clock& clock = worker_.clock();
+  bool busy = false;
+  std::int64_t next_deadline = on_timers(clock.now_ns());
+  while (true) {
+    std::int64_t wait_ns = 0;
+    if (!busy) {
+      // Sleep until the next timer (in real time only with a real clock) or an idle poll, whichever
+      // comes first; a push to the queue ends the wait early.
+      wait_ns = idle_wait_ns();
+      if (!clock.simulated() && next_deadline != k_never) {
+        wait_ns = std::min(wait_ns, next_deadline - clock.now_ns());
+      }
+      if (wait_ns < 0) wait_ns = 0;
+    }
+    std::size_t taken = queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns));
+    for (Batch& batch : inbox_) {
+      for (Message& message : batch) on_message(message);
+    }
+    inbox_.clear();
+    next_deadline = on_timers(clock.now_ns());
+    bool stopping = stop_requested_.load(std::memory_order_acquire);
+    busy = !stopping && produce();
+    flush();
+    if (taken > 0) worker_.note_processed(taken);
+    if (stopping && (taken == 0 || !drains_before_stop())) break;
+  }
+  shutdown();
+}
+
+void Executor::send(Message&& message) {
+  std::int32_t task = message.task;
+  Batch& batch = outbox_[task];
+  if (batch.empty()) {
+    dirty_.push_back(task);
+    batch.reserve(worker_.settings().batch_size);
+  }
+  batch.push_back(std::move(message));
+  if (batch.size() >= worker_.settings().batch_size) flush_task(task);
+}
+
+void Executor::flush_task(std::int32_t task) {
+  Batch& batch = outbox_[task];
+  if (batch.empty()) return;
+  Batch out;
+  out.swap(batch);
+  worker_.deliver(task, std::move(out), this);
+}
+
+void Executor::flush() {
+  // Indices, not iterators: deliver() may block, but never re-enters send() on this thread.
+  for (std::size_t i = 0; i < dirty_.size(); ++i) flush_task(dirty_[i]);
+  dirty_.clear();
+}
+
+void Executor::report_error(std::int32_t task, std::string_view what) {
+  TaskMetrics& m = worker_.metrics(task);
+  m.errors.add();
+  m.set_last_error(std::string(what));
+  auto local = static_cast<std::size_t>(
+      std::find(plan_.tasks.begin(), plan_.tasks.end(), task) - plan_.tasks.begin());
+  if (local >= plan_.tasks.size()) local = 0;
+  // Wall time, not the injected clock: this only paces the log.
+  std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+  if (now - last_error_log_ns_[local] < 1'000'000'000) {
+    ++suppressed_errors_[local];
+    return;
+  }
+  last_error_log_ns_[local] = now;
+  const std::string& component = worker_.plan().layout().component_of(task);
+  if (suppressed_errors_[local] > 0) {
+    worker_.log().error("{} task {}: {} ({} similar errors suppressed in the last second)",
+                        component, task, what, suppressed_errors_[local]);
+    suppressed_errors_[local] = 0;
+  } else {
+    worker_.log().error("{} task {}: {}", component, task, what);
+  }
+}
+
+void Executor::report_exception(std::int32_t task, std::string_view callback,
+                                std::exception_ptr error) {
+  std::string what;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = std::string(callback) + " threw: " + e.what();
+  } catch (...) {
+    what = std::string(callback) + " threw a non-standard exception";
+  }
+  report_error(task, what);
+}
+
+}  // namespace gale::worker

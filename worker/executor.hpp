@@ -1,0 +1,124 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <gale/context.hpp>
+
+#include "topology/src/tuple_data.hpp"
+#include "worker/batch_queue.hpp"
+#include "worker/groupers.hpp"
+#include "worker/metrics.hpp"
+#include "worker/plan.hpp"
+#include "worker/random.hpp"
+
+namespace gale::worker {
+
+class WorkerImpl;
+
+// Where one task's emits go: a grouper per (stream, subscriber), resolved when the task starts.
+// Thread: the task's executor.
+class TaskRouter {
+ public:
+  TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const Context& context,
+             std::uint64_t seed, std::function<void(const std::string&)> report_error);
+
+  // Index of a declared stream. Throws TopologyError naming the component and the stream.
+  int stream_index(std::string_view stream);
+  // Appends the target tasks of a tuple on stream `stream` to `out`. `direct_task` is the task
+  // given to emit_direct, or -1. Throws TopologyError when emit() is used on a direct stream,
+  // emit_direct() on a non-direct one, or emit_direct() names a task that does not subscribe
+  // directly.
+  void route(int stream, const Values& values, std::int32_t direct_task,
+             std::vector<std::int32_t>& out);
+  const StreamPlan& stream(int index) const { return component_.streams[index]; }
+
+ private:
+  const ComponentPlan& component_;
+  std::vector<std::vector<std::unique_ptr<Grouper>>> groupers_;  // [stream][subscriber]
+  int last_stream_ = -1;  // cache: most components emit to one stream
+};
+
+// One executor thread running one or more tasks of a component (or one acker task): a loop that
+// takes every queued batch, handles each message, runs timers and spout emission, and flushes the
+// batched output. Thread: run() owns all members; start/request_stop/join come from the worker's
+// owner thread.
+class Executor {
+ public:
+  Executor(WorkerImpl& worker, ExecutorPlan plan);
+  virtual ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  void start();
+  // Blocks until the executor's tasks ran open()/prepare().
+  void wait_ready();
+  void request_stop();
+  void join();
+  BatchQueue& queue() noexcept { return queue_; }
+  const ExecutorPlan& plan() const noexcept { return plan_; }
+  virtual bool is_spout() const noexcept { return false; }
+  // Spout executors: trees pending over their tasks; a spout whose rounds emitted nothing lately.
+  virtual std::uint64_t pending() const noexcept { return 0; }
+  virtual bool idle() const noexcept { return true; }
+
+ protected:
+  // Runs on the executor thread before the loop (open/prepare) and after it (close/cleanup).
+  virtual void init() = 0;
+  virtual void shutdown() = 0;
+  virtual void on_message(Message& message) = 0;
+  // Timers due at `now` (ticks, timeouts, rotations); returns the next deadline (INT64_MAX: none).
+  virtual std::int64_t on_timers(std::int64_t now) = 0;
+  // Spouts: call next_tuple; returns true when anything was emitted.
+  virtual bool produce() { return false; }
+  // Longest real-time wait of an idle loop. With a simulated clock the worker wakes executors when
+  // time moves, so for timers this only bounds a missed wake-up.
+  virtual std::int64_t idle_wait_ns() const noexcept { return k_max_idle_wait_ns; }
+  static constexpr std::int64_t k_max_idle_wait_ns = 100'000'000;
+  // Whether the loop may leave once a stop was requested and the queue is empty.
+  virtual bool drains_before_stop() const noexcept { return true; }
+
+  // Buffers a message for its task; a full batch is handed over at once.
+  void send(Message&& message);
+  // Hands over every buffered batch.
+  void flush();
+  // Counts, records and logs (at most once a second per task) an error of user code.
+  void report_error(std::int32_t task, std::string_view what);
+  void report_exception(std::int32_t task, std::string_view callback, std::exception_ptr error);
+
+  WorkerImpl& worker_;
+  const ExecutorPlan plan_;
+  BatchQueue queue_;
+  Random random_;
+
+ private:
+  void run();
+  void flush_task(std::int32_t task);
+
+  std::vector<Batch> outbox_;          // indexed by task id
+  std::vector<std::int32_t> dirty_;    // tasks with a non-empty outbox batch
+  std::deque<Batch> inbox_;
+  std::vector<std::int64_t> last_error_log_ns_;  // per local task index
+  std::vector<std::uint64_t> suppressed_errors_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> ready_{false};
+  std::thread thread_;
+};
+
+std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, ExecutorPlan plan);
+std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, ExecutorPlan plan);
+std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, ExecutorPlan plan);
+
+// Builds the tuple a target task receives.
+Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
+                 std::vector<detail::Anchor>&& anchors);
+
+}  // namespace gale::worker

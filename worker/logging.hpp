@@ -1,0 +1,20 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gale/export.hpp>
+
+namespace spdlog {
+class logger;
+}
+
+namespace gale::worker {
+
+// A logger for one daemon or worker, writing to stderr (and to `file` when not empty). Its level
+// comes from GALE_LOG_LEVEL (trace, debug, info, warn, error, off; default info). Loggers are not
+// registered globally, so several workers in one process (tests) never clash.
+GALE_API std::shared_ptr<spdlog::logger> make_logger(const std::string& name,
+                                                     const std::string& file = "");
+
+}  // namespace gale::worker

@@ -1,0 +1,135 @@
+#include "worker/plan.hpp"
+
+#include <gale/errors.hpp>
+#include <gale/streams.hpp>
+
+namespace gale::worker {
+
+int ComponentPlan::stream_index(std::string_view stream) const noexcept {
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i].meta.stream == stream) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+RuntimeSettings RuntimeSettings::from(const Config& config) {
+  RuntimeSettings s;
+  s.acker_tasks = static_cast<int>(config.get_int(keys::topology_acker_executors, 1));
+  s.message_timeout_ns = config.get_int(keys::topology_message_timeout_secs, 30) * 1'000'000'000;
+  s.timeouts_enabled = config.get_bool(keys::topology_enable_message_timeouts, true);
+  const Value* pending = config.find(keys::topology_max_spout_pending);
+  s.max_spout_pending = (pending == nullptr || pending->is_null()) ? 0 : pending->as_int();
+  s.queue_capacity =
+      static_cast<std::size_t>(config.get_int(keys::topology_executor_receive_buffer_size, 16384));
+  s.batch_size = static_cast<std::size_t>(config.get_int(keys::topology_producer_batch_size, 64));
+  s.spout_sleep_ns = config.get_int(keys::topology_sleep_spout_wait_strategy_time_ms, 1) * 1'000'000;
+  s.debug = config.get_bool(keys::topology_debug, false);
+  return s;
+}
+
+namespace {
+
+Config validated(const Config& config) {
+  config.validate();
+  return config;
+}
+
+Config merged(const Config& base, const Config& overrides) {
+  Config c = base;
+  c.merge(overrides);
+  return c;
+}
+
+}  // namespace
+
+Plan::Plan(const Topology& topology, const Config& config)
+    : topology_(&topology),
+      config_(validated(config)),
+      layout_(topology, static_cast<int>(config.get_int(keys::topology_acker_executors, 1))) {
+  const auto& defs = topology.components();
+  components_.resize(defs.size());
+  task_component_.assign(static_cast<std::size_t>(layout_.task_count()) + 1, -1);
+
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    const ComponentDef& def = defs[i];
+    ComponentPlan& cp = components_[i];
+    cp.def = &def;
+    cp.index = static_cast<std::int32_t>(i);
+    cp.is_spout = def.kind == ComponentKind::spout;
+    cp.config = merged(config_, def.config);
+    cp.tasks = &layout_.tasks_of(def.id);
+    cp.executors = std::min(def.parallelism, def.num_tasks);
+    for (std::int32_t t : *cp.tasks) task_component_[t] = cp.index;
+    int s = 0;
+    for (const auto& [name, stream] : def.streams) {
+      StreamPlan sp;
+      sp.meta.component = def.id;
+      sp.meta.stream = name;
+      sp.meta.fields = stream.fields;
+      sp.meta.component_index = cp.index;
+      sp.meta.stream_index = s++;
+      sp.direct = stream.direct;
+      cp.streams.push_back(std::move(sp));
+    }
+  }
+
+  // Subscriptions: attach each bolt input to the stream it reads.
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    for (const Subscription& sub : defs[i].inputs) {
+      const ComponentDef* source = topology.find(sub.component);
+      if (source == nullptr) {
+        throw TopologyError("bolt '" + defs[i].id + "' subscribes to unknown component '" +
+                            sub.component + "'");
+      }
+      ComponentPlan& sp = components_[source - defs.data()];
+      int si = sp.stream_index(sub.stream);
+      if (si < 0) {
+        throw TopologyError("bolt '" + defs[i].id + "' subscribes to undeclared stream '" +
+                            sub.stream + "' of '" + sub.component + "'");
+      }
+      StreamPlan& stream = sp.streams[si];
+      SubscriberPlan subscriber;
+      subscriber.component_index = static_cast<std::int32_t>(i);
+      subscriber.grouping = &sub.grouping;
+      subscriber.tasks = components_[i].tasks;
+      for (const std::string& f : sub.grouping.fields) {
+        subscriber.field_indexes.push_back(stream.meta.fields.index(f));
+      }
+      stream.subscribers.push_back(std::move(subscriber));
+    }
+  }
+
+  // Executors: contiguous task ranges, the first ones one task larger when tasks do not divide.
+  for (const ComponentPlan& cp : components_) {
+    const auto& tasks = *cp.tasks;
+    std::size_t n = tasks.size();
+    std::size_t e = static_cast<std::size_t>(cp.executors);
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < e; ++k) {
+      std::size_t count = n / e + (k < n % e ? 1 : 0);
+      ExecutorPlan ep;
+      ep.component_index = cp.index;
+      ep.tasks.assign(tasks.begin() + static_cast<std::ptrdiff_t>(next),
+                      tasks.begin() + static_cast<std::ptrdiff_t>(next + count));
+      next += count;
+      executors_.push_back(std::move(ep));
+    }
+  }
+  for (std::int32_t t : layout_.acker_tasks()) {
+    ExecutorPlan ep;
+    ep.tasks = {t};
+    executors_.push_back(std::move(ep));
+  }
+}
+
+const detail::StreamMeta* Plan::resolve(std::int32_t component_index,
+                                        std::int32_t stream_index) const {
+  if (component_index < 0 || static_cast<std::size_t>(component_index) >= components_.size()) {
+    return nullptr;
+  }
+  const auto& streams = components_[component_index].streams;
+  if (stream_index < 0 || static_cast<std::size_t>(stream_index) >= streams.size()) return nullptr;
+  return &streams[stream_index].meta;
+}
+
+}  // namespace gale::worker

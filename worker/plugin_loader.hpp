@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include <gale/config.hpp>
+#include <gale/export.hpp>
+#include <gale/topology.hpp>
+
+namespace gale::worker {
+
+// A topology loaded from a plugin: the validated topology (which keeps the library loaded) and the
+// config its build function set.
+struct LoadedPlugin {
+  std::string path;
+  Topology topology;
+  Config config;
+};
+
+// Loads a topology plugin with dlopen(RTLD_NOW | RTLD_LOCAL), checks gale_plugin_abi_version()
+// before calling anything else, runs gale_plugin_build() and validates the topology.
+// Throws PluginError naming the file for: a missing or unreadable file, a file that is not a shared
+// library (with dlerror's reason), a library without the Gale entry points, an ABI version that
+// differs from GALE_ABI_VERSION, and a build function that throws (with its message).
+// Throws TopologyError / ConfigError (message prefixed with the plugin path) when the topology or
+// its config is invalid. Thread: any.
+GALE_API LoadedPlugin load_plugin(const std::string& path);
+
+}  // namespace gale::worker

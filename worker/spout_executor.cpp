@@ -1,0 +1,320 @@
+// Runs spout tasks: calls next_tuple while the topology is active and below max spout pending,
+// starts tuple trees at the acker, and turns acker verdicts and timeouts into ack()/fail().
+
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include <gale/errors.hpp>
+#include <gale/spout.hpp>
+
+#include "worker/executor.hpp"
+#include "worker/rotating_map.hpp"
+#include "worker/worker_impl.hpp"
+
+namespace gale::worker {
+
+namespace {
+
+constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
+constexpr std::size_t k_pending_buckets = 4;
+
+class SpoutExecutor;
+
+struct PendingTuple {
+  MessageId id;
+  std::int64_t emit_ns = 0;
+};
+
+struct SpoutTask;
+
+// Thread: the spout task's executor.
+class SpoutCollectorImpl final : public SpoutCollector {
+ public:
+  SpoutCollectorImpl(SpoutExecutor& executor, SpoutTask& task) : executor_(executor), task_(task) {}
+  void report_error(std::string_view message) override;
+  std::size_t pending_count() const override;
+
+ protected:
+  void do_emit(std::string_view stream, Values&& values, const MessageId* id,
+               std::int32_t direct_task) override;
+
+ private:
+  SpoutExecutor& executor_;
+  SpoutTask& task_;
+};
+
+// Thread: the spout task's executor.
+struct SpoutTask {
+  std::int32_t id = 0;
+  const ComponentPlan* component = nullptr;
+  TaskMetrics* metrics = nullptr;
+  std::unique_ptr<Context> context;
+  std::unique_ptr<Spout> spout;
+  std::unique_ptr<TaskRouter> router;
+  std::unique_ptr<SpoutCollectorImpl> collector;
+  RotatingMap<std::uint64_t, PendingTuple> pending{k_pending_buckets};
+  std::int64_t max_pending = 0;  // 0: unbounded
+  bool broken = false;           // open() failed: never called again
+  bool emitted = false;          // the current next_tuple() call emitted something
+};
+
+class SpoutExecutor final : public Executor {
+ public:
+  SpoutExecutor(WorkerImpl& worker, ExecutorPlan plan) : Executor(worker, std::move(plan)) {
+    const RuntimeSettings& s = worker_.settings();
+    if (s.timeouts_enabled && worker_.plan().acking()) {
+      rotation_interval_ns_ =
+          std::max<std::int64_t>(s.message_timeout_ns / (k_pending_buckets - 1), 1);
+    }
+  }
+
+  bool is_spout() const noexcept override { return true; }
+  std::uint64_t pending() const noexcept override {
+    return pending_total_.load(std::memory_order_relaxed);
+  }
+  bool idle() const noexcept override {
+    return empty_rounds_.load(std::memory_order_acquire) >= 3;
+  }
+
+  void emit(SpoutTask& task, std::string_view stream, Values&& values, const MessageId* id,
+            std::int32_t direct_task);
+  void error_from_user(SpoutTask& task, std::string_view message) {
+    report_error(task.id, message);
+  }
+
+ protected:
+  void init() override;
+  void shutdown() override;
+  void on_message(Message& message) override;
+  std::int64_t on_timers(std::int64_t now) override;
+  bool produce() override;
+  bool drains_before_stop() const noexcept override { return false; }
+  std::int64_t idle_wait_ns() const noexcept override {
+    return worker_.active() ? worker_.settings().spout_sleep_ns : k_max_idle_wait_ns;
+  }
+
+ private:
+  SpoutTask* task_of(std::int32_t id) {
+    for (auto& t : tasks_) {
+      if (t->id == id) return t.get();
+    }
+    return nullptr;
+  }
+  void update_pending() {
+    std::uint64_t total = 0;
+    for (auto& t : tasks_) {
+      auto n = t->pending.size();
+      t->metrics->pending.set(n);
+      total += n;
+    }
+    pending_total_.store(total, std::memory_order_relaxed);
+  }
+  template <class F>
+  void call(SpoutTask& task, const char* callback, F&& f) {
+    try {
+      f();
+    } catch (...) {
+      report_exception(task.id, callback, std::current_exception());
+    }
+  }
+
+  std::vector<std::unique_ptr<SpoutTask>> tasks_;
+  std::vector<std::pair<SpoutTask*, MessageId>> immediate_acks_;
+  std::vector<std::int32_t> targets_;
+  bool was_active_ = false;
+  std::int64_t rotation_interval_ns_ = 0;  // 0: no timeouts
+  std::int64_t next_rotation_ns_ = k_never;
+  std::atomic<std::uint64_t> pending_total_{0};
+  std::atomic<std::uint64_t> empty_rounds_{0};
+};
+
+void SpoutCollectorImpl::report_error(std::string_view message) {
+  executor_.error_from_user(task_, message);
+}
+
+std::size_t SpoutCollectorImpl::pending_count() const { return task_.pending.size(); }
+
+void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const MessageId* id,
+                                 std::int32_t direct_task) {
+  executor_.emit(task_, stream, std::move(values), id, direct_task);
+}
+
+void SpoutExecutor::init() {
+  const Plan& plan = worker_.plan();
+  const ComponentPlan& component = plan.component(plan_.component_index);
+  const RuntimeSettings component_settings = RuntimeSettings::from(component.config);
+  for (std::int32_t id : plan_.tasks) {
+    auto task = std::make_unique<SpoutTask>();
+    task->id = id;
+    task->component = &component;
+    task->metrics = &worker_.metrics(id);
+    task->max_pending = component_settings.max_spout_pending;
+    task->context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
+    task->collector = std::make_unique<SpoutCollectorImpl>(*this, *task);
+    try {
+      task->router = std::make_unique<TaskRouter>(
+          worker_, component, *task->context, random_.next(),
+          [this, id](const std::string& e) { report_error(id, e); });
+      task->spout = component.def->spout();
+      if (!task->spout) throw Error("the spout factory returned null");
+      task->spout->open(*task->context, *task->collector);
+    } catch (...) {
+      report_exception(id, "open", std::current_exception());
+      task->broken = true;
+    }
+    tasks_.push_back(std::move(task));
+  }
+  if (rotation_interval_ns_ > 0) {
+    next_rotation_ns_ = worker_.clock().now_ns() + rotation_interval_ns_;
+  }
+}
+
+void SpoutExecutor::shutdown() {
+  for (auto& task : tasks_) {
+    if (task->broken || !task->spout) continue;
+    if (was_active_) call(*task, "deactivate", [&] { task->spout->deactivate(); });
+    call(*task, "close", [&] { task->spout->close(); });
+  }
+  // Destroy the spouts here, on their own thread, while the plugin is surely loaded.
+  for (auto& task : tasks_) task->spout.reset();
+}
+
+void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& values,
+                         const MessageId* id, std::int32_t direct_task) {
+  int s = task.router->stream_index(stream);
+  targets_.clear();
+  task.router->route(s, values, direct_task, targets_);
+  const StreamPlan& sp = task.router->stream(s);
+  task.metrics->emitted.add();
+  task.metrics->transferred.add(targets_.size());
+  task.emitted = true;
+  if (worker_.capturing()) {
+    worker_.capture({sp.meta.component_index, sp.meta.stream_index, task.id, values});
+  }
+  if (worker_.settings().debug) {
+    worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
+                       Value(List(values)).to_string());
+  }
+  const bool track = id != nullptr && worker_.plan().acking() && !targets_.empty();
+  const std::uint64_t root = track ? random_.next_id() : 0;
+  std::uint64_t xor_value = 0;
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    std::vector<detail::Anchor> anchors;
+    if (track) {
+      std::uint64_t edge = random_.next_id();
+      xor_value ^= edge;
+      anchors.push_back({root, edge});
+    }
+    Values v = i + 1 == targets_.size() ? std::move(values) : values;
+    Message m;
+    m.kind = MessageKind::tuple;
+    m.task = targets_[i];
+    m.tuple = make_tuple(std::move(v), sp.meta, task.id, std::move(anchors));
+    send(std::move(m));
+  }
+  if (id == nullptr) return;
+  if (track) {
+    task.pending.insert(root, PendingTuple{*id, worker_.clock().now_ns()});
+    Message init;
+    init.kind = MessageKind::acker_init;
+    init.task = worker_.plan().acker_for(root);
+    init.spout_task = task.id;
+    init.root = root;
+    init.value = xor_value;
+    send(std::move(init));
+  } else {
+    // Acking off, or nobody subscribes: the tree is complete the moment it is emitted. ack() runs
+    // after next_tuple() returns, never inside emit().
+    immediate_acks_.emplace_back(&task, *id);
+  }
+}
+
+void SpoutExecutor::on_message(Message& message) {
+  if (message.kind != MessageKind::spout_ack && message.kind != MessageKind::spout_fail) {
+    worker_.log().error("spout executor got an unexpected message kind {}",
+                        static_cast<int>(message.kind));
+    return;
+  }
+  SpoutTask* task = task_of(message.task);
+  if (task == nullptr) return;
+  PendingTuple pending;
+  if (!task->pending.take(message.root, pending)) return;  // already timed out
+  if (message.kind == MessageKind::spout_ack) {
+    task->metrics->acked.add();
+    task->metrics->complete_latency.record(worker_.clock().now_ns() - pending.emit_ns);
+    if (task->spout) call(*task, "ack", [&] { task->spout->ack(pending.id); });
+  } else {
+    task->metrics->failed.add();
+    if (task->spout) call(*task, "fail", [&] { task->spout->fail(pending.id); });
+  }
+}
+
+std::int64_t SpoutExecutor::on_timers(std::int64_t now) {
+  while (now >= next_rotation_ns_) {
+    next_rotation_ns_ += rotation_interval_ns_;
+    for (auto& task : tasks_) {
+      task->pending.rotate([&](std::uint64_t, PendingTuple& expired) {
+        task->metrics->failed.add();
+        task->metrics->timed_out.add();
+        if (task->spout) call(*task, "fail", [&] { task->spout->fail(expired.id); });
+      });
+    }
+  }
+  update_pending();
+  return next_rotation_ns_;
+}
+
+bool SpoutExecutor::produce() {
+  bool active = worker_.active();
+  if (active != was_active_) {
+    for (auto& task : tasks_) {
+      if (task->broken) continue;
+      if (active) {
+        call(*task, "activate", [&] { task->spout->activate(); });
+      } else {
+        call(*task, "deactivate", [&] { task->spout->deactivate(); });
+      }
+    }
+    was_active_ = active;
+  }
+  bool emitted_any = false;
+  if (active) {
+    const std::size_t rounds = worker_.settings().batch_size;
+    for (auto& task : tasks_) {
+      if (task->broken) continue;
+      for (std::size_t r = 0; r < rounds; ++r) {
+        if (task->max_pending > 0 &&
+            task->pending.size() >= static_cast<std::size_t>(task->max_pending)) {
+          break;
+        }
+        task->emitted = false;
+        call(*task, "next_tuple", [&] { task->spout->next_tuple(); });
+        if (!immediate_acks_.empty()) {
+          for (auto& [t, id] : immediate_acks_) {
+            t->metrics->acked.add();
+            call(*t, "ack", [&] { t->spout->ack(id); });
+          }
+          immediate_acks_.clear();
+        }
+        if (!task->emitted) break;
+        emitted_any = true;
+      }
+    }
+    update_pending();
+  }
+  if (emitted_any) {
+    empty_rounds_.store(0, std::memory_order_release);
+  } else {
+    empty_rounds_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  return emitted_any;
+}
+
+}  // namespace
+
+std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, ExecutorPlan plan) {
+  return std::make_unique<SpoutExecutor>(worker, std::move(plan));
+}
+
+}  // namespace gale::worker

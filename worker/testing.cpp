@@ -1,0 +1,174 @@
+#include <gale/testing.hpp>
+
+#include <algorithm>
+#include <thread>
+
+#include <gale/context.hpp>
+#include <gale/errors.hpp>
+
+#include "worker/clock.hpp"
+#include "worker/worker.hpp"
+#include "worker/worker_impl.hpp"
+
+namespace gale::testing {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<Values>& no_tuples() {
+  static const std::vector<Values> empty;
+  return empty;
+}
+
+}  // namespace
+
+const std::vector<Values>& CompletedTopology::emitted(std::string_view component,
+                                                      std::string_view stream) const {
+  auto c = emitted_.find(component);
+  if (c == emitted_.end()) {
+    if (counts_.find(component) == counts_.end()) {
+      throw TopologyError("unknown component '" + std::string(component) + "'");
+    }
+    return no_tuples();
+  }
+  auto s = c->second.find(stream);
+  return s == c->second.end() ? no_tuples() : s->second;
+}
+
+ComponentCounts CompletedTopology::counts(std::string_view component) const {
+  auto it = counts_.find(component);
+  if (it == counts_.end()) throw TopologyError("unknown component '" + std::string(component) + "'");
+  return it->second;
+}
+
+TrackedTopology::TrackedTopology(const Topology& topology, RunOptions options)
+    : options_(std::move(options)) {
+  worker::WorkerOptions wo;
+  wo.capture_emits = true;
+  wo.name = "test";
+  if (options_.simulated_time) {
+    clock_ = std::make_shared<worker::ManualClock>();
+    wo.clock = clock_;
+  }
+  worker_ = std::make_unique<worker::Worker>(topology, options_.config, std::move(wo));
+  deadline_ = std::chrono::steady_clock::now() + options_.wall_limit;
+  worker_->start();
+}
+
+TrackedTopology::~TrackedTopology() { stop(); }
+
+void TrackedTopology::stop() {
+  if (worker_) worker_->stop(std::chrono::milliseconds(0));
+}
+
+void TrackedTopology::wait_idle() {
+  // Two looks a few milliseconds apart that both find nothing queued, every spout idle and no
+  // batch handed over in between: a message in flight always shows in one of them.
+  while (true) {
+    if (std::chrono::steady_clock::now() > deadline_) {
+      throw Error("test kit: topology still busy after " +
+                  std::to_string(options_.wall_limit.count()) + " ms (" +
+                  std::to_string(worker_->pending_trees()) + " tuple trees pending)");
+    }
+    std::uint64_t before = worker_->activity();
+    bool idle = worker_->quiescent() && worker_->spouts_idle();
+    std::this_thread::sleep_for(2ms);
+    if (idle && worker_->quiescent() && worker_->spouts_idle() && worker_->activity() == before) {
+      return;
+    }
+  }
+}
+
+void TrackedTopology::advance_time(std::chrono::milliseconds by) {
+  if (!clock_) throw Error("test kit: advance_time needs RunOptions::simulated_time");
+  clock_->advance(by);
+  simulated_ += by;
+  worker_->wake_all();
+  // Executors notice the new time on their next loop; give them that loop before looking.
+  std::this_thread::sleep_for(1ms);
+  wait_idle();
+}
+
+void TrackedTopology::run_to_completion() {
+  while (true) {
+    wait_idle();
+    if (worker_->pending_trees() == 0) return;
+    if (clock_) {
+      advance_time(options_.time_step);
+    } else {
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+}
+
+std::uint64_t TrackedTopology::pending_trees() const { return worker_->pending_trees(); }
+
+CompletedTopology TrackedTopology::result() const {
+  CompletedTopology r;
+  r.simulated_time_ = simulated_;
+  const worker::Plan& plan = worker_->impl().plan();
+  for (const worker::ComponentPlan& c : plan.components()) {
+    r.counts_[c.def->id];  // every component is known, even one that emitted nothing
+  }
+  for (worker::CapturedEmit& e : worker_->captured()) {
+    const worker::ComponentPlan& c = plan.component(e.component_index);
+    r.emitted_[c.def->id][c.streams[e.stream_index].meta.stream].push_back(std::move(e.values));
+  }
+  for (const worker::ComponentStats& s : worker_->stats().components) {
+    if (s.is_acker) continue;
+    ComponentCounts& counts = r.counts_[s.component];
+    counts.emitted = s.emitted;
+    counts.acked = s.acked;
+    counts.failed = s.failed;
+    counts.timed_out = s.timed_out;
+    counts.executed = s.executed;
+    counts.errors = s.errors;
+  }
+  return r;
+}
+
+CompletedTopology complete_topology(const Topology& topology, RunOptions options) {
+  TrackedTopology tracked(topology, std::move(options));
+  tracked.run_to_completion();
+  CompletedTopology result = tracked.result();
+  tracked.stop();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FixedTupleSpout
+
+FixedTupleSpout::FixedTupleSpout(Fields fields, std::vector<Values> tuples, std::string stream)
+    : fields_(std::move(fields)), tuples_(std::move(tuples)), stream_(std::move(stream)) {}
+
+FixedTupleSpout::~FixedTupleSpout() = default;
+
+void FixedTupleSpout::declare_outputs(OutputDeclarer& declarer) {
+  if (stream_ == default_stream) {
+    declarer.declare(fields_);
+  } else {
+    declarer.declare_stream(stream_, fields_);
+  }
+}
+
+void FixedTupleSpout::open(const Context& context, SpoutCollector& out) {
+  out_ = &out;
+  const auto tasks = static_cast<std::int64_t>(context.component_tasks(context.component_id()).size());
+  for (auto i = static_cast<std::int64_t>(tuples_.size()) - 1; i >= 0; --i) {
+    if (i % tasks == context.task_index()) to_emit_.push_back(i);
+  }
+}
+
+void FixedTupleSpout::next_tuple() {
+  if (to_emit_.empty()) return;
+  std::int64_t i = to_emit_.back();
+  to_emit_.pop_back();
+  out_->emit_to(stream_, tuples_[static_cast<std::size_t>(i)], MessageId(i));
+}
+
+void FixedTupleSpout::ack(const MessageId&) {}
+
+void FixedTupleSpout::fail(const MessageId& id) { to_emit_.push_back(id.as_int()); }
+
+}  // namespace gale::testing

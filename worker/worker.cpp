@@ -1,0 +1,227 @@
+#include "worker/worker.hpp"
+
+#include <algorithm>
+#include <array>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include <gale/errors.hpp>
+
+#include "worker/executor.hpp"
+#include "worker/logging.hpp"
+#include "worker/worker_impl.hpp"
+
+namespace gale::worker {
+
+namespace {
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Config merged_config(const Topology&, Config config) { return config; }
+
+}  // namespace
+
+WorkerImpl::WorkerImpl(Topology topology, Config config, WorkerOptions options)
+    : topology_(std::move(topology)),
+      options_(std::move(options)),
+      plan_(topology_, merged_config(topology_, std::move(config))),
+      settings_(RuntimeSettings::from(plan_.config())),
+      clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()),
+      logger_(make_logger(options_.name)) {
+  const std::int32_t task_count = plan_.layout().task_count();
+  if (options_.tasks.empty()) {
+    for (std::int32_t t = 1; t <= task_count; ++t) local_tasks_.push_back(t);
+  } else {
+    local_tasks_ = options_.tasks;
+    std::sort(local_tasks_.begin(), local_tasks_.end());
+    for (std::int32_t t : local_tasks_) {
+      if (t < 1 || t > task_count) {
+        throw Error("worker asked to run task " + std::to_string(t) + ", but the topology has " +
+                    std::to_string(task_count) + " tasks");
+      }
+    }
+  }
+  metrics_.resize(static_cast<std::size_t>(task_count) + 1);
+  executor_of_task_.assign(static_cast<std::size_t>(task_count) + 1, nullptr);
+  for (std::int32_t t : local_tasks_) metrics_[t] = std::make_unique<TaskMetrics>();
+
+  for (const ExecutorPlan& ep : plan_.executors()) {
+    // An executor runs here when its tasks are assigned here (the scheduler assigns whole
+    // executors).
+    if (!std::binary_search(local_tasks_.begin(), local_tasks_.end(), ep.tasks.front())) continue;
+    std::unique_ptr<Executor> executor;
+    if (ep.component_index < 0) {
+      executor = make_acker_executor(*this, ep);
+    } else if (plan_.component(ep.component_index).is_spout) {
+      executor = make_spout_executor(*this, ep);
+    } else {
+      executor = make_bolt_executor(*this, ep);
+    }
+    for (std::int32_t t : ep.tasks) executor_of_task_[t] = executor.get();
+    executors_.push_back(std::move(executor));
+  }
+}
+
+WorkerImpl::~WorkerImpl() { stop(std::chrono::milliseconds(0)); }
+
+void WorkerImpl::start() {
+  if (started_.exchange(true)) return;
+  active_.store(true, std::memory_order_release);
+  for (auto& e : executors_) e->start();
+  for (auto& e : executors_) e->wait_ready();
+  logger_->info("started {} executors for {} tasks ({} ackers)", executors_.size(),
+                local_tasks_.size(), plan_.acker_tasks().size());
+}
+
+void WorkerImpl::activate() {
+  active_.store(true, std::memory_order_release);
+  wake_all();
+}
+
+void WorkerImpl::deactivate() {
+  active_.store(false, std::memory_order_release);
+  wake_all();
+}
+
+void WorkerImpl::wake_all() {
+  for (auto& e : executors_) e->queue().wake();
+}
+
+bool WorkerImpl::deliver(std::int32_t task, Batch&& batch, const Executor* from) {
+  Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
+                     ? executor_of_task_[task]
+                     : nullptr;
+  if (to == nullptr) {
+    logger_->error("dropping {} messages for task {}, which this worker does not run",
+                   batch.size(), task);
+    return false;
+  }
+  const auto n = batch.size();
+  // Counted before the push so that "enqueued == processed" never holds while a batch is queued.
+  enqueued_.fetch_add(n, std::memory_order_acq_rel);
+  bool data_to_bolt = to != from && !plan_.is_acker_task(task) && !plan_.is_spout_task(task);
+  bool ok = data_to_bolt ? to->queue().push(std::move(batch))
+                         : to->queue().push_control(std::move(batch));
+  if (!ok) processed_.fetch_add(n, std::memory_order_acq_rel);  // dropped while stopping
+  return ok;
+}
+
+void WorkerImpl::capture(CapturedEmit emit) {
+  std::lock_guard lock(capture_mutex_);
+  captured_.push_back(std::move(emit));
+}
+
+std::vector<CapturedEmit> WorkerImpl::captured() const {
+  std::lock_guard lock(capture_mutex_);
+  return captured_;
+}
+
+std::uint64_t WorkerImpl::pending_trees() const {
+  std::uint64_t n = 0;
+  for (const auto& e : executors_) n += e->pending();
+  return n;
+}
+
+bool WorkerImpl::spouts_idle() const {
+  for (const auto& e : executors_) {
+    if (e->is_spout() && !e->idle()) return false;
+  }
+  return true;
+}
+
+void WorkerImpl::stop(std::chrono::milliseconds drain) {
+  if (!started_.load() || stopped_.exchange(true)) return;
+  const std::int64_t deadline = steady_now_ns() + drain.count() * 1'000'000;
+  // Storm's order: deactivate, let pending trees finish, then stop.
+  deactivate();
+  while (pending_trees() > 0 && steady_now_ns() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (pending_trees() > 0) {
+    logger_->warn("stopping with {} tuple trees still pending; their spouts will not see them "
+                  "acked",
+                  pending_trees());
+  }
+  stop_executors(true, false, deadline);
+  stop_executors(false, true, deadline + 1'000'000'000);
+  logger_->info("stopped");
+}
+
+void WorkerImpl::stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns) {
+  if (wait_quiescent) {
+    // Bolts finish what is queued; the deadline bounds a topology that keeps itself busy (a loop).
+    while (!quiescent() && steady_now_ns() < deadline_ns) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  for (auto& e : executors_) {
+    if (e->is_spout() == spouts) e->request_stop();
+  }
+  if (!spouts) {
+    // Release producers blocked on full queues; whatever is still queued is still handled.
+    for (auto& e : executors_) e->queue().close();
+  }
+  for (auto& e : executors_) {
+    if (e->is_spout() == spouts) e->join();
+  }
+}
+
+WorkerStats WorkerImpl::stats() const {
+  WorkerStats stats;
+  const auto& layout = plan_.layout();
+  for (const std::string& component : layout.components()) {
+    ComponentStats cs;
+    cs.component = component;
+    cs.is_acker = component == acker_component;
+    const ComponentDef* def = topology_.find(component);
+    cs.is_spout = def != nullptr && def->kind == ComponentKind::spout;
+    std::array<std::uint64_t, LatencyHistogram::buckets> counts{};
+    std::uint64_t sum_ns = 0, max_ns = 0;
+    for (std::int32_t t : layout.tasks_of(component)) {
+      if (metrics_[t] == nullptr) continue;
+      const TaskMetrics& m = *metrics_[t];
+      ++cs.tasks;
+      cs.emitted += m.emitted.get();
+      cs.transferred += m.transferred.get();
+      cs.acked += m.acked.get();
+      cs.failed += m.failed.get();
+      cs.timed_out += m.timed_out.get();
+      cs.executed += m.executed.get();
+      cs.errors += m.errors.get();
+      cs.pending += m.pending.get();
+      m.complete_latency.merge_into(counts, sum_ns, max_ns);
+      std::string error = m.last_error();
+      if (!error.empty()) cs.last_error = std::move(error);
+    }
+    if (cs.tasks == 0) continue;
+    cs.complete_latency = LatencyHistogram::summarize(counts, sum_ns, max_ns);
+    stats.components.push_back(std::move(cs));
+  }
+  return stats;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker
+
+Worker::Worker(Topology topology, Config config, WorkerOptions options)
+    : impl_(std::make_unique<WorkerImpl>(std::move(topology), std::move(config),
+                                         std::move(options))) {}
+Worker::~Worker() = default;
+void Worker::start() { impl_->start(); }
+void Worker::activate() { impl_->activate(); }
+void Worker::deactivate() { impl_->deactivate(); }
+void Worker::stop(std::chrono::milliseconds drain) { impl_->stop(drain); }
+WorkerStats Worker::stats() const { return impl_->stats(); }
+std::uint64_t Worker::pending_trees() const { return impl_->pending_trees(); }
+bool Worker::spouts_idle() const { return impl_->spouts_idle(); }
+bool Worker::quiescent() const { return impl_->quiescent(); }
+std::uint64_t Worker::activity() const { return impl_->activity(); }
+void Worker::wake_all() { impl_->wake_all(); }
+std::vector<CapturedEmit> Worker::captured() const { return impl_->captured(); }
+
+}  // namespace gale::worker

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gale/config.hpp>
+#include <gale/export.hpp>
+#include <gale/topology.hpp>
+
+namespace gale::worker {
+
+class Clock;
+class WorkerImpl;
+
+struct WorkerOptions {
+  std::shared_ptr<Clock> clock;      // null: the steady clock
+  std::vector<std::int32_t> tasks;   // tasks hosted by this worker; empty: every task (local mode)
+  bool capture_emits = false;        // record every emitted tuple (the test kit reads them)
+  std::string name = "local";        // logger name
+};
+
+// Complete latency of spout tuple trees (emit to ack), from a log-bucketed histogram.
+struct LatencySummary {
+  std::uint64_t count = 0;
+  double mean_ms = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+};
+
+// Counters of one component, summed over its tasks in this worker.
+struct ComponentStats {
+  std::string component;
+  bool is_spout = false;
+  bool is_acker = false;
+  int tasks = 0;
+  std::uint64_t emitted = 0;    // tuples emitted, all streams (a tuple sent to 3 tasks counts once)
+  std::uint64_t transferred = 0;// tuples delivered to tasks (a tuple sent to 3 tasks counts 3)
+  std::uint64_t acked = 0;      // spouts: trees completed; bolts: input tuples acked
+  std::uint64_t failed = 0;     // spouts: trees failed (timeouts included); bolts: inputs failed
+  std::uint64_t timed_out = 0;  // spouts: trees failed because they timed out
+  std::uint64_t executed = 0;   // bolts: execute() calls (ticks included)
+  std::uint64_t errors = 0;     // exceptions thrown by user code plus report_error() calls
+  std::uint64_t pending = 0;    // spouts: trees pending now
+  LatencySummary complete_latency;  // spouts with acking on
+  std::string last_error;
+};
+
+// One tuple as a component emitted it (the test kit's capture).
+struct CapturedEmit {
+  std::int32_t component_index;  // in Topology::components()
+  std::int32_t stream_index;     // in the component's streams, ordered by name
+  std::int32_t task;
+  Values values;
+};
+
+struct WorkerStats {
+  std::vector<ComponentStats> components;  // topology order (by id), ackers last
+};
+
+// Runs the tasks of one topology hosted in this process on executor threads. Local mode is a
+// Worker hosting every task. Thread: create, start, stop and destroy from one thread; stats() and
+// the other queries may be called from any thread.
+class GALE_API Worker {
+ public:
+  // Validates the config merged over the topology's (throws ConfigError) and plans the executors.
+  Worker(Topology topology, Config config, WorkerOptions options = {});
+  ~Worker();  // stop() if still running
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts executor threads; each opens its spouts / prepares its bolts, then spouts activate.
+  void start();
+  // Spouts stop (deactivate) or resume (activate) calling next_tuple.
+  void activate();
+  void deactivate();
+  // Deactivates spouts, waits up to `drain` for every pending tree to complete or fail, stops the
+  // executors after they have drained their queues, and calls close()/cleanup(). Idempotent.
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+
+  WorkerStats stats() const;
+  // Trees pending across all spout tasks of this worker.
+  std::uint64_t pending_trees() const;
+  // Number of spout tasks here whose last next_tuple() calls emitted nothing for a while, and the
+  // total number of spout tasks (the test kit's notion of "exhausted").
+  bool spouts_idle() const;
+  // True when no message is queued or being processed anywhere in this worker.
+  bool quiescent() const;
+  // Incremented whenever a batch is handed to a queue: equal readings around a quiescent() check
+  // mean nothing moved in between.
+  std::uint64_t activity() const;
+  // Wakes every executor (after the injected clock moved).
+  void wake_all();
+  // Every tuple emitted so far, in emission order per emitting task (capture_emits only).
+  std::vector<CapturedEmit> captured() const;
+
+  WorkerImpl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<WorkerImpl> impl_;
+};
+
+}  // namespace gale::worker

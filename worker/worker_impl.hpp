@@ -1,0 +1,94 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gale/config.hpp>
+#include <gale/topology.hpp>
+
+#include "worker/batch_queue.hpp"
+#include "worker/clock.hpp"
+#include "worker/metrics.hpp"
+#include "worker/plan.hpp"
+#include "worker/worker.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace gale::worker {
+
+class Executor;
+
+// The state of a Worker shared by its executors: the plan, the clock, the task → queue map, the
+// activity counters. Thread: constructed, started and stopped by the owner thread; the members
+// marked "any thread" are read and written by executor threads.
+class WorkerImpl {
+ public:
+  WorkerImpl(Topology topology, Config config, WorkerOptions options);
+  ~WorkerImpl();
+
+  void start();
+  void activate();
+  void deactivate();
+  void stop(std::chrono::milliseconds drain);
+
+  // --- used by executors (any thread) ---
+  const Plan& plan() const noexcept { return plan_; }
+  const RuntimeSettings& settings() const noexcept { return settings_; }
+  const Clock& clock() const noexcept { return *clock_; }
+  spdlog::logger& log() const noexcept { return *logger_; }
+  bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  TaskMetrics& metrics(std::int32_t task) { return *metrics_[task]; }
+  const std::vector<std::int32_t>& local_tasks() const noexcept { return local_tasks_; }
+  // Hands a batch to the executor of `task`. Blocks on a full queue for data to a bolt from another
+  // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
+  // because the worker is shutting down.
+  bool deliver(std::int32_t task, Batch&& batch, const Executor* from);
+  void note_processed(std::uint64_t n) noexcept {
+    processed_.fetch_add(n, std::memory_order_acq_rel);
+  }
+  bool capturing() const noexcept { return options_.capture_emits; }
+  void capture(CapturedEmit emit);
+
+  // --- queries (any thread) ---
+  WorkerStats stats() const;
+  std::uint64_t pending_trees() const;
+  bool spouts_idle() const;
+  bool quiescent() const noexcept {
+    return enqueued_.load(std::memory_order_acquire) == processed_.load(std::memory_order_acquire);
+  }
+  std::uint64_t activity() const noexcept { return enqueued_.load(std::memory_order_acquire); }
+  void wake_all();
+  std::vector<CapturedEmit> captured() const;
+
+ private:
+  void stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns);
+
+  // Constant after construction:
+  Topology topology_;  // first: the plan points into it, and it keeps the plugin loaded
+  WorkerOptions options_;
+  Plan plan_;
+  RuntimeSettings settings_;
+  std::shared_ptr<Clock> clock_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::vector<std::int32_t> local_tasks_;
+  std::vector<std::unique_ptr<TaskMetrics>> metrics_;  // indexed by task id; null when not local
+  std::vector<std::unique_ptr<Executor>> executors_;
+  std::vector<Executor*> executor_of_task_;  // indexed by task id; null when not local
+
+  // Any thread:
+  std::atomic<bool> active_{false};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<std::uint64_t> enqueued_{0};
+  std::atomic<std::uint64_t> processed_{0};
+  mutable std::mutex capture_mutex_;
+  std::vector<CapturedEmit> captured_;  // protected by capture_mutex_
+};
+
+}  // namespace gale::worker
