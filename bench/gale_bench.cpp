@@ -269,13 +269,16 @@ int main(int argc, char** argv) {
       "Options");
   options.add_options()
       ("help,h", "show this help and exit")
-      ("duration", po::value<double>()->value_name("S")->default_value(5, "5"), "measured seconds per scenario")
-      ("warmup", po::value<double>()->value_name("S")->default_value(1, "1"), "seconds before measuring")
+      ("duration", po::value<double>()->value_name("S")->default_value(5, "5"),
+       "measured seconds per scenario")
+      ("warmup", po::value<double>()->value_name("S")->default_value(1, "1"),
+       "seconds before measuring")
       ("scenario", po::value<std::string>()->value_name("TEXT")->default_value(""),
        "run only scenarios whose name contains this text (e.g. wordcount, acked, noop/unacked)")
       ("max-pending", po::value<std::int64_t>()->value_name("N")->default_value(1024),
        "topology.max.spout.pending for acked runs (0: unbounded)")
-      ("csv", po::value<std::string>()->value_name("FILE"), "also write the results to this CSV file");
+      ("csv", po::value<std::string>()->value_name("FILE"),
+       "also write the results to this CSV file");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
@@ -74,10 +75,13 @@ LocalOptions parse_options(const std::vector<std::string>& args) {
   o.plugin = vm["plugin"].as<std::string>();
   if (vm.count("duration")) {
     o.duration_s = vm["duration"].as<double>();
-    if (!(*o.duration_s > 0)) throw po::error("--duration must be a positive number of seconds");
+    // The upper bound (ten years) keeps the deadline arithmetic far from overflow.
+    if (!(*o.duration_s > 0 && *o.duration_s < 3.2e8)) {
+      throw po::error("--duration must be a positive number of seconds");
+    }
   }
   o.drain_s = vm["drain"].as<double>();
-  if (!(o.drain_s >= 0)) throw po::error("--drain must be zero or more seconds");
+  if (!(o.drain_s >= 0 && o.drain_s < 3.2e8)) throw po::error("--drain must be zero or more seconds");
   if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
   if (vm.count("config")) o.config_file = vm["config"].as<std::string>();
   if (vm.count("log-level")) o.log_level = vm["log-level"].as<std::string>();
@@ -104,7 +108,11 @@ int wait_for_signal(const sigset_t& signals, Clock::time_point deadline) {
     timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     const int signal = sigtimedwait(&signals, nullptr, &timeout);
     if (signal > 0) return signal;
-    if (errno != EINTR && errno != EAGAIN) return 0;
+    if (errno != EINTR && errno != EAGAIN) {
+      // Cannot happen with a valid set and timeout; do not spin if it does.
+      std::this_thread::sleep_until(deadline);
+      return 0;
+    }
   }
 }
 
@@ -139,24 +147,27 @@ std::string local_help() {
   std::ostringstream out;
   out << "Usage: gale local PLUGIN.so [options]\n"
          "\n"
-         "Runs the topology a plugin builds (a shared library with GALE_TOPOLOGY) in this process:\n"
-         "every spout, bolt and acker task on its executor, as a cluster worker runs them.\n"
+         "Runs the topology a plugin builds (a shared library with GALE_TOPOLOGY) in this\n"
+         "process: every spout, bolt and acker task on its executor, as a cluster worker\n"
+         "runs them.\n"
          "\n"
-         "Every second it prints one line on stdout: the elapsed time; per spout the tuples emitted\n"
-         "and the tuple trees acked, failed and pending; per bolt the execute() calls (and failed\n"
-         "inputs, errors when there are any); then tuples/s, the execute() calls of all bolts over\n"
-         "the last second. It stops on Ctrl-C (SIGINT), SIGTERM or after --duration: spouts stop,\n"
-         "pending trees get --drain seconds to complete (Ctrl-C again quits at once), then a\n"
-         "summary shows per-component totals, the average throughput, the complete latency p50/p99\n"
-         "of spouts with acking on, and the failed trees (reliable spouts replay them).\n"
+         "Every second it prints one line on stdout: the elapsed time; per spout the\n"
+         "tuples emitted and the tuple trees acked, failed and pending; per bolt the\n"
+         "execute() calls (and failed inputs, errors when there are any); then tuples/s,\n"
+         "the execute() calls of all bolts over the last second. It stops on Ctrl-C\n"
+         "(SIGINT), SIGTERM or after --duration: spouts stop, pending trees get --drain\n"
+         "seconds to complete (Ctrl-C again quits at once), then a summary shows\n"
+         "per-component totals, the average throughput, the complete latency p50/p99 of\n"
+         "spouts with acking on, and the failed trees (reliable spouts replay them).\n"
          "\n"
       << visible_options()
       << "\n"
-         "Configuration, later sources winning: topology.name = the plugin's file name, the config\n"
-         "the plugin's build function sets, --config FILE, then each -c in order. A config file\n"
-         "holds `key = value` lines; `#` starts a comment; a `[topology]` section header prefixes\n"
-         "the keys below it with \"topology.\". Values of files and -c are read as an integer, a\n"
-         "double, true/false, null, or else a string. Useful keys (default):\n"
+         "Configuration, later sources winning: topology.name = the plugin's file name,\n"
+         "the config the plugin's build function sets, --config FILE, then each -c in\n"
+         "order. A config file holds `key = value` lines; `#` starts a comment; a\n"
+         "`[topology]` section header prefixes the keys below it with \"topology.\". Values\n"
+         "of files and -c are read as an integer, a double, true/false, null, or else a\n"
+         "string. Useful keys (default):\n"
          "  topology.acker.executors       acker tasks; 0 turns acking off (1)\n"
          "  topology.max.spout.pending     in-flight trees per spout task (unbounded)\n"
          "  topology.message.timeout.secs  seconds before a pending tree fails (30)\n"
@@ -168,8 +179,8 @@ std::string local_help() {
          "  gale local word_count.so -c topology.acker.executors=0\n"
          "  gale local my_topology.so --config gale.conf -c topology.max.spout.pending=5000\n"
          "\n"
-         "Exit status: 0 after a stop by signal or --duration; 1 when the plugin or its topology\n"
-         "is invalid; 2 for bad arguments or an invalid config.\n";
+         "Exit status: 0 after a stop by signal or --duration; 1 when the plugin or its\n"
+         "topology is invalid; 2 for bad arguments or an invalid config.\n";
   return out.str();
 }
 

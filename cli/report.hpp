@@ -18,7 +18,7 @@ namespace gale::cli {
 // (ties and cycles in id order).
 std::vector<std::string> display_order(const Topology& topology);
 
-// Reorders `stats.components` by `order`; components not in it (ackers) keep their place at the end.
+// Reorders `stats.components` by `order`; components not in it (ackers) go to the end.
 void sort_for_display(worker::WorkerStats& stats, const std::vector<std::string>& order);
 
 // 812, 12.3k, 1.20M, 7.10G: three significant digits above 999.
@@ -28,8 +28,8 @@ std::string human_count(std::uint64_t n);
 // the spouts emitted when the topology has no bolt.
 std::uint64_t processed_tuples(const worker::WorkerStats& stats);
 
-// One progress line, e.g.
-// "[  3s] sentences: emitted 1.20M acked 1.19M failed 0 pending 812 | split: exec 1.19M | 2.4M tuples/s"
+// One progress line, e.g. "[  3s] sentences: emitted 1.20M acked 1.19M failed 0 pending 812 |
+// split: exec 1.19M | count: exec 7.1M | 2.4M tuples/s" (on one line).
 // The rate is the change of processed_tuples() between `before` and `now` over `interval_s`.
 std::string progress_line(const worker::WorkerStats& now, const worker::WorkerStats& before,
                           double elapsed_s, double interval_s);

@@ -22,18 +22,27 @@ class WordSpout : public gale::Spout {
 
   void open(const gale::Context& context, gale::SpoutCollector& out) override {
     out_ = &out;
+    const gale::Value* max_pending = context.config().find(gale::keys::topology_max_spout_pending);
+    max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
     random_.seed(static_cast<std::uint32_t>(context.task_id()));
   }
 
   void next_tuple() override {
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < 8 && below_max_pending(); ++i) {
       out_->emit({k_words[random_() % k_words.size()]}, next_id_++);
     }
   }
   // This spout does not replay: a lost word is just a lost word, as in Storm's TestWordSpout.
 
  private:
+  // The runtime checks topology.max.spout.pending before each next_tuple() call; checking it per
+  // emit too keeps a call that emits several tuples from overshooting it.
+  bool below_max_pending() const {
+    return max_pending_ <= 0 || out_->pending_count() < static_cast<std::size_t>(max_pending_);
+  }
+
   gale::SpoutCollector* out_ = nullptr;
+  std::int64_t max_pending_ = 0;  // 0: unbounded
   std::minstd_rand random_;
   std::int64_t next_id_ = 0;
 };

@@ -23,7 +23,11 @@ class EventSpout : public gale::Spout {
     declarer.declare({"id", "payload", "attempt"});
   }
 
-  void open(const gale::Context&, gale::SpoutCollector& out) override { out_ = &out; }
+  void open(const gale::Context& context, gale::SpoutCollector& out) override {
+    out_ = &out;
+    const gale::Value* max_pending = context.config().find(gale::keys::topology_max_spout_pending);
+    max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
+  }
 
   void next_tuple() override {
     if (!replay_.empty()) {
@@ -32,7 +36,7 @@ class EventSpout : public gale::Spout {
       if (auto it = pending_.find(id); it != pending_.end()) emit(id, ++it->second);
       return;
     }
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < 8 && below_max_pending(); ++i) {
       const std::int64_t id = next_id_++;
       pending_.emplace(id, 1);
       emit(id, 1);
@@ -54,11 +58,18 @@ class EventSpout : public gale::Spout {
   }
 
  private:
+  // The runtime checks topology.max.spout.pending before each next_tuple() call; checking it per
+  // emit too keeps a call that emits several tuples from overshooting it.
+  bool below_max_pending() const {
+    return max_pending_ <= 0 || out_->pending_count() < static_cast<std::size_t>(max_pending_);
+  }
+
   void emit(std::int64_t id, std::int64_t attempt) {
     out_->emit({id, "event-" + std::to_string(id), attempt}, id);
   }
 
   gale::SpoutCollector* out_ = nullptr;
+  std::int64_t max_pending_ = 0;  // 0: unbounded
   std::int64_t next_id_ = 0;
   std::uint64_t replays_ = 0;
   std::unordered_map<std::int64_t, std::int64_t> pending_;  // message id -> attempts so far

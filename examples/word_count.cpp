@@ -30,6 +30,8 @@ class SentenceSpout : public gale::Spout {
 
   void open(const gale::Context& context, gale::SpoutCollector& out) override {
     out_ = &out;
+    const gale::Value* max_pending = context.config().find(gale::keys::topology_max_spout_pending);
+    max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
     // Tasks start at different sentences so that several spout tasks do not emit in lockstep.
     next_ = static_cast<std::uint64_t>(context.task_index());
   }
@@ -43,7 +45,7 @@ class SentenceSpout : public gale::Spout {
       return;
     }
     // A few sentences per call: cheap to return, and the runtime checks max pending in between.
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < 8 && below_max_pending(); ++i) {
       const std::int64_t id = next_id_++;
       const auto sentence = static_cast<std::uint32_t>(next_++ % k_sentences.size());
       pending_.emplace(id, sentence);
@@ -55,11 +57,18 @@ class SentenceSpout : public gale::Spout {
   void fail(const gale::MessageId& id) override { replay_.push_back(id.as_int()); }
 
  private:
+  // The runtime checks topology.max.spout.pending before each next_tuple() call; checking it per
+  // emit too keeps a call that emits several tuples from overshooting it.
+  bool below_max_pending() const {
+    return max_pending_ <= 0 || out_->pending_count() < static_cast<std::size_t>(max_pending_);
+  }
+
   void emit(std::int64_t id, std::uint32_t sentence) {
     out_->emit({std::string(k_sentences[sentence])}, id);
   }
 
   gale::SpoutCollector* out_ = nullptr;
+  std::int64_t max_pending_ = 0;  // 0: unbounded
   std::uint64_t next_ = 0;
   std::int64_t next_id_ = 0;
   std::unordered_map<std::int64_t, std::uint32_t> pending_;  // message id -> sentence

@@ -3,9 +3,10 @@
 # nothing is downloaded when everything is installed already.
 set -euo pipefail
 
+# cmake: meson finds msgpack-cxx (and doctest) through their CMake package configs.
 packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev libspdlog-dev
-  doctest-dev meson ninja-build pkg-config g++
+  doctest-dev meson ninja-build pkg-config cmake g++
 )
 
 missing=()
@@ -27,4 +28,4 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+"${sudo[@]}" apt-get install -y -q "${missing[@]}" </dev/null

@@ -5,15 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup-deps.sh
-if [[ ! -f build/build.ninja ]]; then
-  meson setup build
-fi
-if ! ninja -C build; then
-  echo "build failed"
+build_failed() {
+  echo "$1"
   echo "0 passed, 1 failed"
   exit 1
+}
+
+./scripts/setup-deps.sh || build_failed "installing the dependencies failed"
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build || build_failed "meson setup failed"
 fi
+ninja -C build || build_failed "the build failed"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

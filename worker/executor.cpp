@@ -106,7 +106,7 @@ Executor::Executor(WorkerImpl& worker, ExecutorPlan plan)
       queue_(worker.settings().queue_capacity),
       random_(std::random_device{}() ^ (static_cast<std::uint64_t>(plan_.tasks.front()) << 32)),
       outbox_(static_cast<std::size_t>(worker.plan().layout().task_count()) + 1),
-      last_error_log_ns_(plan_.tasks.size(), std::numeric_limits<std::int64_t>::min()),
+      last_error_log_ns_(plan_.tasks.size(), 0),
       suppressed_errors_(plan_.tasks.size(), 0) {}
 
 Executor::~Executor() {
@@ -159,11 +159,15 @@ void Executor::run() {
       for (Message& message : batch) on_message(message);
     }
     inbox_.clear();
+    // Read before the clock: a request is made after the clock moved, so this run sees the new time.
+    std::uint64_t timer_epoch = timers_requested_.load(std::memory_order_acquire);
     next_deadline = on_timers(clock.now_ns());
     bool stopping = stop_requested_.load(std::memory_order_acquire);
     busy = !stopping && produce();
     flush();
     if (taken > 0) worker_.note_processed(taken);
+    // After the flush: whoever waits on the epoch then sees the timers' output as queued work.
+    timers_seen_.store(timer_epoch, std::memory_order_release);
     if (stopping && (taken == 0 || !drains_before_stop())) break;
   }
   shutdown();
@@ -205,7 +209,7 @@ void Executor::report_error(std::int32_t task, std::string_view what) {
   std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
-  if (now - last_error_log_ns_[local] < 1'000'000'000) {
+  if (last_error_log_ns_[local] != 0 && now - last_error_log_ns_[local] < 1'000'000'000) {
     ++suppressed_errors_[local];
     return;
   }

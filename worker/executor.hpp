@@ -63,6 +63,13 @@ class Executor {
   void wait_ready();
   void request_stop();
   void join();
+  // Asks the executor to run its timers at least once more, after which timer_epoch() >= epoch.
+  void request_timers(std::uint64_t epoch) {
+    timers_requested_.store(epoch, std::memory_order_release);
+    queue_.wake();
+  }
+  // The last requested epoch whose timer run, and the flush of what it emitted, completed.
+  std::uint64_t timer_epoch() const noexcept { return timers_seen_.load(std::memory_order_acquire); }
   BatchQueue& queue() noexcept { return queue_; }
   const ExecutorPlan& plan() const noexcept { return plan_; }
   virtual bool is_spout() const noexcept { return false; }
@@ -106,8 +113,10 @@ class Executor {
   std::vector<Batch> outbox_;          // indexed by task id
   std::vector<std::int32_t> dirty_;    // tasks with a non-empty outbox batch
   std::deque<Batch> inbox_;
-  std::vector<std::int64_t> last_error_log_ns_;  // per local task index
+  std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
+  std::atomic<std::uint64_t> timers_requested_{0};
+  std::atomic<std::uint64_t> timers_seen_{0};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> ready_{false};
   std::thread thread_;

@@ -1,9 +1,12 @@
 #include "worker/serialization.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cstring>
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,14 +27,12 @@ using worker::MessageKind;
 
 // Limits (see docs/wire-format.md). Lists and maps may nest this deep inside a value.
 constexpr std::size_t k_max_value_depth = 64;
+constexpr const char* k_too_deep = "value nests deeper than the limit of 64 levels";
+static_assert(k_max_value_depth == 64, "update k_too_deep");
 // Elements of one array, or pairs of one map.
 constexpr std::size_t k_max_container_size = std::size_t{1} << 24;
 // Bytes of one string or bytes value.
 constexpr std::size_t k_max_blob_size = std::size_t{1} << 28;
-// Containers around a tuple's values in a batch: [version, [[..., [values]], ...]].
-constexpr std::size_t k_batch_depth = 4;
-// Containers around the values of encode_values: [values].
-constexpr std::size_t k_values_depth = 1;
 
 // Number of fields of each message kind's array.
 constexpr std::uint32_t k_tuple_fields = 7;
@@ -59,15 +60,38 @@ const char* kind_name(MessageKind kind) {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-// Appends straight into the result string: msgpack::sbuffer would need a second copy into the
-// std::string the transport sends.
+// Writes straight into the result string: msgpack::sbuffer would need a second copy into the
+// std::string the transport sends. The packer writes 1-9 bytes at a time, so the common case is an
+// inlined bounds check and a small memcpy; the string grows geometrically and is trimmed at the
+// end.
 class StringSink {
  public:
-  explicit StringSink(std::string& out) : out_(out) {}
-  void write(const char* data, std::size_t size) { out_.append(data, size); }
+  // `out` is overwritten; `size_hint` is the expected encoded size.
+  StringSink(std::string& out, std::size_t size_hint) : out_(out) { reserve(size_hint); }
+
+  [[gnu::always_inline]] void write(const char* data, std::size_t size) {
+    if (capacity_ - size_ < size) [[unlikely]]
+      reserve(std::max(capacity_ * 2, size_ + size + 64));
+    // memcpy from the nullptr of an empty Bytes is undefined even for 0 bytes.
+    if (size != 0) std::memcpy(buffer_ + size_, data, size);
+    size_ += size;
+  }
+
+  // Drops the unused tail. Call once, after the last write.
+  void finish() { out_.resize(size_); }
 
  private:
+  [[gnu::noinline]] void reserve(std::size_t capacity) {
+    out_.resize(capacity);
+    buffer_ = out_.data();
+    capacity_ = capacity;
+  }
+
   std::string& out_;
+  // out_'s bytes, cached so that the hot path does not reload them through the reference.
+  char* buffer_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;  // bytes written so far
 };
 
 using Packer = msgpack::packer<StringSink>;
@@ -75,11 +99,12 @@ using Packer = msgpack::packer<StringSink>;
 // The packer plus direct access to its output, for the one form msgpack::packer cannot write.
 class Encoder {
  public:
-  explicit Encoder(std::string& out) : sink_(out), pk_(sink_) {}
+  Encoder(std::string& out, std::size_t size_hint) : sink_(out, size_hint), pk_(sink_) {}
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
 
   Packer& pk() { return pk_; }
+  void finish() { sink_.finish(); }
 
   // msgpack-c 4's pack_double writes integral doubles (1.0) as integers, which would come back as
   // int: a different Value. Gale always writes float64 (0xcb, big-endian IEEE 754).
@@ -138,7 +163,7 @@ void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
       break;
     }
     case Value::Type::list: {
-      if (depth_left == 0) throw_encode("value nests deeper than the limit of 64 levels");
+      if (depth_left == 0) throw_encode(k_too_deep);
       const List& l = v.as_list();
       check_size(l.size(), k_max_container_size, "list");
       pk.pack_array(static_cast<std::uint32_t>(l.size()));
@@ -146,7 +171,7 @@ void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
       break;
     }
     case Value::Type::map: {
-      if (depth_left == 0) throw_encode("value nests deeper than the limit of 64 levels");
+      if (depth_left == 0) throw_encode(k_too_deep);
       const Map& m = v.as_map();
       check_size(m.size(), k_max_container_size, "map");
       pk.pack_map(static_cast<std::uint32_t>(m.size()));
@@ -216,6 +241,14 @@ void pack_message(Encoder& enc, const Message& m, std::size_t index) {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
+//
+// One pass: msgpack-c's parser (msgpack::parse) reads the bytes and calls the Decoder below for
+// each item, and the Decoder builds Messages and Values directly. Compared with msgpack::unpack
+// into an object tree and converting that, this saves the tree (an allocation zone and a second
+// walk) and, more importantly, decides every allocation itself: unpack allocates an array's storage
+// as soon as it reads the header, before the elements are known to exist, so a few hundred bytes of
+// nested headers could make it allocate gigabytes whatever unpack_limit says. Here a declared size
+// is only a hint for reserve(), capped by what the input could possibly hold.
 
 // Thrown inside the decoder and turned into gale::Error at the boundary, with where it happened.
 struct Malformed {
@@ -224,317 +257,548 @@ struct Malformed {
 
 [[noreturn]] void malformed(std::string what) { throw Malformed{std::move(what)}; }
 
-// First pass over the input: checks that it is one complete msgpack object, with no trailing bytes,
-// no ext values, and containers within the limits, without allocating anything per element.
-//
-// Why a separate pass: msgpack::unpack allocates an array's element storage as soon as it reads
-// the array's header, before it knows whether the elements are there. unpack_limit caps one
-// array, but a chain of 64 nested headers each claiming the cap still adds up to gigabytes from a
-// few hundred bytes of input. After this pass every declared element is known to be present, so
-// what unpack allocates is bounded by a small multiple of the input size.
-class Scanner : public msgpack::null_visitor {
- public:
-  explicit Scanner(std::size_t max_depth) : max_depth_(max_depth) {}
-
-  bool start_array(std::uint32_t size) { return open(size, "array"); }
-  bool end_array() { return close(); }
-  bool start_map(std::uint32_t size) { return open(size, "map"); }
-  bool end_map() { return close(); }
-  bool visit_str(const char*, std::uint32_t size) { return blob(size, "string"); }
-  bool visit_bin(const char*, std::uint32_t size) { return blob(size, "bytes value"); }
-  bool visit_ext(const char*, std::uint32_t) {
-    error_ = "msgpack ext values are not part of the format";
-    return false;
-  }
-  void parse_error(std::size_t, std::size_t error_offset) {
-    error_ = "invalid msgpack byte at offset " + std::to_string(error_offset);
-  }
-  void insufficient_bytes(std::size_t, std::size_t) { truncated_ = true; }
-
-  const std::string& error() const { return error_; }
-  bool truncated() const { return truncated_; }
-
- private:
-  bool open(std::uint32_t size, const char* what) {
-    if (++depth_ > max_depth_) {
-      error_ = "containers nest deeper than " + std::to_string(max_depth_) + " levels";
-      return false;
-    }
-    if (size > k_max_container_size) {
-      error_ = std::string(what) + " of " + std::to_string(size) + " elements exceeds the limit of " +
-               std::to_string(k_max_container_size);
-      return false;
-    }
-    return true;
-  }
-
-  bool close() {
-    --depth_;
-    return true;
-  }
-
-  bool blob(std::uint32_t size, const char* what) {
-    if (size > k_max_blob_size) {
-      error_ = std::string(what) + " of " + std::to_string(size) + " bytes exceeds the limit of " +
-               std::to_string(k_max_blob_size);
-      return false;
-    }
-    return true;
-  }
-
-  std::size_t max_depth_;
-  std::size_t depth_ = 0;
-  std::string error_;
-  bool truncated_ = false;
+// What the current container is; the Decoder keeps a stack of them.
+enum class Slot : std::uint8_t {
+  batch,     // [version, messages]
+  messages,  // [message, ...]
+  message,   // [kind, task, ...]
+  anchors,   // [[root, edge], ...]
+  anchor,    // [root, edge]
+  values,    // a tuple's values, or the top level of decode_values
+  list,      // a list value being built
+  map,       // a map value being built
 };
 
-// Strings and bytes are copied into Values right away, while the input is alive, so the object
-// tree may point into the input instead of copying every string into its zone first.
-bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
+struct Frame {
+  Slot slot = Slot::batch;
+  std::uint32_t size = 0;   // elements (pairs, for a map) the header declared
+  std::uint32_t index = 0;  // element being read
+  bool want_key = false;    // map: the next item is a key
+  // Frames are reused from call to call of one decode, so these keep their storage.
+  List list;        // list: elements so far
+  Map map;          // map: entries so far
+  std::string key;  // map: the key whose value comes next
+};
 
-msgpack::object_handle unpack_checked(std::string_view bytes, std::size_t max_depth) {
-  if (bytes.empty()) malformed("empty input");
-  Scanner scanner(max_depth);
-  std::size_t off = 0;
-  if (!msgpack::parse(bytes.data(), bytes.size(), off, scanner)) {
-    if (!scanner.error().empty()) malformed(scanner.error());
-    if (scanner.truncated()) {
-      malformed("truncated: input of " + std::to_string(bytes.size()) +
+// Where the item the parser reports next goes.
+enum class Place : std::uint8_t { field, value, key };
+
+// A msgpack integer as reported: int8..int64 arrive signed (even when >= 0), uint8..uint64 and
+// positive fixints unsigned.
+struct Int {
+  bool is_signed;
+  std::int64_t i;
+  std::uint64_t u;
+};
+
+// The msgpack visitor. Thread: one decode call; not shared.
+class Decoder : public msgpack::null_visitor {
+ public:
+  Decoder(std::string_view input, const StreamResolver& resolve, std::vector<Message>& out)
+      : input_(input), resolve_(&resolve), out_(&out) {}
+  Decoder(std::string_view input, Values& values) : input_(input), values_out_(&values) {}
+
+  // Parses the whole input. Throws Malformed (or, for a version mismatch, gale::Error; or what the
+  // resolver throws).
+  void run() {
+    if (input_.empty()) malformed("empty input");
+    frames_.reserve(8);
+    std::size_t off = 0;
+    if (!msgpack::parse(input_.data(), input_.size(), off, *this)) {
+      if (parse_error_offset_) {
+        malformed("invalid msgpack byte at offset " + std::to_string(*parse_error_offset_));
+      }
+      malformed("truncated: input of " + std::to_string(input_.size()) +
                 " bytes ends inside a value");
     }
-    malformed("invalid msgpack");
-  }
-  if (off != bytes.size()) {
-    malformed(std::to_string(bytes.size() - off) + " trailing bytes after the end at offset " +
-              std::to_string(off));
-  }
-  // Same limits again: they cost nothing and keep unpack safe on its own.
-  const msgpack::unpack_limit limit(k_max_container_size, k_max_container_size, k_max_blob_size,
-                                    k_max_blob_size, 0, max_depth);
-  try {
-    off = 0;
-    return msgpack::unpack(bytes.data(), bytes.size(), off, reference_input, nullptr, limit);
-  } catch (const msgpack::unpack_error& e) {
-    malformed(std::string("msgpack: ") + e.what());
-  }
-}
-
-const char* wire_type_name(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "bool";
-    case msgpack::type::POSITIVE_INTEGER: return "unsigned int";
-    case msgpack::type::NEGATIVE_INTEGER: return "negative int";
-    case msgpack::type::FLOAT32: return "float32";
-    case msgpack::type::FLOAT64: return "float64";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "bytes";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "ext";
-  }
-  return "unknown";
-}
-
-[[noreturn]] void wrong_type(const char* field, const char* expected, const msgpack::object& o) {
-  malformed(std::string(field) + ": expected " + expected + ", got " + wire_type_name(o));
-}
-
-std::int64_t read_int(const msgpack::object& o, const char* field, std::int64_t min,
-                      std::int64_t max) {
-  std::int64_t v = 0;
-  if (o.type == msgpack::type::POSITIVE_INTEGER) {
-    if (o.via.u64 > static_cast<std::uint64_t>(max)) {
-      malformed(std::string(field) + ": " + std::to_string(o.via.u64) + " is out of range");
+    if (off != input_.size()) {
+      malformed(std::to_string(input_.size() - off) + " trailing bytes after the end at offset " +
+                std::to_string(off));
     }
-    v = static_cast<std::int64_t>(o.via.u64);
-  } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-    v = o.via.i64;
-  } else {
-    wrong_type(field, "an integer", o);
   }
-  if (v < min || v > max) {
-    malformed(std::string(field) + ": " + std::to_string(v) + " is out of range");
-  }
-  return v;
-}
 
-std::int32_t read_int32(const msgpack::object& o, const char* field) {
-  return static_cast<std::int32_t>(read_int(o, field, std::numeric_limits<std::int32_t>::min(),
-                                            std::numeric_limits<std::int32_t>::max()));
-}
-
-std::uint64_t read_uint64(const msgpack::object& o, const char* field) {
-  if (o.type != msgpack::type::POSITIVE_INTEGER) wrong_type(field, "an unsigned integer", o);
-  return o.via.u64;
-}
-
-const msgpack::object_array& read_array(const msgpack::object& o, const char* field) {
-  if (o.type != msgpack::type::ARRAY) wrong_type(field, "an array", o);
-  return o.via.array;
-}
-
-const msgpack::object_array& read_array(const msgpack::object& o, const char* field,
-                                        std::uint32_t size) {
-  const msgpack::object_array& a = read_array(o, field);
-  if (a.size != size) {
-    malformed(std::string(field) + ": expected " + std::to_string(size) + " elements, got " +
-              std::to_string(a.size));
-  }
-  return a;
-}
-
-Value to_value(const msgpack::object& o, std::size_t depth_left) {
-  switch (o.type) {
-    case msgpack::type::NIL: return Value();
-    case msgpack::type::BOOLEAN: return Value(o.via.boolean);
-    case msgpack::type::POSITIVE_INTEGER:
-      // Values are int64; a larger unsigned integer was not written by Gale.
-      if (o.via.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        malformed("integer " + std::to_string(o.via.u64) + " is out of the int64 range");
+  // Where the parse stopped, for an error message: "message 3: value 1: ", or "" at the top.
+  std::string where() const {
+    std::string out;
+    if (current_message_ >= 0) out = "message " + std::to_string(current_message_) + ": ";
+    for (std::size_t d = 0; d < depth_; ++d) {
+      if (frames_[d].slot == Slot::values) {
+        out += "value " + std::to_string(frames_[d].index) + ": ";
+        break;
       }
-      return Value(static_cast<std::int64_t>(o.via.u64));
-    case msgpack::type::NEGATIVE_INTEGER: return Value(o.via.i64);
-    // Gale writes float64; float32 from another writer is still a valid double.
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return Value(o.via.f64);
-    case msgpack::type::STR: return Value(std::string(o.via.str.ptr, o.via.str.size));
-    case msgpack::type::BIN: {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr);
-      return Value(Bytes(p, p + o.via.bin.size));
     }
-    case msgpack::type::ARRAY: {
-      if (depth_left == 0) malformed("value nests deeper than 64 levels");
-      List list;
-      list.reserve(o.via.array.size);
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-        list.push_back(to_value(o.via.array.ptr[i], depth_left - 1));
+    return out;
+  }
+
+  // --- msgpack::parse's visitor interface. Errors throw; true means "go on". ---
+  bool visit_nil() { return scalar(Value(), "nil"); }
+  bool visit_boolean(bool b) { return scalar(Value(b), "bool"); }
+  // Gale writes float64; float32 from another writer is still a valid double.
+  bool visit_float32(float f) { return scalar(Value(double{f}), "float32"); }
+  bool visit_float64(double d) { return scalar(Value(d), "float64"); }
+  bool visit_positive_integer(std::uint64_t u) { return integer({false, 0, u}, "unsigned int"); }
+  bool visit_negative_integer(std::int64_t i) { return integer({true, i, 0}, "signed int"); }
+
+  bool visit_str(const char* data, std::uint32_t size) {
+    check_blob(size, "string");
+    switch (place()) {
+      case Place::value: deliver(Value(std::string(data, size))); break;
+      case Place::key: top().key.assign(data, size); break;
+      case Place::field: wrong_field("string");
+    }
+    return true;
+  }
+
+  bool visit_bin(const char* data, std::uint32_t size) {
+    check_blob(size, "bytes value");
+    if (place() != Place::value) wrong("bytes");
+    const auto* p = reinterpret_cast<const std::uint8_t*>(data);
+    deliver(Value(Bytes(p, p + size)));
+    return true;
+  }
+
+  bool visit_ext(const char*, std::uint32_t) {
+    malformed("msgpack ext values are not part of the format");
+  }
+
+  bool start_array(std::uint32_t size) {
+    check_container(size, "array");
+    switch (place()) {
+      case Place::value: open_value(Slot::list, size); break;
+      case Place::key: wrong_key("array");
+      case Place::field: open_field(size); break;
+    }
+    return true;
+  }
+
+  bool end_array_item() {
+    ++top().index;
+    return true;
+  }
+
+  bool end_array() {
+    Frame& f = top();
+    switch (f.slot) {
+      case Slot::list: {
+        Value v(std::move(f.list));
+        pop();
+        deliver(std::move(v));
+        return true;
       }
-      return Value(std::move(list));
+      case Slot::anchor: tuple_->anchors.push_back(anchor_); break;
+      case Slot::message: finish_message(); break;
+      case Slot::batch:
+      case Slot::messages:
+      case Slot::anchors:
+      case Slot::values:
+      case Slot::map: break;
     }
-    case msgpack::type::MAP: {
-      if (depth_left == 0) malformed("value nests deeper than 64 levels");
-      Map map;
-      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        const msgpack::object_kv& kv = o.via.map.ptr[i];
-        if (kv.key.type != msgpack::type::STR) {
-          malformed(std::string("map key is ") + wire_type_name(kv.key) + ", expected string");
+    pop();
+    return true;
+  }
+
+  bool start_map(std::uint32_t size) {
+    check_container(size, "map");
+    switch (place()) {
+      case Place::value: open_value(Slot::map, size); break;
+      case Place::key: wrong_key("map");
+      case Place::field: wrong_field("map");
+    }
+    return true;
+  }
+
+  bool start_map_key() {
+    top().want_key = true;
+    return true;
+  }
+
+  bool end_map_key() {
+    top().want_key = false;
+    return true;
+  }
+
+  bool end_map_value() {
+    ++top().index;
+    return true;
+  }
+
+  bool end_map() {
+    Value v(std::move(top().map));
+    pop();
+    deliver(std::move(v));
+    return true;
+  }
+
+  void parse_error(std::size_t, std::size_t error_offset) { parse_error_offset_ = error_offset; }
+  void insufficient_bytes(std::size_t, std::size_t) {}
+
+ private:
+  // A list may declare up to k_max_container_size elements; reserve() trusts at most this many
+  // before they actually arrive, so that 64 nested lying headers cost kilobytes, not gigabytes.
+  static constexpr std::uint32_t k_max_list_reserve = 1024;
+
+  Frame& top() { return frames_[depth_ - 1]; }
+  const Frame& top() const { return frames_[depth_ - 1]; }
+
+  Frame& push(Slot slot, std::uint32_t size) {
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    Frame& f = frames_[depth_++];
+    f.slot = slot;
+    f.size = size;
+    f.index = 0;
+    f.want_key = false;
+    return f;
+  }
+
+  void pop() {
+    if (top().slot == Slot::list || top().slot == Slot::map) --value_depth_;
+    --depth_;
+  }
+
+  Place place() const {
+    if (depth_ == 0) return Place::field;
+    const Frame& f = top();
+    switch (f.slot) {
+      case Slot::values:
+      case Slot::list: return Place::value;
+      case Slot::map: return f.want_key ? Place::key : Place::value;
+      default: return Place::field;
+    }
+  }
+
+  static void check_container(std::uint32_t size, const char* what) {
+    if (size > k_max_container_size) {
+      malformed(std::string(what) + " of " + std::to_string(size) +
+                " elements exceeds the limit of " + std::to_string(k_max_container_size));
+    }
+  }
+
+  static void check_blob(std::uint32_t size, const char* what) {
+    if (size > k_max_blob_size) {
+      malformed(std::string(what) + " of " + std::to_string(size) + " bytes exceeds the limit of " +
+                std::to_string(k_max_blob_size));
+    }
+  }
+
+  // Upper bound on how many messages or anchors the input can hold: each takes >= 3 bytes.
+  std::uint32_t plausible(std::uint32_t declared) const {
+    return static_cast<std::uint32_t>(std::min<std::size_t>(declared, input_.size() / 3));
+  }
+
+  // --- structural positions ---
+
+  // The name of the field the next item fills, and what it must be.
+  std::pair<const char*, const char*> expected() const {
+    constexpr const char* k_int = "an integer";
+    constexpr const char* k_uint = "an unsigned integer";
+    constexpr const char* k_array = "an array";
+    if (depth_ == 0) return {values_out_ != nullptr ? "values" : "batch", k_array};
+    const Frame& f = top();
+    switch (f.slot) {
+      case Slot::batch:
+        return f.index == 0 ? std::pair{"batch version", k_uint} : std::pair{"messages", k_array};
+      case Slot::messages: return {"message", k_array};
+      case Slot::anchors: return {"anchor", k_array};
+      case Slot::anchor:
+        return f.index == 0 ? std::pair{"anchor root", k_uint} : std::pair{"anchor edge", k_uint};
+      case Slot::message:
+        switch (f.index) {
+          case 0: return {"kind", k_int};
+          case 1: return {"task", k_int};
+          default: break;
         }
-        std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
-        // Gale writes keys in order, so the hint makes each insert O(1); other orders still work.
-        auto hint = map.end();
-        if (!map.empty() && !(std::prev(hint)->first < key)) hint = map.lower_bound(key);
-        if (hint != map.end() && hint->first == key) {
-          // Silently keeping one of two values would lose data: the sender is broken.
-          malformed("duplicate map key \"" + key + "\"");
+        if (msg_.kind == MessageKind::tuple) {
+          switch (f.index) {
+            case 2: return {"component index", k_int};
+            case 3: return {"stream index", k_int};
+            case 4: return {"source task", k_int};
+            case 5: return {"anchors", k_array};
+            default: return {"values", k_array};
+          }
         }
-        map.emplace_hint(hint, std::move(key), to_value(kv.val, depth_left - 1));
-      }
-      return Value(std::move(map));
+        switch (f.index) {
+          case 2: return {"spout task", k_int};
+          case 3: return {"root", k_uint};
+          default: return {"value", k_uint};
+        }
+      case Slot::values:
+      case Slot::list:
+      case Slot::map: break;
     }
-    case msgpack::type::EXT: break;
+    return {"value", "a value"};
   }
-  malformed(std::string("unsupported msgpack type ") + wire_type_name(o));
-}
 
-Values to_values(const msgpack::object_array& a) {
-  Values values;
-  values.reserve(a.size);
-  for (std::uint32_t i = 0; i < a.size; ++i) {
-    try {
-      values.push_back(to_value(a.ptr[i], k_max_value_depth));
-    } catch (Malformed& e) {
-      e.what = "value " + std::to_string(i) + ": " + e.what;
-      throw;
+  [[noreturn]] void wrong_field(const char* got) const {
+    auto [name, what] = expected();
+    malformed(std::string(name) + ": expected " + what + ", got " + got);
+  }
+
+  [[noreturn]] static void wrong_key(const char* got) {
+    malformed(std::string("map key is ") + got + ", expected string");
+  }
+
+  [[noreturn]] void wrong(const char* got) const {
+    if (place() == Place::key) wrong_key(got);
+    wrong_field(got);
+  }
+
+  std::int64_t in_range(const Int& n, std::int64_t min, std::int64_t max) const {
+    const bool ok =
+        n.is_signed ? (n.i >= min && n.i <= max) : n.u <= static_cast<std::uint64_t>(max);
+    if (!ok) {
+      malformed(std::string(expected().first) + ": " +
+                (n.is_signed ? std::to_string(n.i) : std::to_string(n.u)) + " is out of range");
+    }
+    return n.is_signed ? n.i : static_cast<std::int64_t>(n.u);
+  }
+
+  std::int32_t int32(const Int& n) const {
+    return static_cast<std::int32_t>(in_range(n, std::numeric_limits<std::int32_t>::min(),
+                                              std::numeric_limits<std::int32_t>::max()));
+  }
+
+  std::uint64_t uint64(const Int& n) const {
+    if (!n.is_signed) return n.u;
+    if (n.i < 0) wrong_field("negative int");
+    return static_cast<std::uint64_t>(n.i);
+  }
+
+  bool scalar(Value v, const char* type) {
+    if (place() != Place::value) wrong(type);
+    deliver(std::move(v));
+    return true;
+  }
+
+  bool integer(const Int& n, const char* type) {
+    switch (place()) {
+      case Place::value:
+        // Values are int64; a larger unsigned integer was not written by Gale.
+        if (!n.is_signed &&
+            n.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+          malformed("integer " + std::to_string(n.u) + " is out of the int64 range");
+        }
+        deliver(Value(n.is_signed ? n.i : static_cast<std::int64_t>(n.u)));
+        return true;
+      case Place::key: wrong_key(type);
+      case Place::field: field_integer(n, type); return true;
+    }
+    return true;
+  }
+
+  void field_integer(const Int& n, const char* type) {
+    if (depth_ == 0) wrong_field(type);
+    Frame& f = top();
+    switch (f.slot) {
+      case Slot::batch:
+        if (f.index != 0) wrong_field(type);
+        check_version(n, f.size);
+        return;
+      case Slot::anchor: (f.index == 0 ? anchor_.root : anchor_.edge) = uint64(n); return;
+      case Slot::message: message_field(f, n, type); return;
+      default: wrong_field(type);
     }
   }
-  return values;
-}
 
-Message decode_message(const msgpack::object& o, const StreamResolver& resolve) {
-  const msgpack::object_array& fields = read_array(o, "message");
-  if (fields.size < 2) malformed("message: expected at least [kind, task]");
-  const auto kind = static_cast<MessageKind>(
-      read_int(fields.ptr[0], "kind", 0, static_cast<std::int64_t>(k_last_kind)));
-  Message m;
-  m.kind = kind;
-  m.task = read_int32(fields.ptr[1], "task");
-  const auto expect_size = [&](std::uint32_t size) {
-    if (fields.size != size) {
-      malformed(std::string(kind_name(kind)) + " message: expected " + std::to_string(size) +
-                " fields, got " + std::to_string(fields.size));
+  // The version is the first thing checked: a later version may change everything after it.
+  void check_version(const Int& n, std::uint32_t batch_size) const {
+    if (n.is_signed ? n.i != batch_format_version : n.u != batch_format_version) {
+      throw Error("unsupported batch format version " +
+                  (n.is_signed ? std::to_string(n.i) : std::to_string(n.u)) +
+                  " (this build reads version " + std::to_string(batch_format_version) + ")");
     }
-  };
-  switch (kind) {
-    case MessageKind::tuple: {
-      expect_size(k_tuple_fields);
-      const std::int32_t component = read_int32(fields.ptr[2], "component index");
-      const std::int32_t stream = read_int32(fields.ptr[3], "stream index");
-      const detail::StreamMeta* meta = resolve(component, stream);
-      if (meta == nullptr) {
-        malformed("unknown stream (component index " + std::to_string(component) +
-                  ", stream index " + std::to_string(stream) + ")");
-      }
-      auto data = std::make_shared<detail::TupleData>();
-      data->meta = meta;
-      data->source_task = read_int32(fields.ptr[4], "source task");
-      const msgpack::object_array& anchors = read_array(fields.ptr[5], "anchors");
-      data->anchors.reserve(anchors.size);
-      for (std::uint32_t i = 0; i < anchors.size; ++i) {
-        const msgpack::object_array& pair = read_array(anchors.ptr[i], "anchor", 2);
-        data->anchors.push_back(
-            {read_uint64(pair.ptr[0], "anchor root"), read_uint64(pair.ptr[1], "anchor edge")});
-      }
-      const msgpack::object_array& values = read_array(fields.ptr[6], "values");
-      // Getters index values by the stream's fields; a tuple of another arity would break them.
-      if (values.size != meta->fields.size()) {
-        malformed("tuple on " + meta->component + ":" + meta->stream + " has " +
-                  std::to_string(values.size) + " values, the stream declares " +
-                  std::to_string(meta->fields.size()) + " fields " + meta->fields.to_string());
-      }
-      data->values = to_values(values);
-      m.tuple = detail::TupleAccess::wrap(std::move(data));
-      break;
+    if (batch_size != 2) {
+      malformed("batch: expected [version, messages], got " + std::to_string(batch_size) +
+                " elements");
     }
-    case MessageKind::tick: {
-      expect_size(k_tick_fields);
+  }
+
+  void message_field(Frame& f, const Int& n, const char* type) {
+    switch (f.index) {
+      case 0: {
+        msg_.kind =
+            static_cast<MessageKind>(in_range(n, 0, static_cast<std::int64_t>(k_last_kind)));
+        const std::uint32_t want = msg_.kind == MessageKind::tuple  ? k_tuple_fields
+                                   : msg_.kind == MessageKind::tick ? k_tick_fields
+                                                                    : k_ack_fields;
+        if (f.size != want) {
+          malformed(std::string(kind_name(msg_.kind)) + " message: expected " +
+                    std::to_string(want) + " fields, got " + std::to_string(f.size));
+        }
+        if (msg_.kind == MessageKind::tuple) tuple_ = std::make_shared<detail::TupleData>();
+        return;
+      }
+      case 1: msg_.task = int32(n); return;
+      default: break;
+    }
+    if (msg_.kind == MessageKind::tuple) {
+      switch (f.index) {
+        case 2: component_ = int32(n); return;
+        case 3: {
+          const std::int32_t stream = int32(n);
+          tuple_->meta = (*resolve_)(component_, stream);
+          if (tuple_->meta == nullptr) {
+            malformed("unknown stream (component index " + std::to_string(component_) +
+                      ", stream index " + std::to_string(stream) + ")");
+          }
+          return;
+        }
+        case 4: tuple_->source_task = int32(n); return;
+        default: wrong_field(type);  // anchors and values are arrays
+      }
+    }
+    switch (f.index) {
+      case 2: msg_.spout_task = int32(n); return;
+      case 3: msg_.root = uint64(n); return;
+      default: msg_.value = uint64(n); return;
+    }
+  }
+
+  void open_field(std::uint32_t size) {
+    if (depth_ == 0) {
+      if (values_out_ != nullptr) {
+        push(Slot::values, size);
+        values_ = values_out_;
+        values_->reserve(std::min(size, k_max_list_reserve));
+        return;
+      }
+      if (size == 0) malformed("batch: expected [version, messages], got an empty array");
+      push(Slot::batch, size);
+      return;
+    }
+    const Frame& f = top();
+    switch (f.slot) {
+      case Slot::batch:
+        if (f.index != 1) break;
+        push(Slot::messages, size);
+        out_->reserve(out_->size() + plausible(size));
+        return;
+      case Slot::messages:
+        if (size < 2) {
+          malformed("message: expected at least [kind, task], got " + std::to_string(size) +
+                    " elements");
+        }
+        current_message_ = f.index;
+        msg_ = Message{};
+        tuple_.reset();
+        push(Slot::message, size);
+        return;
+      case Slot::anchors:
+        if (size != 2) malformed("anchor: expected 2 elements, got " + std::to_string(size));
+        push(Slot::anchor, size);
+        return;
+      case Slot::message:
+        if (msg_.kind != MessageKind::tuple) break;
+        if (f.index == 5) {
+          push(Slot::anchors, size);
+          tuple_->anchors.reserve(plausible(size));
+          return;
+        }
+        if (f.index == 6) {
+          const detail::StreamMeta& meta = *tuple_->meta;
+          // Getters index values by the stream's fields; a tuple of another arity breaks them.
+          if (size != meta.fields.size()) {
+            malformed("tuple on " + meta.component + ":" + meta.stream + " has " +
+                      std::to_string(size) + " values, the stream declares " +
+                      std::to_string(meta.fields.size()) + " fields " + meta.fields.to_string());
+          }
+          push(Slot::values, size);
+          values_ = &tuple_->values;
+          values_->reserve(size);
+          return;
+        }
+        break;
+      default: break;
+    }
+    wrong_field("array");
+  }
+
+  void open_value(Slot slot, std::uint32_t size) {
+    if (value_depth_ == k_max_value_depth) malformed(k_too_deep);
+    ++value_depth_;
+    Frame& f = push(slot, size);
+    if (slot == Slot::list) {
+      f.list.clear();
+      f.list.reserve(std::min(size, k_max_list_reserve));
+    } else {
+      f.map.clear();
+    }
+  }
+
+  // Hands a finished value to the container it belongs to.
+  void deliver(Value v) {
+    Frame& f = top();
+    switch (f.slot) {
+      case Slot::values: values_->push_back(std::move(v)); return;
+      case Slot::list: f.list.push_back(std::move(v)); return;
+      case Slot::map: {
+        // Gale writes keys in order, so the end hint makes each insert O(1); other orders work.
+        auto hint = f.map.end();
+        if (!f.map.empty() && !(std::prev(hint)->first < f.key)) {
+          hint = f.map.lower_bound(f.key);
+          if (hint != f.map.end() && hint->first == f.key) {
+            // Keeping one of two values would silently lose data: the sender is broken.
+            malformed("duplicate map key \"" + f.key + "\"");
+          }
+        }
+        f.map.emplace_hint(hint, std::move(f.key), std::move(v));
+        return;
+      }
+      default: break;
+    }
+    malformed("internal: a value outside a value container");  // unreachable: place() checked
+  }
+
+  void finish_message() {
+    if (msg_.kind == MessageKind::tuple) {
+      msg_.tuple = detail::TupleAccess::wrap(std::move(tuple_));
+    } else if (msg_.kind == MessageKind::tick) {
       auto data = std::make_shared<detail::TupleData>();
       data->meta = &detail::tick_stream_meta();
       data->source_task = k_tick_source_task;
-      m.tuple = detail::TupleAccess::wrap(std::move(data));
-      break;
+      msg_.tuple = detail::TupleAccess::wrap(std::move(data));
     }
-    case MessageKind::acker_init:
-    case MessageKind::acker_ack:
-    case MessageKind::acker_fail:
-    case MessageKind::spout_ack:
-    case MessageKind::spout_fail:
-      expect_size(k_ack_fields);
-      m.spout_task = read_int32(fields.ptr[2], "spout task");
-      m.root = read_uint64(fields.ptr[3], "root");
-      m.value = read_uint64(fields.ptr[4], "value");
-      break;
+    out_->push_back(std::move(msg_));
+    current_message_ = -1;
   }
-  return m;
-}
+
+  // Constant after construction.
+  std::string_view input_;
+  const StreamResolver* resolve_ = nullptr;  // batch mode
+  std::vector<Message>* out_ = nullptr;      // batch mode
+  Values* values_out_ = nullptr;             // values mode
+
+  // Parse state.
+  std::vector<Frame> frames_;
+  std::size_t depth_ = 0;        // frames in use
+  std::size_t value_depth_ = 0;  // list and map frames in use
+  std::optional<std::size_t> parse_error_offset_;
+  std::int64_t current_message_ = -1;
+  Message msg_;                               // message being read
+  std::shared_ptr<detail::TupleData> tuple_;  // its tuple, for a tuple message
+  std::int32_t component_ = 0;                // its component index, until the stream index
+  detail::Anchor anchor_{};                   // anchor being read
+  Values* values_ = nullptr;                  // where the open values frame puts its values
+};
 
 }  // namespace
 
 std::string encode_values(const Values& values) {
   std::string out;
-  out.reserve(8 + values.size() * k_bytes_per_value_guess);
-  Encoder enc(out);
+  Encoder enc(out, 8 + values.size() * k_bytes_per_value_guess);
   pack_values(enc, values);
+  enc.finish();
   return out;
 }
 
 Values decode_values(std::string_view bytes) {
+  Values values;
+  Decoder decoder(bytes, values);
   try {
-    msgpack::object_handle handle = unpack_checked(bytes, k_values_depth + k_max_value_depth);
-    return to_values(read_array(handle.get(), "values"));
+    decoder.run();
   } catch (const Malformed& e) {
-    throw Error("malformed values: " + e.what);
+    throw Error("malformed values: " + decoder.where() + e.what);
   }
+  return values;
 }
 
 std::string encode_batch(std::span<const worker::Message> messages) {
@@ -542,48 +806,25 @@ std::string encode_batch(std::span<const worker::Message> messages) {
   std::string out;
   // A [word, count] tuple message is ~20 bytes; reserving a little more avoids regrowth for the
   // common small tuples.
-  out.reserve(8 + messages.size() * 32);
-  Encoder enc(out);
+  Encoder enc(out, 8 + messages.size() * 32);
   enc.pk().pack_array(2);
   enc.pk().pack_uint8(batch_format_version);
   enc.pk().pack_array(static_cast<std::uint32_t>(messages.size()));
   for (std::size_t i = 0; i < messages.size(); ++i) pack_message(enc, messages[i], i);
+  enc.finish();
   return out;
 }
 
 void decode_batch(std::string_view bytes, const StreamResolver& resolve,
                   std::vector<worker::Message>& out) {
   const std::size_t old_size = out.size();
-  // Which message failed, for the error message; -1 while still in the batch header.
-  std::int64_t current = -1;
+  Decoder decoder(bytes, resolve, out);
   try {
-    msgpack::object_handle handle =
-        unpack_checked(bytes, k_batch_depth + k_max_value_depth);
-    const msgpack::object_array& batch = read_array(handle.get(), "batch");
-    if (batch.size == 0) malformed("batch: expected [version, messages], got an empty array");
-    // The version comes first and is checked before anything else of the layout, which a later
-    // version may change.
-    const std::int64_t version = read_int(batch.ptr[0], "batch version", 0,
-                                          std::numeric_limits<std::int64_t>::max());
-    if (version != batch_format_version) {
-      throw Error("unsupported batch format version " + std::to_string(version) +
-                  " (this build reads version " + std::to_string(batch_format_version) + ")");
-    }
-    if (batch.size != 2) {
-      malformed("batch: expected [version, messages], got " + std::to_string(batch.size) +
-                " elements");
-    }
-    const msgpack::object_array& messages = read_array(batch.ptr[1], "messages");
-    out.reserve(old_size + messages.size);
-    for (std::uint32_t i = 0; i < messages.size; ++i) {
-      current = i;
-      out.push_back(decode_message(messages.ptr[i], resolve));
-    }
+    decoder.run();
   } catch (const Malformed& e) {
     // "on throw, out holds none of the batch"
     out.erase(out.begin() + static_cast<std::ptrdiff_t>(old_size), out.end());
-    std::string where = current < 0 ? "" : "message " + std::to_string(current) + ": ";
-    throw Error("malformed batch: " + where + e.what);
+    throw Error("malformed batch: " + decoder.where() + e.what);
   } catch (...) {
     // gale::Error for a version mismatch, or whatever the resolver threw.
     out.erase(out.begin() + static_cast<std::ptrdiff_t>(old_size), out.end());

@@ -290,12 +290,14 @@ bool SpoutExecutor::produce() {
         }
         task->emitted = false;
         call(*task, "next_tuple", [&] { task->spout->next_tuple(); });
-        if (!immediate_acks_.empty()) {
-          for (auto& [t, id] : immediate_acks_) {
+        // ack() may emit again and so queue more immediate acks: take the list before calling.
+        while (!immediate_acks_.empty()) {
+          std::vector<std::pair<SpoutTask*, MessageId>> acks;
+          acks.swap(immediate_acks_);
+          for (auto& [t, id] : acks) {
             t->metrics->acked.add();
             call(*t, "ack", [&] { t->spout->ack(id); });
           }
-          immediate_acks_.clear();
         }
         if (!task->emitted) break;
         emitted_any = true;

@@ -84,9 +84,9 @@ void TrackedTopology::advance_time(std::chrono::milliseconds by) {
   if (!clock_) throw Error("test kit: advance_time needs RunOptions::simulated_time");
   clock_->advance(by);
   simulated_ += by;
-  worker_->wake_all();
-  // Executors notice the new time on their next loop; give them that loop before looking.
-  std::this_thread::sleep_for(1ms);
+  // Every executor runs its timers against the new time before we look for idleness: ticks and
+  // timeouts come from inside executors, not from a queue the idle check could see.
+  worker_->sync_timers();
   wait_idle();
 }
 

@@ -92,6 +92,14 @@ void WorkerImpl::wake_all() {
   for (auto& e : executors_) e->queue().wake();
 }
 
+void WorkerImpl::sync_timers() {
+  const std::uint64_t epoch = ++timer_epoch_;
+  for (auto& e : executors_) e->request_timers(epoch);
+  for (auto& e : executors_) {
+    while (e->timer_epoch() < epoch) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
 bool WorkerImpl::deliver(std::int32_t task, Batch&& batch, const Executor* from) {
   Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
                      ? executor_of_task_[task]
@@ -222,6 +230,7 @@ bool Worker::spouts_idle() const { return impl_->spouts_idle(); }
 bool Worker::quiescent() const { return impl_->quiescent(); }
 std::uint64_t Worker::activity() const { return impl_->activity(); }
 void Worker::wake_all() { impl_->wake_all(); }
+void Worker::sync_timers() { impl_->sync_timers(); }
 std::vector<CapturedEmit> Worker::captured() const { return impl_->captured(); }
 
 }  // namespace gale::worker

@@ -91,6 +91,9 @@ class GALE_API Worker {
   std::uint64_t activity() const;
   // Wakes every executor (after the injected clock moved).
   void wake_all();
+  // Wakes every executor and waits until each has run its timers (ticks, timeouts) against the
+  // clock as it is now and handed over what they emitted. REQUIRES: started, not stopped.
+  void sync_timers();
   // Every tuple emitted so far, in emission order per emitting task (capture_emits only).
   std::vector<CapturedEmit> captured() const;
 

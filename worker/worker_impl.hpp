@@ -64,6 +64,7 @@ class WorkerImpl {
   }
   std::uint64_t activity() const noexcept { return enqueued_.load(std::memory_order_acquire); }
   void wake_all();
+  void sync_timers();
   std::vector<CapturedEmit> captured() const;
 
  private:
@@ -87,6 +88,7 @@ class WorkerImpl {
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<std::uint64_t> processed_{0};
+  std::uint64_t timer_epoch_ = 0;  // owner thread only
   mutable std::mutex capture_mutex_;
   std::vector<CapturedEmit> captured_;  // protected by capture_mutex_
 };

@@ -17,8 +17,7 @@ TEST_SUITE("config") {
     CHECK(Config::parse_value("42") == Value(42));
     CHECK(Config::parse_value("-3") == Value(-3));
     CHECK(Config::parse_value("0") == Value(0));
-    CHECK(Config::parse_value("9223372036854775807") ==
-          Value(std::int64_t{9223372036854775807}));
+    CHECK(Config::parse_value("9223372036854775807") == Value(std::int64_t{9223372036854775807}));
     CHECK(Config::parse_value("-9223372036854775808").as_int() ==
           std::numeric_limits<std::int64_t>::min());
   }

@@ -50,8 +50,7 @@ TEST_SUITE("fields") {
   TEST_CASE("empty names are rejected") {
     CHECK_THROWS_WITH_AS(Fields({"a", "", "b"}), doctest::Contains("empty field name"),
                          gale::FieldError);
-    CHECK_THROWS_WITH_AS(Fields({"a", "", "b"}), doctest::Contains("position 1"),
-                         gale::FieldError);
+    CHECK_THROWS_WITH_AS(Fields({"a", "", "b"}), doctest::Contains("position 1"), gale::FieldError);
     CHECK_THROWS_WITH_AS(Fields(std::vector<std::string>{""}),
                          doctest::Contains("empty field name"), gale::FieldError);
   }
@@ -59,8 +58,8 @@ TEST_SUITE("fields") {
   TEST_CASE("duplicate names are rejected, naming the field") {
     CHECK_THROWS_WITH_AS(Fields({"word", "count", "word"}),
                          "duplicate field 'word' in [word, count, word]", gale::FieldError);
-    CHECK_THROWS_WITH_AS(Fields(std::vector<std::string>{"x", "x"}),
-                         doctest::Contains("'x'"), gale::FieldError);
+    CHECK_THROWS_WITH_AS(Fields(std::vector<std::string>{"x", "x"}), doctest::Contains("'x'"),
+                         gale::FieldError);
   }
 
   TEST_CASE("to_string and equality") {

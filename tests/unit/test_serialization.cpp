@@ -109,8 +109,8 @@ std::vector<Message> sample_batch(const Streams& s) {
   std::vector<Message> batch;
   batch.push_back(tuple_message(3, make_tuple(s.words, {"the", 1}, 2, {{big, 0x1234}, {7, big}})));
   batch.push_back(tuple_message(0, make_tuple(s.sentences, {"the cow jumped"}, 9)));
-  batch.push_back(tuple_message(4, make_tuple(s.errors, {Map{{"code", 5}, {"why", List{"x"}}}},
-                                              2, {{1, 2}})));
+  batch.push_back(
+      tuple_message(4, make_tuple(s.errors, {Map{{"code", 5}, {"why", List{"x"}}}}, 2, {{1, 2}})));
   batch.push_back(tuple_message(5, make_tuple(s.empty, {}, 1)));
   Message tick;
   tick.kind = MessageKind::tick;
@@ -222,7 +222,9 @@ TEST_SUITE("serialization") {
     // fixarray(1) + positive fixint: integers take their shortest form.
     CHECK(gale::wire::encode_values({1}) == std::string("\x91\x01", 2));
     CHECK(gale::wire::encode_values({-1}) == std::string("\x91\xff", 2));
-    CHECK(gale::wire::encode_values({"ab"}) == std::string("\x91\xa2" "ab", 4));
+    CHECK(gale::wire::encode_values({"ab"}) == std::string("\x91\xa2"
+                                                           "ab",
+                                                           4));
     CHECK(gale::wire::encode_values({Bytes{7}}) == std::string("\x91\xc4\x01\x07", 4));
     CHECK(gale::wire::encode_values({Value()}) == std::string("\x91\xc0", 2));
     CHECK(gale::wire::encode_values({1.5}).size() == 1 + 9);  // always float64
@@ -234,8 +236,8 @@ TEST_SUITE("serialization") {
   TEST_CASE("values: nesting up to the limit works, beyond it is refused both ways") {
     const Values deep = {nested_list(64)};
     CHECK(gale::wire::decode_values(gale::wire::encode_values(deep)) == deep);
-    CHECK(error_of([] { (void)gale::wire::encode_values({nested_list(65)}); })
-              .find("deeper") != std::string::npos);
+    CHECK(error_of([] { (void)gale::wire::encode_values({nested_list(65)}); }).find("deeper") !=
+          std::string::npos);
     Raw raw;
     raw.pk.pack_array(1);
     for (int i = 0; i < 65; ++i) raw.pk.pack_array(1);
@@ -248,22 +250,27 @@ TEST_SUITE("serialization") {
   TEST_CASE("values: malformed inputs are rejected with a precise message") {
     CHECK(error_of([] { (void)gale::wire::decode_values(""); }).find("empty input") !=
           std::string::npos);
-    CHECK(error_of([] { (void)gale::wire::decode_values(std::string("\x91\x01\x01", 3)); })
-              .find("1 trailing bytes") != std::string::npos);
-    CHECK(error_of([] { (void)gale::wire::decode_values(std::string("\x92\x01", 2)); })
-              .find("truncated") != std::string::npos);
-    CHECK(error_of([] { (void)gale::wire::decode_values(std::string("\x01", 1)); })
-              .find("expected an array, got unsigned int") != std::string::npos);
-    CHECK(error_of([] { (void)gale::wire::decode_values(std::string("\x91\xc1", 2)); })
-              .find("invalid msgpack byte") != std::string::npos);
+    CHECK(error_of([] {
+            (void)gale::wire::decode_values(std::string("\x91\x01\x01", 3));
+          }).find("1 trailing bytes") != std::string::npos);
+    CHECK(error_of([] {
+            (void)gale::wire::decode_values(std::string("\x92\x01", 2));
+          }).find("truncated") != std::string::npos);
+    CHECK(error_of([] {
+            (void)gale::wire::decode_values(std::string("\x01", 1));
+          }).find("expected an array, got unsigned int") != std::string::npos);
+    CHECK(error_of([] {
+            (void)gale::wire::decode_values(std::string("\x91\xc1", 2));
+          }).find("invalid msgpack byte") != std::string::npos);
     {
       Raw raw;  // [{1: 2}]
       raw.pk.pack_array(1);
       raw.pk.pack_map(1);
       raw.pk.pack_int(1);
       raw.pk.pack_int(2);
-      CHECK(error_of([&] { (void)gale::wire::decode_values(raw.str()); })
-                .find("value 0: map key is unsigned int, expected string") != std::string::npos);
+      CHECK(error_of([&] {
+              (void)gale::wire::decode_values(raw.str());
+            }).find("value 0: map key is unsigned int, expected string") != std::string::npos);
     }
     {
       Raw raw;  // [{"a": 1, "a": 2}]
@@ -273,15 +280,17 @@ TEST_SUITE("serialization") {
       raw.pk.pack_int(1);
       raw.pk.pack(std::string("a"));
       raw.pk.pack_int(2);
-      CHECK(error_of([&] { (void)gale::wire::decode_values(raw.str()); })
-                .find("duplicate map key \"a\"") != std::string::npos);
+      CHECK(error_of([&] {
+              (void)gale::wire::decode_values(raw.str());
+            }).find("duplicate map key \"a\"") != std::string::npos);
     }
     {
       Raw raw;  // [uint64 max]: not an int64
       raw.pk.pack_array(1);
       raw.pk.pack_uint64(std::numeric_limits<std::uint64_t>::max());
-      CHECK(error_of([&] { (void)gale::wire::decode_values(raw.str()); })
-                .find("18446744073709551615 is out of the int64 range") != std::string::npos);
+      CHECK(error_of([&] {
+              (void)gale::wire::decode_values(raw.str());
+            }).find("18446744073709551615 is out of the int64 range") != std::string::npos);
     }
     {
       Raw raw;  // [ext]
@@ -321,8 +330,9 @@ TEST_SUITE("serialization") {
           std::string::npos);
     Raw over;
     over.pk.pack_array(1U << 25);
-    CHECK(error_of([&] { (void)gale::wire::decode_values(over.str()); })
-              .find("exceeds the limit") != std::string::npos);
+    CHECK(error_of([&] {
+            (void)gale::wire::decode_values(over.str());
+          }).find("exceeds the limit") != std::string::npos);
     Raw str;
     str.pk.pack_array(1);
     str.pk.pack_str(0xFFFFFFFFU);
@@ -372,8 +382,9 @@ TEST_SUITE("serialization") {
     Message m;
     m.kind = MessageKind::tuple;
     std::vector<Message> batch{m};
-    CHECK(error_of([&] { (void)gale::wire::encode_batch(batch); })
-              .find("message 0 is a tuple message without a tuple") != std::string::npos);
+    CHECK(error_of([&] {
+            (void)gale::wire::encode_batch(batch);
+          }).find("message 0 is a tuple message without a tuple") != std::string::npos);
   }
 
   TEST_CASE("batch: a wrong version is rejected") {
@@ -463,6 +474,93 @@ TEST_SUITE("serialization") {
       CHECK(decode_error(raw.str()).find("expected [version, messages], got 3 elements") !=
             std::string::npos);
     }
+  }
+
+  TEST_CASE("batch: each structural position checks its type") {
+    {
+      Raw raw;  // a bare integer instead of the batch
+      raw.pk.pack_int(1);
+      CHECK(decode_error(raw.str()) ==
+            "malformed batch: batch: expected an array, got unsigned int");
+    }
+    {
+      Raw raw;  // a message that is a map
+      raw.pk.pack_array(2);
+      raw.pk.pack_int(1);
+      raw.pk.pack_array(1);
+      raw.pk.pack_map(0);
+      CHECK(decode_error(raw.str()) == "malformed batch: message: expected an array, got map");
+    }
+    {
+      Raw raw;  // a tuple whose values are a map
+      raw.pk.pack_array(2);
+      raw.pk.pack_int(1);
+      raw.pk.pack_array(1);
+      raw.pk.pack_array(7);
+      for (int v : {0, 3, 1, 0, 2}) raw.pk.pack_int(v);
+      raw.pk.pack_array(0);
+      raw.pk.pack_map(0);
+      CHECK(decode_error(raw.str()) ==
+            "malformed batch: message 0: values: expected an array, got map");
+    }
+    {
+      Raw raw;  // an anchor of 3 ids
+      raw.pk.pack_array(2);
+      raw.pk.pack_int(1);
+      raw.pk.pack_array(1);
+      raw.pk.pack_array(7);
+      for (int v : {0, 3, 1, 0, 2}) raw.pk.pack_int(v);
+      raw.pk.pack_array(1);
+      raw.pk.pack_array(3);
+      CHECK(decode_error(raw.str()) ==
+            "malformed batch: message 0: anchor: expected 2 elements, got 3");
+    }
+    {
+      Raw raw;  // a string where the task goes
+      raw.pk.pack_array(2);
+      raw.pk.pack_int(1);
+      raw.pk.pack_array(1);
+      raw.pk.pack_array(2);
+      raw.pk.pack_int(static_cast<int>(MessageKind::tick));
+      raw.pk.pack(std::string("3"));
+      CHECK(decode_error(raw.str()) ==
+            "malformed batch: message 0: task: expected an integer, got string");
+    }
+  }
+
+  TEST_CASE("batch: errors inside a value name the message and the value") {
+    Raw raw;  // tuple on split:default ["the", {[]: 1}]
+    raw.pk.pack_array(2);
+    raw.pk.pack_int(1);
+    raw.pk.pack_array(1);
+    raw.pk.pack_array(7);
+    for (int v : {0, 3, 1, 0, 2}) raw.pk.pack_int(v);
+    raw.pk.pack_array(0);
+    raw.pk.pack_array(2);
+    raw.pk.pack(std::string("the"));
+    raw.pk.pack_map(1);
+    raw.pk.pack_array(0);
+    raw.pk.pack_int(1);
+    CHECK(decode_error(raw.str()) ==
+          "malformed batch: message 0: value 1: map key is array, expected string");
+  }
+
+  TEST_CASE("batch: integers of any msgpack width are read") {
+    Streams s;
+    Raw raw;  // a spout_ack written by another encoder: signed and wide forms of small numbers
+    raw.pk.pack_array(2);
+    raw.pk.pack_fix_uint64(1);
+    raw.pk.pack_array(1);
+    raw.pk.pack_array(5);
+    raw.pk.pack_fix_int8(static_cast<std::int8_t>(MessageKind::spout_ack));
+    raw.pk.pack_fix_int32(12);
+    raw.pk.pack_fix_int64(3);
+    raw.pk.pack_fix_uint32(44);
+    raw.pk.pack_fix_int16(5);
+    std::vector<Message> out;
+    gale::wire::decode_batch(raw.str(), s.resolver(), out);
+    REQUIRE(out.size() == 1);
+    check_same(out[0], ack_message(MessageKind::spout_ack, 12, 3, 44, 5));
   }
 
   TEST_CASE("batch: trailing bytes are rejected") {

@@ -70,8 +70,7 @@ TEST_SUITE("value") {
     CHECK_THROWS_WITH_AS(Value("x").as_bytes(), "expected bytes, got string", gale::TypeError);
     CHECK_THROWS_WITH_AS(Value(Map{}).as_list(), "expected list, got map", gale::TypeError);
     CHECK_THROWS_WITH_AS(Value(List{}).as_map(), "expected map, got list", gale::TypeError);
-    CHECK_THROWS_WITH_AS(Value(Bytes{}).as_string(), "expected string, got bytes",
-                         gale::TypeError);
+    CHECK_THROWS_WITH_AS(Value(Bytes{}).as_string(), "expected string, got bytes", gale::TypeError);
     // TypeError is a gale::Error, so one catch handles every Gale failure.
     CHECK_THROWS_AS(Value(1).as_string(), gale::Error);
   }
@@ -146,7 +145,7 @@ TEST_SUITE("value") {
     CHECK(Value(List{List{}}).hash() != Value(List{}).hash());
     CHECK(Value(Map{{"a", 1}}).hash() != Value(Map{{"a", 2}}).hash());
     CHECK(Value(Map{{"a", 1}}).hash() != Value(Map{{"b", 1}}).hash());
-    CHECK(Value("abcdefgh").hash() != Value("abcdefgi").hash());  // differ in the 8-byte word
+    CHECK(Value("abcdefgh").hash() != Value("abcdefgi").hash());    // differ in the 8-byte word
     CHECK(Value("abcdefghi").hash() != Value("abcdefghj").hash());  // differ in the tail
   }
 

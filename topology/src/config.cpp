@@ -131,8 +131,7 @@ void Config::set_from_string(std::string_view assignment) {
   }
   std::string_view key = trim(assignment.substr(0, eq));
   if (key.empty()) {
-    throw ConfigError("malformed config assignment \"" + std::string(assignment) +
-                      "\": empty key");
+    throw ConfigError("malformed config assignment \"" + std::string(assignment) + "\": empty key");
   }
   // The value is trimmed too, so that "key = value" (the way people write config files) means the
   // same as "key=value" instead of the string " value". Only the first '=' splits: the value may

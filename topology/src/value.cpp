@@ -15,8 +15,9 @@ namespace {
 // Hashing. fields grouping routes a tuple by hash(value) % tasks in whichever worker emitted it, so
 // the hash must be a pure function of the value's type and content: no std::hash (which may differ
 // between standard libraries and, for some types, between runs), no pointer values, and an explicit
-// byte order. The round and the final avalanche are those of xxHash64, which mix every input bit into
-// every output bit; the low bits (what `% tasks` looks at) are therefore as good as the high ones.
+// byte order. The round and the final avalanche are those of xxHash64, which mix every input bit
+// into every output bit; the low bits (what `% tasks` looks at) are therefore as good as the high
+// ones.
 constexpr std::uint64_t k_prime1 = 0x9E3779B185EBCA87ULL;
 constexpr std::uint64_t k_prime2 = 0xC2B2AE3D27D4EB4FULL;
 constexpr std::uint64_t k_prime3 = 0x165667B19E3779F9ULL;
@@ -60,8 +61,8 @@ class Hasher {
   std::uint64_t state_ = k_seed;
 };
 
-// Equal doubles must hash equal: 0.0 == -0.0, and NaN is treated as equal to itself (see operator==),
-// so both are brought to one bit pattern first.
+// Equal doubles must hash equal: 0.0 == -0.0, and NaN is treated as equal to itself (see
+// operator==), so both are brought to one bit pattern first.
 std::uint64_t double_bits(double d) noexcept {
   if (d == 0.0) d = 0.0;
   if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
