@@ -54,7 +54,11 @@ class Hasher {
   // Little-endian whatever the host, so that a big-endian worker routes like a little-endian one.
   static std::uint64_t load_le(const unsigned char* p, std::size_t n) noexcept {
     std::uint64_t word = 0;
-    for (std::size_t i = 0; i < n; ++i) word |= std::uint64_t{p[i]} << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(&word, p, n);  // one load for a full word
+    } else {
+      for (std::size_t i = 0; i < n; ++i) word |= std::uint64_t{p[i]} << (8 * i);
+    }
     return word;
   }
 
