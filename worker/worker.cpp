@@ -10,6 +10,7 @@
 
 #include "worker/executor.hpp"
 #include "worker/logging.hpp"
+#include "worker/transport.hpp"
 #include "worker/worker_impl.hpp"
 
 namespace gale::worker {
@@ -32,7 +33,7 @@ WorkerImpl::WorkerImpl(Topology topology, Config config, WorkerOptions options)
       plan_(topology_, merged_config(topology_, std::move(config))),
       settings_(RuntimeSettings::from(plan_.config())),
       clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()),
-      logger_(make_logger(options_.name)) {
+      logger_(make_logger(options_.name, options_.log_file)) {
   const std::int32_t task_count = plan_.layout().task_count();
   if (options_.tasks.empty()) {
     for (std::int32_t t = 1; t <= task_count; ++t) local_tasks_.push_back(t);
@@ -105,8 +106,10 @@ bool WorkerImpl::deliver(std::int32_t task, Batch&& batch, const Executor* from)
                      ? executor_of_task_[task]
                      : nullptr;
   if (to == nullptr) {
-    logger_->error("dropping {} messages for task {}, which this worker does not run",
-                   batch.size(), task);
+    if (options_.remote != nullptr && task > 0 && task <= plan_.layout().task_count()) {
+      return options_.remote->send(task, std::move(batch));
+    }
+    logger_->error("dropping {} messages for task {}, which no worker runs", batch.size(), task);
     return false;
   }
   const auto n = batch.size();
@@ -117,6 +120,31 @@ bool WorkerImpl::deliver(std::int32_t task, Batch&& batch, const Executor* from)
                          : to->queue().push_control(std::move(batch));
   if (!ok) processed_.fetch_add(n, std::memory_order_acq_rel);  // dropped while stopping
   return ok;
+}
+
+void WorkerImpl::receive(std::vector<Message>&& messages) {
+  // Regroup per destination task, keeping the order of each task's messages.
+  std::vector<std::pair<std::int32_t, Batch>> per_task;
+  for (Message& m : messages) {
+    auto it = std::find_if(per_task.begin(), per_task.end(),
+                           [&](const auto& p) { return p.first == m.task; });
+    if (it == per_task.end()) {
+      per_task.emplace_back(m.task, Batch{});
+      it = per_task.end() - 1;
+    }
+    it->second.push_back(std::move(m));
+  }
+  for (auto& [task, batch] : per_task) {
+    bool local = task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size() &&
+                 executor_of_task_[task] != nullptr;
+    if (!local) {
+      logger_->error("dropping {} messages from another worker for task {}, which this worker "
+                     "does not run (assignment changed?)",
+                     batch.size(), task);
+      continue;
+    }
+    deliver(task, std::move(batch), nullptr);
+  }
 }
 
 void WorkerImpl::capture(CapturedEmit emit) {
@@ -232,5 +260,7 @@ std::uint64_t Worker::activity() const { return impl_->activity(); }
 void Worker::wake_all() { impl_->wake_all(); }
 void Worker::sync_timers() { impl_->sync_timers(); }
 std::vector<CapturedEmit> Worker::captured() const { return impl_->captured(); }
+void Worker::receive(std::vector<Message>&& messages) { impl_->receive(std::move(messages)); }
+const std::vector<std::int32_t>& Worker::tasks() const noexcept { return impl_->local_tasks(); }
 
 }  // namespace gale::worker

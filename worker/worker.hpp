@@ -13,13 +13,19 @@
 namespace gale::worker {
 
 class Clock;
+class RemoteTransport;
 class WorkerImpl;
+struct Message;
 
 struct WorkerOptions {
   std::shared_ptr<Clock> clock;      // null: the steady clock
   std::vector<std::int32_t> tasks;   // tasks hosted by this worker; empty: every task (local mode)
   bool capture_emits = false;        // record every emitted tuple (the test kit reads them)
   std::string name = "local";        // logger name
+  std::string log_file;              // also log here when not empty
+  // Carries batches for tasks hosted elsewhere (cluster mode); must outlive the Worker. Null in
+  // local mode, where every task is hosted here.
+  RemoteTransport* remote = nullptr;
 };
 
 // Complete latency of spout tuple trees (emit to ack), from a log-bucketed histogram.
@@ -96,6 +102,13 @@ class GALE_API Worker {
   void sync_timers();
   // Every tuple emitted so far, in emission order per emitting task (capture_emits only).
   std::vector<CapturedEmit> captured() const;
+
+  // Hands messages that arrived from other workers to the executors of their tasks. Blocks while a
+  // destination queue is full (backpressure onto the transport). Messages for tasks not hosted
+  // here are dropped and logged. Thread: the transport's receiving thread.
+  void receive(std::vector<Message>&& messages);
+  // The tasks this worker hosts, ascending.
+  const std::vector<std::int32_t>& tasks() const noexcept;
 
   WorkerImpl& impl() noexcept { return *impl_; }
 

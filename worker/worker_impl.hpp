@@ -49,6 +49,8 @@ class WorkerImpl {
   // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
   // because the worker is shutting down.
   bool deliver(std::int32_t task, Batch&& batch, const Executor* from);
+  // Messages from other workers (see Worker::receive).
+  void receive(std::vector<Message>&& messages);
   void note_processed(std::uint64_t n) noexcept {
     processed_.fetch_add(n, std::memory_order_acq_rel);
   }
