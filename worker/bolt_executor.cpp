@@ -39,17 +39,12 @@ class BoltCollectorImpl final : public BoltCollector {
 };
 
 // Thread: the bolt task's executor.
-struct BoltTask {
-  std::int32_t id = 0;
-  const ComponentPlan* component = nullptr;
-  TaskMetrics* metrics = nullptr;
-  std::unique_ptr<Context> context;
+// A broken bolt (prepare() failed) fails every input.
+struct BoltTask : TaskBase {
   std::unique_ptr<Bolt> bolt;
-  std::unique_ptr<TaskRouter> router;
   std::unique_ptr<BoltCollectorImpl> collector;
   std::int64_t tick_interval_ns = 0;  // 0: no ticks
   std::int64_t next_tick_ns = k_never;
-  bool broken = false;  // prepare() failed: every input is failed
 };
 
 class BoltExecutor final : public Executor {
@@ -77,7 +72,6 @@ class BoltExecutor final : public Executor {
   void execute(BoltTask& task, const Tuple& input);
 
   std::vector<std::unique_ptr<BoltTask>> tasks_;
-  std::vector<std::int32_t> targets_;
 };
 
 void BoltCollectorImpl::ack(const Tuple& input) { executor_.ack(task_, input); }
@@ -101,19 +95,13 @@ void BoltExecutor::init() {
   const std::int64_t now = worker_.clock().now_ns();
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<BoltTask>();
-    task->id = id;
-    task->component = &component;
-    task->metrics = &worker_.metrics(id);
-    task->context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
     task->collector = std::make_unique<BoltCollectorImpl>(*this, *task);
     if (tick_secs > 0) {
       task->tick_interval_ns = tick_secs * 1'000'000'000;
       task->next_tick_ns = now + task->tick_interval_ns;
     }
     try {
-      task->router = std::make_unique<TaskRouter>(
-          worker_, component, *task->context, random_.next(),
-          [this, id](const std::string& e) { report_error(id, e); });
+      init_task(*task, id, component);
       task->bolt = component.def->bolt();
       if (!task->bolt) throw Error("the bolt factory returned null");
       task->bolt->prepare(*task->context, *task->collector);
@@ -179,19 +167,7 @@ std::int64_t BoltExecutor::on_timers(std::int64_t now) {
 
 void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const Tuple> anchors,
                         Values&& values, std::int32_t direct_task) {
-  int s = task.router->stream_index(stream);
-  targets_.clear();
-  task.router->route(s, values, direct_task, targets_);
-  const StreamPlan& sp = task.router->stream(s);
-  task.metrics->emitted.add();
-  task.metrics->transferred.add(targets_.size());
-  if (worker_.capturing()) {
-    worker_.capture({sp.meta.component_index, sp.meta.stream_index, task.id, values});
-  }
-  if (worker_.settings().debug) {
-    worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
-                       Value(List(values)).to_string());
-  }
+  const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   const bool track = worker_.plan().acking() && !anchors.empty();
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     std::vector<detail::Anchor> child;

@@ -173,6 +173,35 @@ void Executor::run() {
   shutdown();
 }
 
+void Executor::init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component) {
+  const Plan& plan = worker_.plan();
+  task.id = id;
+  task.component = &component;
+  task.metrics = &worker_.metrics(id);
+  task.context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
+  task.router = std::make_unique<TaskRouter>(
+      worker_, component, *task.context, random_.next(),
+      [this, id](const std::string& e) { report_error(id, e); });
+}
+
+const StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
+                                       const Values& values, std::int32_t direct_task) {
+  int s = task.router->stream_index(stream);
+  targets_.clear();
+  task.router->route(s, values, direct_task, targets_);
+  const StreamPlan& sp = task.router->stream(s);
+  task.metrics->emitted.add();
+  task.metrics->transferred.add(targets_.size());
+  if (worker_.capturing()) {
+    worker_.capture({sp.meta.component_index, sp.meta.stream_index, task.id, values});
+  }
+  if (worker_.settings().debug) {
+    worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
+                       Value(List(values)).to_string());
+  }
+  return sp;
+}
+
 void Executor::send(Message&& message) {
   std::int32_t task = message.task;
   Batch& batch = outbox_[task];

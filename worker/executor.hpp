@@ -47,6 +47,16 @@ class TaskRouter {
   int last_stream_ = -1;  // cache: most components emit to one stream
 };
 
+// What every spout and bolt task has. Thread: the task's executor.
+struct TaskBase {
+  std::int32_t id = 0;
+  const ComponentPlan* component = nullptr;
+  TaskMetrics* metrics = nullptr;
+  std::unique_ptr<Context> context;
+  std::unique_ptr<TaskRouter> router;
+  bool broken = false;  // open()/prepare() failed
+};
+
 // One executor thread running one or more tasks of a component (or one acker task): a loop that
 // takes every queued batch, handles each message, runs timers and spout emission, and flushes the
 // batched output. Thread: run() owns all members; start/request_stop/join come from the worker's
@@ -93,6 +103,12 @@ class Executor {
   // Whether the loop may leave once a stop was requested and the queue is empty.
   virtual bool drains_before_stop() const noexcept { return true; }
 
+  // Fills the common part of a task: context and router. Throws what a custom grouping throws.
+  void init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component);
+  // The common start of an emit: resolves the stream, routes the values into `targets_`, counts
+  // and captures. Returns the stream. Throws TopologyError for a bad stream or direct task.
+  const StreamPlan& begin_emit(TaskBase& task, std::string_view stream, const Values& values,
+                               std::int32_t direct_task);
   // Buffers a message for its task; a full batch is handed over at once.
   void send(Message&& message);
   // Hands over every buffered batch.
@@ -105,6 +121,7 @@ class Executor {
   const ExecutorPlan plan_;
   BatchQueue queue_;
   Random random_;
+  std::vector<std::int32_t> targets_;  // the current emit's target tasks
 
  private:
   void run();

@@ -45,17 +45,11 @@ class SpoutCollectorImpl final : public SpoutCollector {
 };
 
 // Thread: the spout task's executor.
-struct SpoutTask {
-  std::int32_t id = 0;
-  const ComponentPlan* component = nullptr;
-  TaskMetrics* metrics = nullptr;
-  std::unique_ptr<Context> context;
+struct SpoutTask : TaskBase {
   std::unique_ptr<Spout> spout;
-  std::unique_ptr<TaskRouter> router;
   std::unique_ptr<SpoutCollectorImpl> collector;
   RotatingMap<std::uint64_t, PendingTuple> pending{k_pending_buckets};
   std::int64_t max_pending = 0;  // 0: unbounded
-  bool broken = false;           // open() failed: never called again
   bool emitted = false;          // the current next_tuple() call emitted something
 };
 
@@ -121,7 +115,6 @@ class SpoutExecutor final : public Executor {
 
   std::vector<std::unique_ptr<SpoutTask>> tasks_;
   std::vector<std::pair<SpoutTask*, MessageId>> immediate_acks_;
-  std::vector<std::int32_t> targets_;
   bool was_active_ = false;
   std::int64_t rotation_interval_ns_ = 0;  // 0: no timeouts
   std::int64_t next_rotation_ns_ = k_never;
@@ -146,16 +139,10 @@ void SpoutExecutor::init() {
   const RuntimeSettings component_settings = RuntimeSettings::from(component.config);
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<SpoutTask>();
-    task->id = id;
-    task->component = &component;
-    task->metrics = &worker_.metrics(id);
     task->max_pending = component_settings.max_spout_pending;
-    task->context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
     task->collector = std::make_unique<SpoutCollectorImpl>(*this, *task);
     try {
-      task->router = std::make_unique<TaskRouter>(
-          worker_, component, *task->context, random_.next(),
-          [this, id](const std::string& e) { report_error(id, e); });
+      init_task(*task, id, component);
       task->spout = component.def->spout();
       if (!task->spout) throw Error("the spout factory returned null");
       task->spout->open(*task->context, *task->collector);
@@ -182,20 +169,8 @@ void SpoutExecutor::shutdown() {
 
 void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& values,
                          const MessageId* id, std::int32_t direct_task) {
-  int s = task.router->stream_index(stream);
-  targets_.clear();
-  task.router->route(s, values, direct_task, targets_);
-  const StreamPlan& sp = task.router->stream(s);
-  task.metrics->emitted.add();
-  task.metrics->transferred.add(targets_.size());
+  const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   task.emitted = true;
-  if (worker_.capturing()) {
-    worker_.capture({sp.meta.component_index, sp.meta.stream_index, task.id, values});
-  }
-  if (worker_.settings().debug) {
-    worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
-                       Value(List(values)).to_string());
-  }
   const bool track = id != nullptr && worker_.plan().acking() && !targets_.empty();
   const std::uint64_t root = track ? random_.next_id() : 0;
   std::uint64_t xor_value = 0;
