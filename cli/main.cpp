@@ -17,7 +17,11 @@
 #include <gale/errors.hpp>
 #include <gale/version.hpp>
 
+#include "cli/client_commands.hpp"
 #include "cli/local_command.hpp"
+#include "cli/nimbus_command.hpp"
+#include "cli/supervisor_command.hpp"
+#include "cli/worker_command.hpp"
 
 namespace {
 
@@ -28,6 +32,16 @@ constexpr const char* k_usage =
     "\n"
     "Commands:\n"
     "  local PLUGIN.so   run a topology in this process with live progress (gale local --help)\n"
+    "  nimbus            run the cluster master daemon (gale nimbus --help)\n"
+    "  supervisor        run a worker node daemon offering slots to nimbus\n"
+    "  submit PLUGIN.so  upload a topology to nimbus and run it: --name NAME\n"
+    "  list              list the topologies nimbus runs\n"
+    "  status NAME       show a topology's workers, tasks, uptime and errors\n"
+    "  kill NAME         stop a topology (spouts first, workers after --wait S)\n"
+    "  activate NAME     let a deactivated topology's spouts emit again\n"
+    "  deactivate NAME   stop a topology's spouts; pending trees complete\n"
+    "  rebalance NAME    spread a topology over -n WORKERS worker processes\n"
+    "  (gale COMMAND --help describes each; the client verbs take --nimbus HOST:PORT)\n"
     "\n"
     "Options:\n"
     "  -h, --help        show this help and exit\n"
@@ -56,6 +70,11 @@ int run(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     if (verb == "local") return gale::cli::run_local(rest);
+    if (verb == "nimbus") return gale::cli::run_nimbus(rest);
+    if (verb == "supervisor") return gale::cli::run_supervisor(rest);
+    // Started by supervisors only, so not in the usage text; `gale worker --help` works.
+    if (verb == "worker") return gale::cli::run_worker(rest);
+    if (gale::cli::is_client_verb(verb)) return gale::cli::run_client(verb, rest);
   } catch (const boost::program_options::error& e) {
     return error(std::string(e.what()) + " (see gale " + verb + " --help)", 2);
   } catch (const gale::ConfigError& e) {

@@ -76,10 +76,15 @@ int RpcServer::poll(std::chrono::milliseconds timeout, const Handler& handler) {
       if (!more) break;
     }
     if (frames.empty()) return served;
-    if (frames.size() != 3 || frames[1].size() != 0) continue;
-    std::string reply = handler(frames[2].to_string());
-    socket_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    socket_.send(zmq::message_t(), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    // The envelope is everything up to the empty delimiter: the peer's identity, and with
+    // ZMQ_REQ_CORRELATE a request id. It goes back unchanged in front of the reply.
+    std::size_t delimiter = 1;
+    while (delimiter < frames.size() && frames[delimiter].size() != 0) ++delimiter;
+    if (delimiter + 2 != frames.size()) continue;  // not a REQ request: drop it
+    std::string reply = handler(frames.back().to_string());
+    for (std::size_t i = 0; i <= delimiter; ++i) {
+      socket_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    }
     socket_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
     ++served;
   }

@@ -1,0 +1,256 @@
+#include "cli/supervisor_command.hpp"
+
+#include <limits.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
+#include <zmq.hpp>
+
+#include <gale/errors.hpp>
+
+#include "cli/client_commands.hpp"
+#include "cluster/rpc.hpp"
+#include "supervisor/launcher.hpp"
+#include "supervisor/plugin_cache.hpp"
+#include "supervisor/supervisor.hpp"
+#include "worker/clock.hpp"
+
+namespace gale::cli {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::int64_t k_first_slot_port = 6700;  // Storm's default slot ports start here
+constexpr int k_default_slots = 4;
+
+po::options_description visible_options() {
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+      ("help,h", "show this help and exit")
+      ("nimbus", po::value<std::string>()->value_name("HOST:PORT"),
+       "nimbus to register with (default: nimbus.address of the config file, else "
+       "127.0.0.1:6627)")
+      ("host", po::value<std::string>()->value_name("NAME")->default_value("127.0.0.1"),
+       "the address workers bind their data port on and peers connect to")
+      ("slots", po::value<int>()->value_name("N"),
+       "offer N worker slots on ports 6700, 6701, ... (default 4)")
+      ("ports", po::value<std::string>()->value_name("P1,P2,..."),
+       "offer one worker slot per port (instead of --slots)")
+      ("state-dir", po::value<std::string>()->value_name("D")->default_value("supervisor-state"),
+       "directory for plugins, worker directories and supervisor.log")
+      ("id", po::value<std::string>()->value_name("ID"),
+       "this supervisor's id (default: kept in D/supervisor.id, made up the first time)")
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read config entries from FILE (gale.conf format; default ./gale.conf when it exists)")
+      ("set,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE")->composing(),
+       "set a config entry; repeatable; wins over --config");
+  // clang-format on
+  return options;
+}
+
+// Waits up to `timeout` for SIGINT or SIGTERM (blocked in every thread). True when one came.
+bool wait_for_signal(milliseconds timeout) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  ts.tv_nsec = static_cast<long>(timeout.count() % 1000) * 1'000'000;
+  return sigtimedwait(&signals, nullptr, &ts) > 0;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("cannot find the gale executable (/proc/self/exe): " + ec.message());
+  return exe.string();
+}
+
+bool safe_id(const std::string& id) { return supervisor::is_safe_topology_id(id); }
+
+// The id given, else the one kept in the state directory, else a new one (kept there), so that a
+// restarted supervisor is the same one to nimbus.
+std::string supervisor_id(const std::optional<std::string>& given, const fs::path& state_dir) {
+  if (given) {
+    if (!safe_id(*given)) {
+      throw po::error("--id must be letters, digits, '.', '_' or '-' (got '" + *given + "')");
+    }
+    return *given;
+  }
+  const fs::path file = state_dir / "supervisor.id";
+  std::string id;
+  if (std::ifstream in(file); in && std::getline(in, id) && safe_id(id)) return id;
+  char host[HOST_NAME_MAX + 1] = {};
+  gethostname(host, sizeof host - 1);
+  std::string base;
+  for (char c : std::string(host)) base += safe_id(std::string(1, c)) ? c : '-';
+  if (base.empty() || base.front() == '.') base = "supervisor" + base;
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(random()));
+  id = base + "-" + suffix;
+  std::ofstream(file, std::ios::trunc) << id << "\n";
+  return id;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> parse_ports(const std::string& text) {
+  std::vector<std::int64_t> ports;
+  std::set<std::int64_t> seen;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long value = -1;
+    try {
+      value = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || value < 1 || value > 65535) {
+      throw po::error("--ports: '" + item + "' is not a port number (1 to 65535)");
+    }
+    if (!seen.insert(value).second) throw po::error("--ports: port " + item + " appears twice");
+    ports.push_back(value);
+  }
+  if (ports.empty()) throw po::error("--ports needs at least one port, e.g. --ports 6700,6701");
+  return ports;
+}
+
+std::string supervisor_help() {
+  std::ostringstream out;
+  out << "Usage: gale supervisor [--nimbus HOST:PORT] [options]\n"
+         "\n"
+         "Runs a supervisor: it offers worker slots (one data port each) to nimbus,\n"
+         "heartbeats it every second, fetches the plugins of the topologies nimbus assigns\n"
+         "to its slots, and keeps one `gale worker` process per assigned slot running. It\n"
+         "restarts a worker that exits or stops heartbeating, stops workers whose slot is\n"
+         "no longer assigned, and keeps its workers running while nimbus is down. Ctrl-C\n"
+         "or SIGTERM stops all its workers (SIGTERM, then SIGKILL after the grace period)\n"
+         "and then the supervisor.\n"
+         "\n"
+      << visible_options()
+      << "\n"
+         "State directory: D/plugins/<topology id>.so (checked against nimbus's checksum),\n"
+         "D/workers/<port>/ (assignment.msgpack, heartbeat, worker.log, worker.out),\n"
+         "D/supervisor.id, D/supervisor.log.\n"
+         "\n"
+         "Config keys (default):\n"
+         "  nimbus.address                       HOST:PORT of nimbus (127.0.0.1:6627)\n"
+         "  supervisor.heartbeat.frequency.secs  seconds between heartbeats (1)\n"
+         "  supervisor.worker.timeout.secs       seconds without a worker heartbeat\n"
+         "                                       before it is killed and restarted (30)\n"
+         "  supervisor.worker.start.timeout.secs seconds a new worker has for its first\n"
+         "                                       heartbeat (30)\n"
+         "  supervisor.worker.shutdown.secs      seconds between SIGTERM and SIGKILL (5)\n"
+         "\n"
+         "Examples:\n"
+         "  gale supervisor --nimbus 127.0.0.1:6627 --slots 2\n"
+         "  gale supervisor --nimbus nimbus.example:6627 --host node3.example \\\n"
+         "      --ports 6700,6701 --state-dir /var/lib/gale/supervisor\n";
+  return out.str();
+}
+
+int run_supervisor(const std::vector<std::string>& args) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(visible_options()).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << supervisor_help();
+    return 0;
+  }
+  if (vm.count("slots") && vm.count("ports")) {
+    throw po::error("--slots and --ports exclude each other; give one");
+  }
+  Config config = load_command_config(vm.count("config") ? vm["config"].as<std::string>() : "");
+  if (vm.count("set")) {
+    for (const auto& s : vm["set"].as<std::vector<std::string>>()) config.set_from_string(s);
+  }
+
+  supervisor::SupervisorOptions options;
+  options.nimbus = nimbus_address(
+      vm.count("nimbus") ? std::optional(vm["nimbus"].as<std::string>()) : std::nullopt, config);
+  options.host = vm["host"].as<std::string>();
+  if (options.host.empty()) throw po::error("--host must not be empty");
+  if (vm.count("ports")) {
+    options.ports = parse_ports(vm["ports"].as<std::string>());
+  } else {
+    const int slots = vm.count("slots") ? vm["slots"].as<int>() : k_default_slots;
+    if (slots < 1 || slots > 1000) {
+      throw po::error("--slots must be 1 to 1000 (got " + std::to_string(slots) + ")");
+    }
+    for (int i = 0; i < slots; ++i) options.ports.push_back(k_first_slot_port + i);
+  }
+  options.apply(config);
+
+  std::error_code ec;
+  const fs::path state_dir = fs::absolute(vm["state-dir"].as<std::string>(), ec);
+  fs::create_directories(state_dir / "workers", ec);
+  if (ec) {
+    throw Error("cannot create the state directory '" + state_dir.string() + "': " + ec.message());
+  }
+  options.state_dir = state_dir;
+  options.id = supervisor_id(
+      vm.count("id") ? std::optional(vm["id"].as<std::string>()) : std::nullopt, state_dir);
+  options.executable = self_executable();
+  options.log_file = (state_dir / "supervisor.log").string();
+
+  supervisor::kill_leftover_workers(state_dir, options.ports);
+
+  zmq::context_t context(1);
+  const std::string endpoint = cluster::tcp_endpoint(options.nimbus);
+  // Short for heartbeats, so the workers stay watched while nimbus is down; longer for plugin
+  // chunks of up to 4 MiB.
+  cluster::RpcClient heartbeats(context, endpoint, milliseconds(2000));
+  cluster::RpcClient fetches(context, endpoint, milliseconds(15000));
+  supervisor::RpcCall rpc = [&](std::string_view verb, const Map& body) {
+    return verb == "fetch_plugin" ? fetches.call(verb, body) : heartbeats.call(verb, body);
+  };
+  supervisor::PosixLauncher launcher;
+  worker::SteadyClock clock;
+  supervisor::Supervisor daemon(options, rpc, launcher, clock);
+
+  std::string ports;
+  for (auto p : options.ports) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  spdlog::info("supervisor {} offers {} slots on {} (ports {}) to nimbus at {}; state in {}",
+               options.id, options.ports.size(), options.host, ports, options.nimbus,
+               state_dir.string());
+  for (;;) {
+    if (daemon.heartbeat_due()) daemon.heartbeat();
+    daemon.supervise();
+    if (wait_for_signal(milliseconds(100))) break;
+  }
+
+  spdlog::info("supervisor {} stopping its workers (Ctrl-C again kills them at once)", options.id);
+  daemon.begin_shutdown();
+  // Bounded: SIGKILL goes out after the grace period, and a killed process is reaped at once.
+  const auto give_up =
+      std::chrono::steady_clock::now() + options.kill_grace + std::chrono::seconds(5);
+  while (!daemon.stopped() && std::chrono::steady_clock::now() < give_up) {
+    daemon.supervise();
+    if (wait_for_signal(milliseconds(50))) daemon.kill_all();
+  }
+  if (!daemon.stopped()) spdlog::error("supervisor {}: some workers did not stop", options.id);
+  spdlog::info("supervisor {} stopped", options.id);
+  return 0;
+}
+
+}  // namespace gale::cli

@@ -1,0 +1,124 @@
+#include "cluster/assignment_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <gale/errors.hpp>
+
+#include "worker/serialization.hpp"
+#include "worker/zmq_transport.hpp"
+
+namespace gale::cluster {
+
+namespace {
+
+[[noreturn]] void throw_os_error(const std::string& what, const std::filesystem::path& path) {
+  throw Error(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_os_error("cannot write", path);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+Map config_to_map(const Config& config) {
+  Map m;
+  for (const auto& [key, value] : config.entries()) m.emplace(key, value);
+  return m;
+}
+
+Config config_from_map(const Map& map) {
+  Config config;
+  for (const auto& [key, value] : map) config.set(key, value);
+  return config;
+}
+
+void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
+                           const Config& config, std::string_view status) {
+  (void)status_from_name(status);  // refuses an unknown status
+  Map file;
+  file.emplace("assignment", Value(assignment.to_map()));
+  file.emplace("config", Value(config_to_map(config)));
+  file.emplace("status", Value(std::string(status)));
+  const std::string bytes = wire::encode_values(Values{Value(std::move(file))});
+
+  // The pid keeps two writers (an old and a new supervisor) off each other's temporary file.
+  std::filesystem::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_os_error("cannot create", tmp);
+  try {
+    write_all(fd, bytes, tmp);
+    if (::fsync(fd) != 0) throw_os_error("cannot fsync", tmp);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw_os_error("cannot close", tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw_os_error("cannot rename into", path);
+  }
+  // The rename is durable only once the directory is.
+  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+AssignmentFile read_assignment_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_os_error("cannot read", path);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw_os_error("cannot read", path);
+
+  Values values;
+  try {
+    values = wire::decode_values(bytes);
+  } catch (const Error& e) {
+    throw ProtocolError(path.string() + ": " + e.what());
+  }
+  if (values.size() != 1 || values[0].type() != Value::Type::map) {
+    throw ProtocolError(path.string() + ": expected one map {assignment, config, status}");
+  }
+  const Map& file = values[0].as_map();
+  try {
+    AssignmentFile out;
+    out.assignment = Assignment::from_map(get_map(file, "assignment"));
+    out.config = config_from_map(get_map(file, "config"));
+    out.status = get_string(file, "status");
+    (void)status_from_name(out.status);
+    return out;
+  } catch (const ProtocolError& e) {
+    throw ProtocolError(path.string() + ": " + e.what());
+  }
+}
+
+std::vector<worker::TaskRoute> routes_of(const Assignment& assignment) {
+  std::vector<worker::TaskRoute> routes;
+  for (const WorkerAssignment& w : assignment.workers) {
+    routes.push_back({"tcp://" + w.host + ":" + std::to_string(w.port), w.tasks});
+  }
+  return routes;
+}
+
+}  // namespace gale::cluster

@@ -1,0 +1,48 @@
+#pragma once
+
+// The file through which a supervisor tells a worker what to run: D/workers/<port>/assignment.msgpack
+// (docs/cluster.md). Written by the supervisor, read by the worker at start.
+//
+// Encoding: wire::encode_values of one value, a map
+//   {assignment: Assignment::to_map(), config: map of the topology config, status: "active" | ...}
+// i.e. a msgpack array holding that one map.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gale/config.hpp>
+
+#include "cluster/protocol.hpp"
+
+namespace gale::worker {
+struct TaskRoute;
+}
+
+namespace gale::cluster {
+
+struct AssignmentFile {
+  Assignment assignment;
+  Config config;       // the topology config as nimbus merged it (plugin's, then submit overrides)
+  std::string status;  // a status_name()
+};
+
+// Writes the file atomically: a temporary file next to it, fsynced, renamed over `path`, and the
+// directory fsynced, so a reader sees the old or the new file, never a torn one. Throws
+// ProtocolError for an unknown status and gale::Error (with the OS reason) when writing fails.
+void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
+                           const Config& config, std::string_view status);
+
+// Throws gale::Error when the file cannot be read, ProtocolError when it is malformed.
+AssignmentFile read_assignment_file(const std::filesystem::path& path);
+
+// Config <-> msgpack map, as the file and the control messages carry it.
+Map config_to_map(const Config& config);
+Config config_from_map(const Map& map);
+
+// The data routes of an assignment: each worker's tcp://host:port and the tasks it hosts (what
+// worker::ZmqTransport::set_routes takes).
+std::vector<worker::TaskRoute> routes_of(const Assignment& assignment);
+
+}  // namespace gale::cluster

@@ -1,0 +1,181 @@
+#include "nimbus/plugin_check.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include <gale/config.hpp>
+#include <gale/errors.hpp>
+
+#include "cluster/protocol.hpp"
+#include "worker/plan.hpp"
+#include "worker/plugin_loader.hpp"
+#include "worker/serialization.hpp"
+
+namespace gale::nimbus {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    text.replace(at, from.size(), to);
+    at += to.size();
+  }
+}
+
+// The loader names the file it loaded; the user knows it as the topology they submitted.
+std::string user_message(std::string message, const std::string& path, const std::string& name) {
+  replace_all(message, "plugin '" + path + "'", "plugin of topology '" + name + "'");
+  replace_all(message, path, "the plugin");
+  return message;
+}
+
+// Runs in the child: everything is caught, the answer goes to `fd`, and the child _exit()s
+// without running the parent's atexit handlers or destructors.
+[[noreturn]] void child_main(int fd, const std::string& path, const std::string& name,
+                             const Map& overrides) {
+  Values answer;
+  try {
+    worker::LoadedPlugin plugin = worker::load_plugin(path);
+    Config config = plugin.config;
+    for (const auto& [key, value] : overrides) config.set(key, value);
+    config.set(keys::topology_name, name);
+    config.validate();
+    worker::Plan plan(plugin.topology, config);
+    List executors;
+    for (const auto& e : plan.executors())
+      executors.push_back(List(e.tasks.begin(), e.tasks.end()));
+    List components;
+    const TaskLayout& layout = plan.layout();
+    for (std::int32_t t = 1; t <= layout.task_count(); ++t) {
+      components.push_back(layout.component_of(t));
+    }
+    Map merged;
+    for (const auto& [key, value] : config.entries()) merged.emplace(key, value);
+    answer = {"ok", Map{{"executors", std::move(executors)},
+                        {"task_components", std::move(components)},
+                        {"config", std::move(merged)}}};
+  } catch (const std::exception& e) {
+    answer = {"error", user_message(e.what(), path, name)};
+  }
+  std::string bytes = wire::encode_values(answer);
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ::_exit(3);
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  ::_exit(0);
+}
+
+PluginCheck failure(std::string message) {
+  PluginCheck c;
+  c.error = std::move(message);
+  return c;
+}
+
+PluginCheck parse_answer(const std::string& bytes) {
+  Values v = wire::decode_values(bytes);
+  if (v.size() != 2 || !v[0].is_string()) throw Error("malformed answer");
+  if (v[0].as_string() == "error") {
+    if (!v[1].is_string()) throw Error("malformed error answer");
+    return failure(v[1].as_string());
+  }
+  if (v[0].as_string() != "ok" || !v[1].is_map()) throw Error("malformed answer");
+  const Map& m = v[1].as_map();
+  PluginCheck c;
+  c.ok = true;
+  for (const Value& e : cluster::get_list(m, "executors")) {
+    std::vector<std::int32_t> tasks;
+    for (const Value& t : e.as_list()) tasks.push_back(static_cast<std::int32_t>(t.as_int()));
+    c.executors.push_back(std::move(tasks));
+  }
+  for (const Value& s : cluster::get_list(m, "task_components")) {
+    c.task_components.push_back(s.as_string());
+  }
+  c.config = cluster::get_map(m, "config");
+  return c;
+}
+
+}  // namespace
+
+PluginCheck check_plugin(const std::string& path, const std::string& name, const Map& overrides,
+                         std::chrono::milliseconds timeout) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw Error(std::string("cannot create a pipe for the plugin check: ") + std::strerror(errno));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw Error(std::string("cannot fork the plugin check: ") + std::strerror(err));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    // The parent blocks SIGINT/SIGTERM for sigtimedwait; the child should die of them normally.
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_UNBLOCK, &all, nullptr);
+    child_main(fds[1], path, name, overrides);
+  }
+  ::close(fds[1]);
+
+  std::string bytes;
+  bool timed_out = false;
+  const auto deadline = Clock::now() + timeout;
+  char buffer[65536];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd item{fds[0], POLLIN, 0};
+    int r = ::poll(&item, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;  // time-out: the deadline check above ends the loop
+    ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF (or error): the child is done writing
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    return failure("plugin of topology '" + name + "' did not load within " +
+                   std::to_string(timeout.count() / 1000) + " s");
+  }
+  if (WIFSIGNALED(status)) {
+    return failure("plugin crashed while loading (signal " + std::to_string(WTERMSIG(status)) +
+                   ")");
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return failure("plugin check exited with status " + std::to_string(WEXITSTATUS(status)) +
+                   " while loading the plugin of topology '" + name + "'");
+  }
+  try {
+    return parse_answer(bytes);
+  } catch (const std::exception& e) {
+    return failure(std::string("plugin check gave a malformed answer: ") + e.what());
+  }
+}
+
+}  // namespace gale::nimbus

@@ -1,0 +1,34 @@
+#pragma once
+
+// Validates a submitted plugin in a child process, so that a plugin that crashes, hangs or
+// corrupts memory while it loads cannot take nimbus down.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gale/value.hpp>
+
+namespace gale::nimbus {
+
+struct PluginCheck {
+  bool ok = false;
+  std::string error;  // when !ok: one line for the user
+  // When ok:
+  std::vector<std::vector<std::int32_t>> executors;  // Plan::executors() task lists
+  std::vector<std::string> task_components;          // component of task t at [t - 1]
+  Map config;                                        // merged and validated
+};
+
+// Forks a child that loads the plugin at `path` (worker::load_plugin), merges its config with
+// `overrides` (overrides win) and sets topology.name to `name`, validates the config, computes the
+// plan's executors, reports them over a pipe and exits. The parent waits up to `timeout` and
+// kills a child that takes longer. Failures are values: a loader error (with `path` replaced by a
+// mention of the topology), "plugin crashed while loading (signal N)", or a time-out.
+// Throws gale::Error only when the pipe or the child cannot be created.
+// REQUIRES: the caller's other threads hold no lock the child needs (fork copies only this one).
+PluginCheck check_plugin(const std::string& path, const std::string& name, const Map& overrides,
+                         std::chrono::milliseconds timeout);
+
+}  // namespace gale::nimbus

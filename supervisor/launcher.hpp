@@ -1,0 +1,59 @@
+#pragma once
+
+// Starting, watching and signalling worker processes, behind an interface so that the
+// supervisor's restart logic is tested with a fake (tests/unit/test_supervisor.cpp) instead of
+// real processes and real time.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gale::supervisor {
+
+// How a process ended.
+struct ExitStatus {
+  bool signaled = false;  // killed by a signal rather than exiting
+  int code = 0;           // the exit code, or the signal number when `signaled`
+
+  static ExitStatus exited(int code) { return {false, code}; }
+  static ExitStatus killed_by(int signal) { return {true, signal}; }
+  // "exit 3" or "signal 9", as the supervisor reports it to nimbus.
+  std::string describe() const;
+};
+
+// One process to start.
+struct LaunchSpec {
+  std::string program;            // absolute path of the executable
+  std::vector<std::string> args;  // argv[1..]; argv[0] is `program`
+  std::string output_path;        // stdout and stderr are appended to this file
+};
+
+// The pid of the started process, or why it could not start.
+struct LaunchResult {
+  int pid = -1;       // > 0 on success
+  std::string error;  // set when pid <= 0
+};
+
+// Thread: the supervisor's thread.
+class ProcessLauncher {
+ public:
+  virtual ~ProcessLauncher();
+  // Starts a process in a new process group (its pid is the group id), with SIGINT and SIGTERM
+  // unblocked and at their default action. Never throws; failures are in the result.
+  virtual LaunchResult launch(const LaunchSpec& spec) = 0;
+  // Reaps `pid` when it has ended, without waiting: nullopt while it still runs.
+  virtual std::optional<ExitStatus> reap(int pid) = 0;
+  // Sends `signal` to the process group of `pid` (a worker's own children die with it).
+  virtual void signal(int pid, int signal) = 0;
+};
+
+// Real processes: posix_spawn and waitpid(WNOHANG). Thread: the supervisor's thread.
+class PosixLauncher final : public ProcessLauncher {
+ public:
+  ~PosixLauncher() override;
+  LaunchResult launch(const LaunchSpec& spec) override;
+  std::optional<ExitStatus> reap(int pid) override;
+  void signal(int pid, int signal) override;
+};
+
+}  // namespace gale::supervisor

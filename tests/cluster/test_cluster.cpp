@@ -1,0 +1,265 @@
+// Multi-process cluster tests on loopback: nimbus, supervisors and workers as real processes.
+
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "tests/cluster/harness.hpp"
+
+using namespace std::chrono_literals;
+using gale::test::Cluster;
+using gale::test::CommandResult;
+using gale::test::eventually;
+
+#ifndef GALE_TEST_PLUGIN_DIR
+#error "GALE_TEST_PLUGIN_DIR must name the test plugins' directory"
+#endif
+
+namespace {
+
+std::string plugin(const std::string& name) {
+  return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Words counted by cluster_wordcount's count tasks, read from their files.
+std::map<std::string, std::int64_t> read_counts(const std::string& dir) {
+  std::map<std::string, std::int64_t> counts;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    auto name = entry.path().filename().string();
+    if (name.rfind("count-", 0) != 0 || entry.path().extension() != ".txt") continue;
+    std::ifstream f(entry.path());
+    std::string w;
+    std::int64_t n;
+    while (f >> w >> n) counts[w] += n;
+  }
+  return counts;
+}
+
+std::map<std::string, std::int64_t> expected_wordcount(int copies) {
+  const char* sentences[] = {"the cow jumped over the moon", "an apple a day keeps the doctor away",
+                             "four score and seven years ago", "snow white and the seven dwarfs",
+                             "i am at two with nature"};
+  std::map<std::string, std::int64_t> counts;
+  for (const char* s : sentences) {
+    std::istringstream words(s);
+    for (std::string w; words >> w;) counts[w] += copies;
+  }
+  return counts;
+}
+
+std::set<std::int64_t> read_ids(const std::string& dir, const std::string& prefix,
+                                std::uint64_t* lines = nullptr) {
+  std::set<std::int64_t> ids;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
+    std::ifstream f(entry.path());
+    for (std::int64_t id; f >> id;) {
+      ids.insert(id);
+      if (lines != nullptr) ++*lines;
+    }
+  }
+  return ids;
+}
+
+std::string output_dir(const Cluster& cluster) {
+  std::string dir = cluster.dir() + "/output";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_SUITE("cluster_wordcount") {
+  TEST_CASE("word count on 4 workers across 2 supervisors gives exact counts; verbs behave") {
+    Cluster cluster(2, 2);
+    const std::string out = output_dir(cluster);
+    const int copies = 300;
+    auto submit = cluster.submit(plugin("cluster_wordcount"), "wc",
+                                 {"-c", "test.output.dir=" + out, "-c",
+                                  "test.copies=" + std::to_string(copies)});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+
+    auto expected = expected_wordcount(copies);
+    bool counted = eventually([&] { return read_counts(out) == expected; }, 90s);
+    CHECK(counted);
+    if (!counted) MESSAGE("counts so far differ from the expected exact counts");
+
+    auto list = cluster.gale("list");
+    INFO(list.output);
+    CHECK(list.exit_code == 0);
+    CHECK(contains(list.output, "wc"));
+    CHECK(contains(list.output, "active"));
+
+    auto status = cluster.gale("status", {"wc"});
+    INFO(status.output);
+    CHECK(status.exit_code == 0);
+    CHECK(contains(status.output, "sup0"));
+    CHECK(contains(status.output, "sup1"));
+    CHECK(cluster.workers().size() == 4);
+
+    CHECK(cluster.gale("deactivate", {"wc"}).exit_code == 0);
+    CHECK(contains(cluster.gale("status", {"wc"}).output, "inactive"));
+    CHECK(cluster.gale("activate", {"wc"}).exit_code == 0);
+    CHECK(contains(cluster.gale("status", {"wc"}).output, "active"));
+
+    CHECK(cluster.gale("rebalance", {"wc", "-n", "2"}).exit_code == 0);
+    CHECK(eventually([&] { return cluster.workers().size() == 2; }, 30s));
+
+    auto unknown = cluster.gale("kill", {"nope"});
+    CHECK(unknown.exit_code != 0);
+    CHECK(contains(unknown.output, "nope"));
+
+    CHECK(cluster.gale("kill", {"wc", "--wait", "1"}).exit_code == 0);
+    CHECK(eventually([&] { return cluster.workers().empty(); }, 30s));
+    CHECK(eventually([&] { return !contains(cluster.gale("list").output, "wc"); }, 30s));
+  }
+}
+
+TEST_SUITE("cluster_failure") {
+  TEST_CASE("200,000 ids survive killed workers, a dead node and a nimbus restart") {
+    Cluster cluster(2, 3);
+    const std::string out = output_dir(cluster);
+    constexpr int k_ids = 200'000;
+    auto submit = cluster.submit(plugin("cluster_reliable"), "ids",
+                                 {"-c", "test.output.dir=" + out, "-c",
+                                  "test.ids=" + std::to_string(k_ids)});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    REQUIRE(eventually([&] { return cluster.workers().size() == 4; }, 30s));
+
+    std::mt19937 rng(20261124);
+    auto acked = [&] { return read_ids(out, "acked-").size(); };
+    // Three random workers killed at intervals while ids flow.
+    for (int kill = 0; kill < 3; ++kill) {
+      eventually([&] { return acked() >= static_cast<std::size_t>(20'000 * (kill + 1)); }, 30s);
+      auto workers = cluster.workers();
+      if (!workers.empty()) {
+        auto victim = workers[rng() % workers.size()];
+        MESSAGE("killing worker pid " << victim.first << " (port " << victim.second << ")");
+        ::kill(victim.first, SIGKILL);
+      }
+    }
+    eventually([&] { return acked() >= 90'000; }, 60s);
+    MESSAGE("killing node sup1 with its workers");
+    cluster.kill_node(1);
+    eventually([&] { return acked() >= 120'000; }, 60s);
+    MESSAGE("restarting nimbus");
+    cluster.kill_nimbus();
+    std::this_thread::sleep_for(1s);
+    cluster.start_nimbus();
+
+    bool all = eventually([&] { return acked() == k_ids; }, 180s);
+    std::uint64_t failures = 0;
+    read_ids(out, "failed-", &failures);
+    auto ids = read_ids(out, "acked-");
+    MESSAGE("acked " << ids.size() << " of " << k_ids << " ids; " << failures
+                     << " tuple trees failed and were replayed");
+    CHECK(all);
+    CHECK(ids.size() == static_cast<std::size_t>(k_ids));
+    CHECK(*ids.begin() == 0);
+    CHECK(*ids.rbegin() == k_ids - 1);
+  }
+}
+
+TEST_SUITE("cluster_state") {
+  TEST_CASE("nimbus recovers topologies and assignments after a restart") {
+    Cluster cluster(1, 2);
+    const std::string out = output_dir(cluster);
+    auto submit = cluster.submit(plugin("cluster_wordcount"), "keep",
+                                 {"-c", "test.output.dir=" + out, "-c", "topology.workers=2"});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    REQUIRE(eventually([&] { return cluster.workers().size() == 2; }, 30s));
+    auto before = cluster.workers();
+    auto status_before = cluster.gale("status", {"keep"});
+    cluster.kill_nimbus();
+    // Running topologies keep running while nimbus is down.
+    std::this_thread::sleep_for(2s);
+    CHECK(cluster.workers() == before);
+    cluster.start_nimbus();
+    CommandResult list;
+    CHECK(eventually(
+        [&] {
+          list = cluster.gale("list");
+          return list.exit_code == 0 && contains(list.output, "keep");
+        },
+        30s));
+    auto status_after = cluster.gale("status", {"keep"});
+    INFO(status_after.output);
+    CHECK(status_after.exit_code == 0);
+    for (auto [pid, port] : before) CHECK(contains(status_after.output, std::to_string(port)));
+    CHECK(cluster.workers() == before);  // nobody was restarted or moved
+    CHECK(contains(cluster.gale("submit", {plugin("cluster_wordcount"), "--name", "keep"}).output,
+                   "keep"));  // still known: a duplicate name is refused
+  }
+}
+
+TEST_SUITE("cluster_bad_input") {
+  TEST_CASE("garbage on the nimbus port gets errors or is dropped; nimbus keeps serving") {
+    Cluster cluster(1, 1);
+    REQUIRE(eventually([&] { return cluster.gale("list").exit_code == 0; }, 30s));
+    zmq::context_t context;
+    std::mt19937 rng(7);
+    const std::string endpoint = "tcp://" + cluster.nimbus_address();
+    for (int i = 0; i < 50; ++i) {
+      zmq::socket_t req(context, zmq::socket_type::req);
+      req.set(zmq::sockopt::linger, 0);
+      req.set(zmq::sockopt::rcvtimeo, 2000);
+      req.connect(endpoint);
+      std::string junk(static_cast<std::size_t>(rng() % 200), '\0');
+      for (char& c : junk) c = static_cast<char>(rng());
+      if (i % 5 == 0) junk = "\x93\x01\xa6submit\x81\xa4name\xc0";  // [1, "submit", {name: nil}]
+      if (i % 5 == 1) junk = "\x93\x02\xa4list\x80";                 // another protocol version
+      req.send(zmq::buffer(junk), zmq::send_flags::none);
+      zmq::message_t reply;
+      (void)req.recv(reply);  // an error reply, or nothing: both fine
+    }
+    // Raw TCP garbage that is not even ZMTP.
+    auto list = cluster.gale("list");
+    INFO(list.output);
+    CHECK(list.exit_code == 0);
+  }
+
+  TEST_CASE("submitting a file that is not a plugin gives one clear error") {
+    Cluster cluster(1, 1);
+    auto r = cluster.gale("submit", {plugin("not_a_library"), "--name", "bad"});
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(contains(r.output, "not a loadable shared library"));
+    auto missing = cluster.gale("submit", {cluster.dir() + "/nope.so", "--name", "bad"});
+    CHECK(missing.exit_code != 0);
+    CHECK(contains(missing.output, "nope.so"));
+  }
+
+  TEST_CASE("a plugin that crashes its worker is restarted and the crash shows in status") {
+    Cluster cluster(1, 1);
+    auto r = cluster.submit(plugin("crashing_plugin"), "crashy");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CommandResult status;
+    bool shown = eventually(
+        [&] {
+          status = cluster.gale("status", {"crashy"});
+          return contains(status.output, "signal 11");
+        },
+        60s);
+    INFO(status.output);
+    CHECK(shown);
+    CHECK(cluster.gale("kill", {"crashy", "--wait", "0"}).exit_code == 0);
+  }
+}

@@ -1,0 +1,498 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include <gale/config.hpp>
+
+#include "cluster/protocol.hpp"
+#include "cluster/rpc.hpp"
+#include "nimbus/daemon.hpp"
+#include "nimbus/nimbus.hpp"
+#include "nimbus/scheduler.hpp"
+#include "nimbus/state.hpp"
+#include "worker/clock.hpp"
+#include "worker/serialization.hpp"
+
+// Nimbus without sockets: the scheduler as a pure function, the state store through a real
+// directory, and the request handlers through handle() with a manual clock.
+
+namespace {
+
+namespace fs = std::filesystem;
+using gale::Bytes;
+using gale::List;
+using gale::Map;
+using gale::Value;
+using gale::cluster::Assignment;
+using gale::cluster::Reply;
+using gale::cluster::TopologyStatus;
+using gale::cluster::WorkerAssignment;
+using namespace gale::nimbus;
+
+std::shared_ptr<spdlog::logger> quiet_logger() {
+  return std::make_shared<spdlog::logger>("nimbus-test",
+                                          std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// A fresh directory removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("gale-nimbus-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+Bytes good_plugin() {
+  const std::string bytes = read_bytes(std::string(GALE_TEST_PLUGIN_DIR) + "/good_plugin.so");
+  REQUIRE(bytes.size() > 1000);
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A nimbus over a temporary state directory, driven by a manual clock.
+struct Fixture {
+  TempDir dir;
+  gale::worker::ManualClock clock;
+  std::unique_ptr<Nimbus> nimbus;
+  std::int64_t timeout_secs = 3;
+
+  Fixture() { restart(); }
+
+  void restart() {
+    nimbus.reset();
+    NimbusOptions options;
+    options.state_dir = dir.path();
+    options.config.set(keys::supervisor_timeout_secs, timeout_secs);
+    nimbus = std::make_unique<Nimbus>(options, clock, quiet_logger());
+  }
+
+  Reply call(const std::string& verb, const Map& body) {
+    return gale::cluster::decode_reply(nimbus->handle(gale::cluster::encode_request(verb, body)));
+  }
+
+  Reply heartbeat(const std::string& supervisor, std::vector<std::int64_t> ports) {
+    List list(ports.begin(), ports.end());
+    return call("supervisor_heartbeat", Map{{"supervisor", supervisor},
+                                            {"host", "host-" + supervisor},
+                                            {"ports", std::move(list)},
+                                            {"workers", List{}}});
+  }
+
+  Reply submit(const std::string& name, Map config = {}) {
+    return call("submit", Map{{"name", name}, {"plugin", good_plugin()}, {"config", config}});
+  }
+
+  void advance_secs(int secs) { clock.advance(std::chrono::seconds(secs)); }
+};
+
+std::vector<std::int32_t> all_tasks(const Assignment& a) {
+  std::vector<std::int32_t> tasks;
+  for (const auto& w : a.workers) tasks.insert(tasks.end(), w.tasks.begin(), w.tasks.end());
+  std::sort(tasks.begin(), tasks.end());
+  return tasks;
+}
+
+// A loopback port nobody listens on right now (the kernel's pick for an ephemeral bind).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_SUITE("nimbus") {
+  TEST_CASE("spread_slots takes the supervisor with most free slots first, then round-robin") {
+    std::vector<SupervisorSlots> free{
+        {"b", "hb", {10}}, {"a", "ha", {3, 1, 2}}, {"c", "hc", {21, 20}}};
+    auto picked = spread_slots(free, 4);
+    REQUIRE(picked.size() == 4);
+    CHECK(picked[0] == Slot{"a", "ha", 1});
+    CHECK(picked[1] == Slot{"c", "hc", 20});
+    CHECK(picked[2] == Slot{"b", "hb", 10});
+    CHECK(picked[3] == Slot{"a", "ha", 2});
+    CHECK(spread_slots(free, 10).size() == 6);
+    CHECK(count_slots(free) == 6);
+    CHECK(spread_slots(free, 0).empty());
+    // Ties on free slots are broken by id, so the result does not depend on the input order.
+    auto tie = spread_slots({{"y", "h", {1}}, {"x", "h", {2}}}, 1);
+    CHECK(tie[0].supervisor == "x");
+  }
+
+  TEST_CASE("deal_executors deals executors round-robin and sorts each worker's tasks") {
+    std::vector<std::vector<std::int32_t>> executors{{1}, {2, 3}, {4}, {5, 6}, {7}};
+    auto workers = deal_executors(executors, {{"a", "ha", 1}, {"b", "hb", 2}});
+    REQUIRE(workers.size() == 2);
+    CHECK(workers[0] == WorkerAssignment{"a", "ha", 1, {1, 4, 7}});
+    CHECK(workers[1] == WorkerAssignment{"b", "hb", 2, {2, 3, 5, 6}});
+    CHECK(workers_to_use(8, 3) == 3);
+    CHECK(workers_to_use(2, 5) == 2);
+    CHECK(workers_to_use(0, 5) == 1);
+  }
+
+  TEST_CASE("state: topologies written to disk come back in a new instance; corrupt ones skipped") {
+    TempDir dir;
+    TopologyRecord a;
+    a.id = "alpha-1-100";
+    a.name = "alpha";
+    a.config = Map{{"topology.workers", 2}, {"x", "y"}};
+    a.status = TopologyStatus::inactive;
+    a.executors = {{1}, {2, 3}};
+    a.task_components = {"spout", "bolt", "bolt"};
+    a.assignment =
+        Assignment{"alpha-1-100", 3, {{"s1", "h1", 7001, {1}}, {"s2", "h2", 7002, {2, 3}}}};
+    a.submitted_ms = 123456;
+    a.plugin_size = 5;
+    a.plugin_checksum = gale::cluster::checksum("hello");
+    TopologyRecord b = a;
+    b.id = "beta-1-100";
+    b.name = "beta";
+    b.status = TopologyStatus::killed;
+    b.kill_at_ms = 999;
+    {
+      NimbusState state(dir.path(), quiet_logger());
+      state.create(a, "hello");
+      state.create(b, "hello");
+      b.status = TopologyStatus::active;
+      b.kill_at_ms = 0;
+      state.save(b);
+      CHECK_THROWS_AS(state.create(a, "hello"), gale::Error);
+    }
+    // Garbage where a meta file should be, and a directory without a plugin.
+    fs::create_directories(dir.path() / "topologies" / "junk");
+    std::ofstream(dir.path() / "topologies" / "junk" / "meta.msgpack") << "not msgpack at all";
+    fs::create_directories(dir.path() / "topologies" / "gamma-1-1");
+    fs::copy_file(dir.path() / "topologies" / "alpha-1-100" / "meta.msgpack",
+                  dir.path() / "topologies" / "gamma-1-1" / "meta.msgpack");
+
+    NimbusState again(dir.path(), quiet_logger());
+    auto records = again.load_all();
+    std::sort(records.begin(), records.end(), [](auto& x, auto& y) { return x.id < y.id; });
+    REQUIRE(records.size() == 2);
+    CHECK(records[0] == a);
+    CHECK(records[1] == b);
+    CHECK(again.read_plugin(a.id, 1, 3) == "ell");
+    again.remove(a.id);
+    CHECK_FALSE(fs::exists(dir.path() / "topologies" / a.id));
+    CHECK(again.load_all().size() == 1);
+  }
+
+  TEST_CASE("submit stores a good plugin and assigns it over supervisors; status, list") {
+    Fixture f;
+    REQUIRE(f.heartbeat("s1", {7001, 7002}).ok);
+    REQUIRE(f.heartbeat("s2", {7003, 7004}).ok);
+    Reply r = f.submit("good");
+    REQUIRE_MESSAGE(r.ok, r.error);
+    const std::string id = gale::cluster::get_string(r.body, "topology_id");
+    const TopologyRecord* t = f.nimbus->find_by_name("good");
+    REQUIRE(t != nullptr);
+    CHECK(t->id == id);
+    // good_plugin: numbers x1, square x2 (2 tasks), 1 acker; topology.workers = 2.
+    CHECK(t->executors.size() == 4);
+    CHECK(t->task_components == std::vector<std::string>{"numbers", "square", "square", "__acker"});
+    CHECK(t->config.at("topology.name") == Value("good"));
+    REQUIRE(t->assignment.workers.size() == 2);
+    CHECK(t->assignment.workers[0].supervisor != t->assignment.workers[1].supervisor);
+    CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
+    CHECK(t->assignment.version == 1);
+    CHECK(fs::exists(f.dir.path() / "topologies" / id / "plugin.so"));
+
+    // The supervisor learns its slot, with what it needs to fetch and check the plugin.
+    Reply hb = f.heartbeat("s1", {7001, 7002});
+    REQUIRE(hb.ok);
+    const List& assignments = gale::cluster::get_list(hb.body, "assignments");
+    REQUIRE(assignments.size() == 1);
+    const Map& slot = assignments[0].as_map();
+    CHECK(gale::cluster::get_string(slot, "status") == "active");
+    CHECK(gale::cluster::get_int(slot, "plugin_size") ==
+          static_cast<std::int64_t>(good_plugin().size()));
+    const Bytes plugin = good_plugin();
+    CHECK(gale::cluster::get_string(slot, "plugin_checksum") ==
+          gale::cluster::checksum(
+              std::string_view(reinterpret_cast<const char*>(plugin.data()), plugin.size())));
+
+    Reply chunk = f.call("fetch_plugin", Map{{"topology_id", id}, {"offset", 0}, {"length", 100}});
+    REQUIRE(chunk.ok);
+    const Bytes& data = gale::cluster::get_bytes(chunk.body, "data");
+    CHECK(data == Bytes(plugin.begin(), plugin.begin() + 100));
+
+    // A worker heartbeat makes its slot alive in status.
+    const WorkerAssignment& w0 = t->assignment.workers[0];
+    Reply wb = f.call("worker_heartbeat", Map{{"topology_id", id},
+                                              {"supervisor", w0.supervisor},
+                                              {"host", w0.host},
+                                              {"port", w0.port},
+                                              {"version", 1},
+                                              {"uptime_secs", 7},
+                                              {"stats", Map{}},
+                                              {"last_error", ""}});
+    REQUIRE(wb.ok);
+    CHECK(gale::cluster::get_string(wb.body, "status") == "active");
+    Reply st = f.call("status", Map{{"name", "good"}});
+    REQUIRE(st.ok);
+    const List& workers = gale::cluster::get_list(st.body, "workers");
+    REQUIRE(workers.size() == 2);
+    CHECK(gale::cluster::get_bool(workers[0].as_map(), "alive"));
+    CHECK_FALSE(gale::cluster::get_bool(workers[1].as_map(), "alive"));
+    CHECK(gale::cluster::get_int(workers[0].as_map(), "uptime_secs") == 7);
+    CHECK_FALSE(gale::cluster::get_list(workers[0].as_map(), "components").empty());
+
+    Reply list = f.call("list", Map{});
+    REQUIRE(list.ok);
+    const List& tops = gale::cluster::get_list(list.body, "topologies");
+    REQUIRE(tops.size() == 1);
+    CHECK(gale::cluster::get_int(tops[0].as_map(), "tasks") == 4);
+    CHECK(gale::cluster::get_int(tops[0].as_map(), "workers") == 2);
+  }
+
+  TEST_CASE("submit refuses a duplicate name, a file that is not a plugin, too few slots") {
+    Fixture f;
+    f.heartbeat("s1", {7001, 7002});
+    REQUIRE(f.submit("good").ok);
+    Reply dup = f.submit("good");
+    CHECK_FALSE(dup.ok);
+    CHECK(has(dup.error, "topology 'good' is already running"));
+
+    Reply junk = f.call(
+        "submit",
+        Map{{"name", "junk"}, {"plugin", Bytes{'h', 'e', 'l', 'l', 'o'}}, {"config", Map{}}});
+    CHECK_FALSE(junk.ok);
+    CHECK(has(junk.error, "plugin of topology 'junk' is not a loadable shared library"));
+    CHECK_FALSE(has(junk.error, "upload-"));  // the scratch file name means nothing to the user
+
+    Reply big = f.submit("big", Map{{"topology.workers", 3}});
+    CHECK_FALSE(big.ok);
+    CHECK(big.error == "topology 'big' needs 3 worker slots, 0 are free");
+    CHECK(f.nimbus->find_by_name("big") == nullptr);
+    CHECK(f.nimbus->find_by_name("junk") == nullptr);
+
+    Reply bad_name = f.submit("../etc");
+    CHECK_FALSE(bad_name.ok);
+    CHECK(has(bad_name.error, "invalid topology name"));
+  }
+
+  TEST_CASE("a dead supervisor's workers move to free slots after the grace period") {
+    Fixture f;
+    f.heartbeat("s1", {7001});
+    f.heartbeat("s2", {7002});
+    f.heartbeat("s3", {7003});
+    REQUIRE(f.submit("good").ok);
+    const TopologyRecord* t = f.nimbus->find_by_name("good");
+    REQUIRE(t->assignment.workers.size() == 2);
+    // s1 and s2 run it (most free slots first, ties by id); s3 stays free.
+    CHECK(t->assignment.slot("host-s1", 7001) != nullptr);
+    CHECK(t->assignment.slot("host-s2", 7002) != nullptr);
+
+    f.advance_secs(2);
+    f.heartbeat("s1", {7001});
+    f.heartbeat("s3", {7003});
+    f.nimbus->tick();
+    CHECK(f.nimbus->find_by_name("good")->assignment.version == 1);
+    f.advance_secs(2);  // s2 silent for 4 s > 3 s, and the grace period is over
+    f.heartbeat("s1", {7001});
+    f.heartbeat("s3", {7003});
+    f.nimbus->tick();
+    t = f.nimbus->find_by_name("good");
+    CHECK(t->assignment.version == 2);
+    CHECK(t->assignment.slot("host-s2", 7002) == nullptr);
+    CHECK(t->assignment.slot("host-s3", 7003) != nullptr);
+    CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
+
+    // The move is on disk: a restarted nimbus has it, and does not expire anyone during its
+    // grace period although nobody has sent it a heartbeat yet.
+    f.restart();
+    f.nimbus->tick();
+    t = f.nimbus->find_by_name("good");
+    REQUIRE(t != nullptr);
+    CHECK(t->assignment.version == 2);
+    CHECK(t->assignment.slot("host-s3", 7003) != nullptr);
+
+    // Now s3 dies too with no free slot left: its executors join the live worker on s1.
+    f.heartbeat("s1", {7001});
+    f.advance_secs(4);
+    f.heartbeat("s1", {7001});
+    f.nimbus->tick();
+    t = f.nimbus->find_by_name("good");
+    CHECK(t->assignment.version == 3);
+    REQUIRE(t->assignment.workers.size() == 1);
+    CHECK(t->assignment.workers[0].supervisor == "s1");
+    CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
+  }
+
+  TEST_CASE("kill waits, then removes the topology from memory and disk; activate, rebalance") {
+    Fixture f;
+    f.heartbeat("s1", {7001, 7002, 7003});
+    Reply r = f.submit("good");
+    REQUIRE(r.ok);
+    const std::string id = gale::cluster::get_string(r.body, "topology_id");
+
+    REQUIRE(f.call("deactivate", Map{{"name", "good"}}).ok);
+    CHECK(f.nimbus->find_by_name("good")->status == TopologyStatus::inactive);
+    REQUIRE(f.call("activate", Map{{"name", "good"}}).ok);
+    CHECK(f.nimbus->find_by_name("good")->status == TopologyStatus::active);
+
+    REQUIRE(f.call("rebalance", Map{{"name", "good"}, {"workers", 3}}).ok);
+    const TopologyRecord* t = f.nimbus->find_by_name("good");
+    CHECK(t->assignment.version == 2);
+    CHECK(t->assignment.workers.size() == 3);
+    Reply too_many = f.call("rebalance", Map{{"name", "good"}, {"workers", 4}});
+    CHECK(too_many.error == "topology 'good' needs 4 worker slots, 3 are free");
+
+    REQUIRE(f.call("kill", Map{{"name", "good"}, {"wait_secs", 5}}).ok);
+    CHECK(f.nimbus->find_by_name("good")->status == TopologyStatus::killed);
+    CHECK(f.call("activate", Map{{"name", "good"}}).error == "topology 'good' is killed");
+    f.restart();  // the status and the kill time survive a restart
+    CHECK(f.nimbus->find_by_name("good")->status == TopologyStatus::killed);
+    f.advance_secs(4);
+    f.nimbus->tick();
+    CHECK(f.nimbus->find_by_name("good") != nullptr);
+    f.advance_secs(2);
+    f.nimbus->tick();
+    CHECK(f.nimbus->find_by_name("good") == nullptr);
+    CHECK_FALSE(fs::exists(f.dir.path() / "topologies" / id));
+    Reply gone = f.call("worker_heartbeat", Map{{"topology_id", id},
+                                                {"supervisor", "s1"},
+                                                {"host", "host-s1"},
+                                                {"port", 7001},
+                                                {"version", 2}});
+    CHECK(gone.error == "unknown topology '" + id + "'");
+    CHECK(f.call("status", Map{{"name", "good"}}).error == "unknown topology 'good'");
+    // The name is free again.
+    f.heartbeat("s1", {7001, 7002, 7003});
+    CHECK(f.submit("good").ok);
+  }
+
+  TEST_CASE("malformed requests get an error naming the problem, and nimbus keeps serving") {
+    Fixture f;
+    std::mt19937 random(42);
+    for (int i = 0; i < 200; ++i) {
+      std::string junk(static_cast<std::size_t>(random() % 64), '\0');
+      for (char& c : junk) c = static_cast<char>(random());
+      Reply r = gale::cluster::decode_reply(f.nimbus->handle(junk));
+      CHECK_FALSE(r.ok);
+      CHECK_FALSE(r.error.empty());
+    }
+    CHECK(f.call("submit", Map{{"name", 5}}).error == "field 'name': expected string, got int");
+    CHECK(f.call("submit", Map{{"name", "x"}}).error == "field 'plugin': missing");
+    CHECK(f.call("supervisor_heartbeat",
+                 Map{{"supervisor", "s"}, {"host", "h"}, {"ports", List{"7001"}}})
+              .error.starts_with("field 'ports': expected ports"));
+    CHECK(f.call("supervisor_heartbeat",
+                 Map{{"supervisor", "s"},
+                     {"host", "h"},
+                     {"ports", List{7001}},
+                     {"workers", List{Map{{"port", 7001}, {"topology_id", 3}}}}})
+              .error == "field 'topology_id': expected string, got int");
+    CHECK(f.call("rebalance", Map{{"name", "x"}, {"workers", "two"}}).error ==
+          "field 'workers': expected int, got string");
+    CHECK(
+        f.call("fetch_plugin", Map{{"topology_id", "nope"}, {"offset", 0}, {"length", 1}}).error ==
+        "unknown topology 'nope'");
+    CHECK(f.call("launch_missiles", Map{}).error == "unknown verb 'launch_missiles'");
+    const std::string other_version = gale::wire::encode_values({std::int64_t{2}, "list", Map{}});
+    CHECK(has(gale::cluster::decode_reply(f.nimbus->handle(other_version)).error, "version 2"));
+    const std::string not_a_map = gale::wire::encode_values({std::int64_t{1}, "list", List{}});
+    CHECK(gale::cluster::decode_reply(f.nimbus->handle(not_a_map)).error ==
+          "malformed request: body is not a map");
+    // The rejected heartbeats registered no supervisor, so no slot is free.
+    CHECK(f.submit("good").error == "topology 'good' needs 2 worker slots, 0 are free");
+    CHECK(f.call("list", Map{}).ok);
+  }
+
+  TEST_CASE("the daemon serves over its socket, survives junk frames and stops when asked") {
+    TempDir dir;
+    DaemonOptions options;
+    options.port = free_port();
+    options.nimbus.state_dir = dir.path();
+    std::atomic<bool> stop{false};
+    std::string failure;
+    std::thread daemon([&] {
+      try {
+        run_daemon(
+            options, [&] { return stop.load(); }, quiet_logger());
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    });
+    // Stops and joins the daemon even when a REQUIRE below gives up on the test.
+    struct Joiner {
+      std::atomic<bool>& stop;
+      std::thread& thread;
+      ~Joiner() {
+        stop = true;
+        thread.join();
+      }
+    } joiner{stop, daemon};
+
+    zmq::context_t context(1);
+    zmq::socket_t raw(context, zmq::socket_type::dealer);
+    raw.set(zmq::sockopt::linger, 0);
+    raw.set(zmq::sockopt::rcvtimeo, 10000);
+    raw.connect("tcp://127.0.0.1:" + std::to_string(options.port));
+    // A dealer speaks like a REQ socket: [empty delimiter, payload] in, the same out.
+    auto call = [&](const std::string& payload) {
+      raw.send(zmq::message_t(), zmq::send_flags::sndmore);
+      raw.send(zmq::buffer(payload), zmq::send_flags::none);
+      zmq::message_t empty, reply;
+      REQUIRE(raw.recv(empty));
+      REQUIRE(raw.recv(reply));
+      return gale::cluster::decode_reply(reply.to_string_view());
+    };
+    // A frame that is not a request envelope is dropped; junk in an envelope gets an error.
+    raw.send(zmq::str_buffer("no envelope"), zmq::send_flags::none);
+    Reply junk = call("\xc1\xff junk");
+    CHECK_FALSE(junk.ok);
+    CHECK(has(junk.error, "malformed request"));
+    Reply list = call(gale::cluster::encode_request("list", Map{}));
+    CHECK(list.ok);
+    CHECK(gale::cluster::get_list(list.body, "topologies").empty());
+    CHECK(call(gale::cluster::encode_request("nope", Map{})).error == "unknown verb 'nope'");
+    CHECK(failure.empty());
+  }
+}

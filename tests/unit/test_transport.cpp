@@ -1,0 +1,518 @@
+// The ZeroMQ data path: two Workers in this process, each hosting part of a topology and talking
+// over loopback TCP, plus the transport's routing, malformed input and backpressure on its own.
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include <gale/gale.hpp>
+#include <gale/testing.hpp>
+
+#include "cluster/assignment_file.hpp"
+#include "tests/integration/topologies.hpp"
+#include "worker/plan.hpp"
+#include "worker/serialization.hpp"
+#include "worker/worker.hpp"
+#include "worker/zmq_transport.hpp"
+
+using namespace gale;
+using gale::testing::FixedTupleSpout;
+using gale::worker::Message;
+using gale::worker::MessageKind;
+using gale::worker::TaskRoute;
+using gale::worker::Worker;
+using gale::worker::WorkerOptions;
+using gale::worker::ZmqTransport;
+using gale::worker::ZmqTransportOptions;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ThreadSanitizer slows this path down a hundredfold; a smaller input keeps the bound far away.
+#if defined(__SANITIZE_THREAD__)
+constexpr int k_copies = 400;
+#else
+constexpr int k_copies = 4000;
+#endif
+
+// A port nobody listens on right now: bind 127.0.0.1:0 and read what the kernel chose. (The
+// assignment needs the port before the transport binds it, so port 0 cannot be given to ZeroMQ.)
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string endpoint_of(int port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// Polls `done` until it holds or `limit` passes; returns its last value.
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  const auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// What the count bolts of both workers saw: per word, how often and on which tasks.
+struct Tally {
+  std::mutex mutex;
+  std::map<std::string, std::int64_t> counts;
+  std::map<std::string, std::set<std::int32_t>> tasks;
+};
+
+// Counts words into the shared tally (the sink of the test topology).
+class TallyBolt : public Bolt {
+ public:
+  explicit TallyBolt(std::shared_ptr<Tally> tally) : tally_(std::move(tally)) {}
+  void declare_outputs(OutputDeclarer&) override {}
+  void prepare(const Context& context, BoltCollector&) override { task_ = context.task_id(); }
+  void execute(const Tuple& input, BoltCollector& out) override {
+    {
+      std::lock_guard lock(tally_->mutex);
+      const std::string& w = input.get_string("word");
+      ++tally_->counts[w];
+      tally_->tasks[w].insert(task_);
+    }
+    out.ack(input);
+  }
+
+ private:
+  std::shared_ptr<Tally> tally_;
+  std::int32_t task_ = 0;
+};
+
+// Word count split over two workers, each with a ZmqTransport on a loopback port. Executors are
+// dealt round-robin like nimbus's even scheduler, so every kind of traffic (data, acker_init,
+// acks, spout acks) crosses between the two.
+struct TwoWorkers {
+  zmq::context_t context{1};
+  std::shared_ptr<Tally> tally = std::make_shared<Tally>();
+  std::vector<Values> input;
+  std::vector<int> ports;
+  std::vector<std::unique_ptr<ZmqTransport>> transports;
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  TwoWorkers(int copies, Config config, ZmqTransportOptions transport_options = {}) {
+    input = test::sentences(copies);
+    TopologyBuilder b;
+    b.set_spout("sentences", make<FixedTupleSpout>(Fields{"sentence"}, input), 2);
+    b.set_bolt("split", make<test::SplitBolt>(), 2).shuffle_grouping("sentences");
+    b.set_bolt("count", make<TallyBolt>(tally), 2).fields_grouping("split", {"word"});
+    Topology topology = b.build();
+
+    worker::Plan plan(topology, config);
+    std::vector<std::vector<std::int32_t>> tasks(2);
+    int i = 0;
+    for (const auto& executor : plan.executors()) {
+      auto& mine = tasks[i++ % 2];
+      mine.insert(mine.end(), executor.tasks.begin(), executor.tasks.end());
+    }
+    std::vector<TaskRoute> routes;
+    for (int w = 0; w < 2; ++w) {
+      ports.push_back(free_port());
+      routes.push_back({endpoint_of(ports[w]), tasks[w]});
+    }
+    for (int w = 0; w < 2; ++w) {
+      ZmqTransportOptions o = transport_options;
+      o.port = ports[w];
+      transports.push_back(std::make_unique<ZmqTransport>(context, o));
+      transports[w]->set_routes(routes);
+      WorkerOptions wo;
+      wo.tasks = tasks[w];
+      wo.remote = transports[w].get();
+      wo.name = "worker-" + std::to_string(w);
+      workers.push_back(std::make_unique<Worker>(topology, config, wo));
+    }
+  }
+
+  ~TwoWorkers() { stop(); }
+
+  void start() {
+    for (int w = 0; w < 2; ++w) transports[w]->start(*workers[w]);
+    for (auto& w : workers) w->start();
+  }
+
+  // Stops the workers first (a receive() blocked on a full queue returns), then the transports.
+  void stop() {
+    for (auto& t : transports) t->limit_blocking(Clock::now() + std::chrono::milliseconds(500));
+    for (auto& w : workers) w->stop(std::chrono::milliseconds(500));
+    for (auto& t : transports) t->stop(std::chrono::milliseconds(500));
+  }
+
+  worker::ComponentStats stats(const std::string& component) const {
+    worker::ComponentStats sum;
+    for (const auto& w : workers) {
+      for (const auto& c : w->stats().components) {
+        if (c.component != component) continue;
+        sum.tasks += c.tasks;
+        sum.emitted += c.emitted;
+        sum.acked += c.acked;
+        sum.failed += c.failed;
+        sum.executed += c.executed;
+      }
+    }
+    return sum;
+  }
+
+  bool all_acked() const {
+    return stats("sentences").acked >= input.size() &&
+           workers[0]->pending_trees() + workers[1]->pending_trees() == 0;
+  }
+
+  void check_exact_counts() {
+    auto spout = stats("sentences");
+    CHECK(spout.tasks == 2);
+    CHECK(spout.acked == input.size());
+    CHECK(spout.failed == 0);
+    const auto expected = test::expected_counts(input);
+    std::lock_guard lock(tally->mutex);
+    CHECK(tally->counts == expected);
+    // Fields grouping holds across workers: each word reached exactly one count task.
+    for (const auto& [word, tasks] : tally->tasks) {
+      CAPTURE(word);
+      CHECK(tasks.size() == 1);
+    }
+  }
+};
+
+// Acking messages carry no tuple, so a test can make batches of them without a topology.
+worker::Batch ack_batch(std::int32_t task, std::uint64_t first, int n) {
+  worker::Batch batch;
+  for (int i = 0; i < n; ++i) {
+    Message m;
+    m.kind = MessageKind::acker_ack;
+    m.task = task;
+    m.root = 1;
+    m.value = first + static_cast<std::uint64_t>(i);
+    batch.push_back(std::move(m));
+  }
+  return batch;
+}
+
+const gale::wire::StreamResolver no_streams = [](std::int32_t, std::int32_t) {
+  return static_cast<const detail::StreamMeta*>(nullptr);
+};
+
+// One data tuple [n] on a stream of the test's own, for batches that count as data.
+const detail::StreamMeta numbers_stream{"numbers", "default", Fields{"n"}, 0, 0};
+const gale::wire::StreamResolver numbers_only = [](std::int32_t c, std::int32_t s) {
+  return c == 0 && s == 0 ? &numbers_stream : nullptr;
+};
+
+worker::Batch data_batch(std::int32_t task, std::int64_t n) {
+  auto data = std::make_shared<detail::TupleData>();
+  data->meta = &numbers_stream;
+  data->values = {Value(n)};
+  data->source_task = 1;
+  Message m;
+  m.kind = MessageKind::tuple;
+  m.task = task;
+  m.tuple = detail::TupleAccess::wrap(std::move(data));
+  worker::Batch batch;
+  batch.push_back(std::move(m));
+  return batch;
+}
+
+// Receives one batch on `socket` within the limit; empty when none came.
+std::vector<Message> receive_batch(zmq::socket_t& socket,
+                                   std::chrono::milliseconds limit = std::chrono::seconds(10),
+                                   const gale::wire::StreamResolver& resolve = no_streams) {
+  std::vector<Message> out;
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, limit);
+  zmq::message_t message;
+  if ((item.revents & ZMQ_POLLIN) && socket.recv(message, zmq::recv_flags::dontwait)) {
+    gale::wire::decode_batch(message.to_string_view(), resolve, out);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("transport") {
+  TEST_CASE("word count across two workers over ZeroMQ gives exact counts, every tuple acked") {
+    Config config;
+    config.set(keys::topology_acker_executors, 2);
+    config.set(keys::topology_max_spout_pending, 2000);
+    TwoWorkers run(k_copies, config);
+    run.start();
+    const auto started = Clock::now();
+    REQUIRE(eventually([&] { return run.all_acked(); }, std::chrono::seconds(120)));
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    run.stop();
+    run.check_exact_counts();
+    const auto words = run.stats("count").executed;
+    CHECK(run.transports[0]->stats().batches_sent > 0);
+    CHECK(run.transports[1]->stats().batches_sent > 0);
+    CHECK(run.transports[0]->stats().malformed_batches == 0);
+    MESSAGE(run.input.size() << " sentences, " << words << " words through two workers in "
+                             << seconds << " s (" << static_cast<double>(words) / seconds
+                             << " words/s; " << run.transports[0]->stats().batches_sent << " + "
+                             << run.transports[1]->stats().batches_sent << " batches sent)");
+  }
+
+  TEST_CASE("small queues and transport limits: backpressure slows the spouts, nothing is lost") {
+    Config config;
+    config.set(keys::topology_acker_executors, 1);
+    config.set(keys::topology_executor_receive_buffer_size, 64);
+    config.set(keys::topology_producer_batch_size, 8);
+    ZmqTransportOptions limits;
+    limits.max_queued_batches = 4;
+    limits.max_queued_bytes = 4096;
+    TwoWorkers run(400, config, limits);
+    run.start();
+    REQUIRE(eventually([&] { return run.all_acked(); }, std::chrono::seconds(120)));
+    run.stop();
+    run.check_exact_counts();
+  }
+
+  TEST_CASE("malformed batches are dropped and counted; the worker keeps working") {
+    Config config;
+    config.set(keys::topology_acker_executors, 2);
+    TwoWorkers run(200, config);
+    run.start();
+
+    zmq::socket_t junk(run.context, zmq::socket_type::push);
+    junk.set(zmq::sockopt::linger, 0);
+    junk.connect(endpoint_of(run.ports[1]));
+    std::vector<std::string> bad = {
+        std::string("\x00\x01\x02 definitely not msgpack", 26),
+        std::string("\x93\x01\x02\x03"),                 // [1, 2, 3]
+        std::string("\x92\x07\x90"),                     // version 7
+        std::string("\x92\x01\x91\x97\x00\x01\x09\x09\x01\x90\x90"),  // unknown stream (9, 9)
+        std::string("\x92\x01\x91\x95\x03\x01\x00\x01"),  // truncated ack
+        std::string(),                                   // empty
+    };
+    for (const std::string& b : bad) {
+      REQUIRE(junk.send(zmq::buffer(b), zmq::send_flags::none));
+    }
+    // A well-formed batch for a task that worker does not host: delivered, dropped and logged.
+    std::string stray = gale::wire::encode_batch(ack_batch(9999, 1, 1));
+    REQUIRE(junk.send(zmq::buffer(stray), zmq::send_flags::none));
+    CHECK(eventually([&] {
+      return run.transports[1]->stats().malformed_batches == bad.size();
+    }));
+
+    REQUIRE(eventually([&] { return run.all_acked(); }, std::chrono::seconds(120)));
+    run.stop();
+    run.check_exact_counts();
+  }
+
+  TEST_CASE("set_routes moves a task to a new endpoint; unknown tasks are refused") {
+    zmq::context_t context(1);
+    int own = free_port(), first = free_port(), second = free_port();
+    zmq::socket_t peer1(context, zmq::socket_type::pull), peer2(context, zmq::socket_type::pull);
+    peer1.set(zmq::sockopt::linger, 0);
+    peer2.set(zmq::sockopt::linger, 0);
+    peer1.bind(endpoint_of(first));
+    peer2.bind(endpoint_of(second));
+
+    ZmqTransportOptions o;
+    o.port = own;
+    ZmqTransport transport(context, o);
+    transport.start(no_streams, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(first), {5, 6}}});
+
+    CHECK_FALSE(transport.send(7, ack_batch(7, 0, 1)));  // nobody hosts task 7
+    REQUIRE(transport.send(5, ack_batch(5, 100, 3)));
+    auto got = receive_batch(peer1);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].task == 5);
+    CHECK(got[0].kind == MessageKind::acker_ack);
+    CHECK(got[2].value == 102);
+
+    transport.set_routes({{endpoint_of(second), {5}}, {endpoint_of(first), {6}}});
+    REQUIRE(transport.send(5, ack_batch(5, 200, 2)));
+    REQUIRE(transport.send(6, ack_batch(6, 300, 1)));
+    got = receive_batch(peer2);
+    REQUIRE(got.size() == 2);
+    CHECK(got[1].value == 201);
+    got = receive_batch(peer1);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].task == 6);
+
+    // The first endpoint hosts nothing any more: its socket is closed, task 6 is refused.
+    transport.set_routes({{endpoint_of(second), {5, 6}}});
+    REQUIRE(transport.send(6, ack_batch(6, 400, 1)));
+    got = receive_batch(peer2);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].value == 400);
+    zmq::message_t none;
+    CHECK_FALSE(peer1.recv(none, zmq::recv_flags::dontwait));
+
+    transport.stop(std::chrono::milliseconds(100));
+    CHECK_FALSE(transport.send(5, ack_batch(5, 0, 1)));  // stopping refuses, never blocks
+    CHECK(transport.stats().dropped_batches == 2);
+  }
+
+  TEST_CASE("a peer that is not there yet: batches wait, in order, and none is lost") {
+    zmq::context_t context(1);
+    int own = free_port(), late = free_port();
+    ZmqTransportOptions o;
+    o.port = own;
+    o.max_queued_batches = 16;
+    ZmqTransport transport(context, o);
+    transport.start(no_streams, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(late), {3}}});
+
+    // More batches than ZeroMQ's high-water mark (1000) holds for an absent peer: the rest wait
+    // in the transport. Acking batches never block send(), so this thread gets through at once.
+    constexpr int k_batches = 3000;
+    for (int i = 0; i < k_batches; ++i) {
+      REQUIRE(transport.send(3, ack_batch(3, static_cast<std::uint64_t>(i) * 2, 2)));
+    }
+    CHECK(eventually([&] { return transport.stats().queued_batches < k_batches; }));
+    CHECK(transport.stats().queued_batches > 0);  // ZeroMQ took what it could, no more
+
+    zmq::socket_t peer(context, zmq::socket_type::pull);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.bind(endpoint_of(late));
+    for (int i = 0; i < k_batches; ++i) {
+      auto got = receive_batch(peer);
+      REQUIRE(got.size() == 2);
+      REQUIRE(got[0].value == static_cast<std::uint64_t>(i) * 2);
+    }
+    CHECK(eventually([&] { return transport.stats().queued_batches == 0; }));
+    CHECK(transport.stats().batches_sent == k_batches);
+    transport.stop(std::chrono::milliseconds(100));
+  }
+
+  TEST_CASE("a peer that does not take more blocks the senders of data, then gets everything") {
+    zmq::context_t context(1);
+    int own = free_port(), slow = free_port();
+    ZmqTransportOptions o;
+    o.port = own;
+    o.max_queued_batches = 4;
+    ZmqTransport transport(context, o);
+    transport.start(numbers_only, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(slow), {2}}});
+
+    // Far more than ZeroMQ's high-water mark holds for a peer that is not there.
+    constexpr int k_batches = 5000;
+    std::atomic<int> handed{0};
+    std::thread producer([&] {
+      for (int i = 0; i < k_batches; ++i) {
+        if (!transport.send(2, data_batch(2, i))) break;
+        handed.fetch_add(1);
+      }
+    });
+    // ZeroMQ's queue for the absent peer is full and so is the transport's: the producer waits.
+    bool blocked = eventually([&] { return transport.stats().queued_batches >= 4; });
+    CHECK(blocked);
+    CHECK(transport.stats().queued_batches <= 4);
+    CHECK(handed.load() < k_batches);
+
+    zmq::socket_t peer(context, zmq::socket_type::pull);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.bind(endpoint_of(slow));
+    int received = 0;
+    for (; received < k_batches; ++received) {
+      auto got = receive_batch(peer, std::chrono::seconds(10), numbers_only);
+      if (got.size() != 1) break;
+      if (got[0].tuple.get_int("n") != received) break;
+    }
+    CHECK(received == k_batches);
+    if (received != k_batches) transport.stop(std::chrono::milliseconds(0));  // frees the producer
+    producer.join();
+    CHECK(handed.load() == k_batches);
+    transport.stop(std::chrono::milliseconds(100));
+  }
+
+  TEST_CASE("limit_blocking releases a sender stuck on a peer that never comes") {
+    zmq::context_t context(1);
+    int own = free_port(), absent = free_port();
+    ZmqTransportOptions o;
+    o.port = own;
+    o.max_queued_batches = 2;
+    ZmqTransport transport(context, o);
+    transport.start(numbers_only, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(absent), {2}}});
+    std::atomic<int> refused{0};
+    std::thread producer([&] {
+      for (int i = 0; i < 5000 && refused.load() == 0; ++i) {
+        if (!transport.send(2, data_batch(2, i))) refused.fetch_add(1);
+      }
+    });
+    CHECK(eventually([&] { return transport.stats().queued_batches >= 2; }));
+    transport.limit_blocking(Clock::now());
+    producer.join();  // returns: the blocked send() gave up
+    CHECK(refused.load() == 1);
+    // Acking traffic is still taken (it never waits for room).
+    CHECK(transport.send(2, ack_batch(2, 0, 1)));
+    transport.stop(std::chrono::milliseconds(0));
+  }
+
+  TEST_CASE("assignment file: round trip, atomic replacement, clear errors") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("gale-assignment-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path path = dir / "assignment.msgpack";
+
+    cluster::Assignment a;
+    a.topology_id = "wc-1";
+    a.version = 3;
+    a.workers = {{"s1", "127.0.0.1", 6700, {1, 2, 5}}, {"s2", "10.0.0.2", 6701, {3, 4}}};
+    Config config;
+    config.set(keys::topology_workers, 2);
+    config.set("topology.name", "wc");
+    config.set("x.ratio", 0.5);
+    cluster::write_assignment_file(path, a, config, "active");
+    auto back = cluster::read_assignment_file(path);
+    CHECK(back.assignment == a);
+    CHECK(back.status == "active");
+    CHECK(back.config.get_int(keys::topology_workers, 0) == 2);
+    CHECK(back.config.get_string("topology.name", "") == "wc");
+    CHECK(back.config.get_double("x.ratio", 0) == 0.5);
+
+    a.version = 4;
+    cluster::write_assignment_file(path, a, config, "inactive");
+    back = cluster::read_assignment_file(path);
+    CHECK(back.assignment.version == 4);
+    CHECK(back.status == "inactive");
+    int files = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++files;
+    CHECK(files == 1);  // no temporary file left behind
+
+    auto routes = cluster::routes_of(a);
+    REQUIRE(routes.size() == 2);
+    CHECK(routes[1].endpoint == "tcp://10.0.0.2:6701");
+    CHECK(routes[1].tasks == std::vector<std::int32_t>{3, 4});
+
+    CHECK_THROWS_AS(cluster::write_assignment_file(path, a, config, "sleeping"),
+                    cluster::ProtocolError);
+    std::ofstream(path, std::ios::trunc) << "garbage";
+    CHECK_THROWS_AS(cluster::read_assignment_file(path), cluster::ProtocolError);
+    fs::remove_all(dir);
+    CHECK_THROWS_AS(cluster::read_assignment_file(path), gale::Error);
+  }
+}

@@ -1,0 +1,183 @@
+#pragma once
+
+// The data path between the workers of a topology: tuple batches over ZeroMQ (docs/cluster.md).
+// Every worker binds one PULL socket at its slot (tcp://host:port) and keeps one PUSH socket per
+// peer it sends to. One ZeroMQ message carries one encoded batch (docs/wire-format.md).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include <gale/export.hpp>
+
+#include "worker/serialization.hpp"
+#include "worker/transport.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace gale::worker {
+
+class Worker;
+
+struct ZmqTransportOptions {
+  std::string host = "127.0.0.1";  // the PULL socket binds tcp://host:port
+  int port = 0;                    // this worker's slot; REQUIRED: 1..65535
+  // send() blocks a data batch while more than this many encoded bytes, or this many batches,
+  // wait to be handed to ZeroMQ (backpressure from slow peers onto the executors).
+  std::size_t max_queued_bytes = std::size_t{32} << 20;
+  std::size_t max_queued_batches = 4096;
+  // Incoming ZeroMQ messages larger than this are refused by ZeroMQ (guards memory against junk).
+  std::int64_t max_message_bytes = std::int64_t{256} << 20;
+  // How long the sender waits for a blocked peer to accept more before looking at its queue again.
+  std::chrono::milliseconds retry_poll{5};
+  std::shared_ptr<spdlog::logger> logger;  // null: a logger named "transport-<port>"
+};
+
+// Point-in-time counters (any thread).
+struct ZmqTransportStats {
+  std::uint64_t batches_sent = 0;       // handed to ZeroMQ
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t batches_received = 0;   // decoded and delivered
+  std::uint64_t malformed_batches = 0;  // received, failed to decode, dropped
+  std::uint64_t dropped_batches = 0;    // given to send() but not sent: no route, or stopping
+  std::uint64_t queued_batches = 0;     // waiting for the sender now
+};
+
+// Where a set of tasks runs: the data endpoint of a worker, e.g. tcp://10.0.0.2:6700.
+struct TaskRoute {
+  std::string endpoint;
+  std::vector<std::int32_t> tasks;
+};
+
+// Sends batches to the workers hosting tasks and delivers the batches it receives to its Worker.
+//
+// Sending: executor threads call send() concurrently; each encodes its batch on its own thread and
+// hands the bytes, under one lock per batch, to a bounded queue drained by a single sender thread
+// that owns every PUSH socket. The sender sends without blocking; a peer that does not take more
+// (ZeroMQ's high-water mark reached) keeps its batches in the queue and is retried, so a slow peer
+// slows the senders down instead of losing data. Batches that carry only acking messages never
+// block in send() (like BatchQueue::push_control: an executor blocked on acks could close a
+// deadlock cycle between two workers); their volume is bounded by max.spout.pending.
+//
+// Receiving: a receiver thread decodes each message with the Plan's stream resolver and hands it
+// to Worker::receive(), which blocks while a destination queue is full (backpressure reaches the
+// peers through ZeroMQ's high-water marks). Malformed batches are logged (rate limited) and
+// dropped.
+//
+// Delivery: a batch handed to ZeroMQ while both ends live arrives, in order per peer. Batches lost
+// with a crashed peer, or dropped when a route changes or at stop, are replayed by acking.
+//
+// Thread: constructed, started, stopped and destroyed by one owner thread; send() from any thread;
+// set_routes() and stats() from any thread. The receiver and sender threads are private.
+class GALE_API ZmqTransport final : public RemoteTransport {
+ public:
+  using Deliver = std::function<void(std::vector<Message>&&)>;
+
+  // Binds the PULL socket at tcp://host:port. `context` must outlive the transport. Throws
+  // gale::Error naming the endpoint when it cannot bind (port in use, bad host).
+  ZmqTransport(zmq::context_t& context, ZmqTransportOptions options);
+  // stop() if still running.
+  ~ZmqTransport() override;
+  ZmqTransport(const ZmqTransport&) = delete;
+  ZmqTransport& operator=(const ZmqTransport&) = delete;
+
+  // Starts the sender and receiver threads; received batches are decoded with `resolve` and given
+  // to `deliver` on the receiver thread. REQUIRES: called once, before any send().
+  void start(wire::StreamResolver resolve, Deliver deliver);
+  // Same, delivering to `worker` (resolving streams with its plan). REQUIRES: `worker` outlives
+  // stop(); stop the worker before the transport, so a receive() blocked on a full queue returns.
+  void start(Worker& worker);
+
+  // Stops the sender after it handed to ZeroMQ what it could within `flush` (batches still waiting
+  // then are dropped and counted), closes the PUSH sockets (their linger is bounded by what is left
+  // of `flush`: best effort only, never relied upon), then stops the receiver and closes the PULL
+  // socket. send() returns false from now on. Idempotent.
+  void stop(std::chrono::milliseconds flush = std::chrono::seconds(2));
+
+  // Replaces where tasks run (a newer assignment moved peers). Queued batches follow their task to
+  // its new endpoint; batches for tasks without a route are dropped; sockets to endpoints no longer
+  // used are closed at once (linger 0: what they held is replayed by acking).
+  void set_routes(std::vector<TaskRoute> routes);
+
+  // From `deadline` on, send() no longer waits for room for data: a batch that finds the queue over
+  // its limits is dropped (send() returns false; acking replays it). Call it before stopping the
+  // Worker, so that an executor blocked on a dead or stuck peer lets the Worker stop in bounded
+  // time. Any thread.
+  void limit_blocking(std::chrono::steady_clock::time_point deadline);
+
+  // RemoteTransport: encodes `batch` on the calling thread and queues it for the worker hosting
+  // `task`. Blocks while the queue is over its limits and the batch carries data tuples (see
+  // limit_blocking). Returns false (the batch is dropped) when no route is known for `task`, the
+  // transport is stopping, or the blocking limit passed.
+  bool send(std::int32_t task, Batch&& batch) override;
+
+  // tcp://host:port of the PULL socket.
+  const std::string& endpoint() const noexcept { return endpoint_; }
+  ZmqTransportStats stats() const;
+
+ private:
+  struct Outgoing {
+    std::int32_t task = 0;
+    std::string bytes;
+  };
+  struct Peer;  // the sender thread's state for one endpoint
+
+  void receive_loop();
+  void send_loop();
+
+  // Constant after construction:
+  zmq::context_t& context_;
+  ZmqTransportOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::string endpoint_;
+  zmq::socket_t pull_;  // the receiver thread's once started
+
+  // Set by start() before the threads exist, then read by the receiver thread only:
+  wire::StreamResolver resolve_;
+  Deliver deliver_;
+
+  // Protected by mutex_ (taken once per batch by send(), and by the sender thread):
+  mutable std::mutex mutex_;
+  std::condition_variable has_work_;  // the sender waits for batches, routes or stop
+  std::condition_variable has_room_;  // send() waits for the queue to go under its limits
+  std::deque<Outgoing> queue_;        // encoded, not yet taken by the sender
+  // What send() queued and ZeroMQ has not taken yet (the sender's per-peer backlog included).
+  std::size_t queued_bytes_ = 0;
+  std::size_t queued_batches_ = 0;
+  std::vector<std::string> endpoint_of_task_;  // indexed by task id; empty: no route
+  std::uint64_t routes_version_ = 0;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point block_until_ = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point flush_deadline_{};
+  std::chrono::steady_clock::time_point last_no_route_log_{};
+  std::uint64_t no_route_unlogged_ = 0;
+
+  // Owner thread:
+  bool started_ = false;
+  bool stopped_ = false;
+  std::thread sender_;
+  std::thread receiver_;
+
+  // Any thread:
+  std::atomic<bool> stop_receiving_{false};
+  std::atomic<std::uint64_t> batches_sent_{0};
+  std::atomic<std::uint64_t> bytes_sent_{0};
+  std::atomic<std::uint64_t> batches_received_{0};
+  std::atomic<std::uint64_t> malformed_batches_{0};
+  std::atomic<std::uint64_t> dropped_batches_{0};
+};
+
+}  // namespace gale::worker
