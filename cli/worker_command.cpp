@@ -194,7 +194,7 @@ std::string worker_help() {
       << "\n"
          "Logs go to stderr and D/worker.log.\n"
          "\n"
-         "Exit status: 0 after a clean stop (SIGTERM, topology killed or unknown to nimbus);\n"
+         "Exit status: 0 after a clean stop (SIGTERM, or the topology is unknown to nimbus);\n"
          "3 when a newer assignment changed this slot's tasks (the supervisor restarts it);\n"
          "1 when the assignment, the plugin or the data port is unusable; 2 for bad\n"
          "arguments.\n";
@@ -289,11 +289,10 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
         const std::string new_status = cluster::get_string(reply->body, "status");
         (void)cluster::status_from_name(new_status);
         auto newer = cluster::Assignment::from_map(cluster::get_map(reply->body, "assignment"));
-        if (new_status == "killed") {
-          log->info("topology {} was killed: stopping", assignment.topology_id);
-          break;
-        }
-        follow_status(new_status, worker, status, *log);
+        // Storm's kill order: the spouts stop now and the worker goes on processing what is in
+        // flight until nimbus drops the topology after the kill's wait ("unknown topology"
+        // above) or the supervisor stops the worker.
+        follow_status(new_status == "killed" ? "inactive" : new_status, worker, status, *log);
         if (newer.topology_id == assignment.topology_id && newer.version > assignment.version) {
           const cluster::WorkerAssignment* mine = find_slot(newer, a);
           if (mine == nullptr || mine->tasks != my_tasks) {

@@ -138,9 +138,16 @@ void WorkerImpl::receive(std::vector<Message>&& messages) {
     bool local = task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size() &&
                  executor_of_task_[task] != nullptr;
     if (!local) {
-      logger_->error("dropping {} messages from another worker for task {}, which this worker "
-                     "does not run (assignment changed?)",
-                     batch.size(), task);
+      // Stale batches after a reassignment can come by the thousand: log once a second.
+      dropped_since_log_ += batch.size();
+      const std::int64_t now = steady_now_ns();
+      if (now - last_drop_log_ns_ >= 1'000'000'000) {
+        logger_->error("dropped {} messages from other workers for tasks this worker does not "
+                       "run (last: task {}; assignment changed?)",
+                       dropped_since_log_, task);
+        last_drop_log_ns_ = now;
+        dropped_since_log_ = 0;
+      }
       continue;
     }
     deliver(task, std::move(batch), nullptr);

@@ -91,6 +91,9 @@ class WorkerImpl {
   std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<std::uint64_t> processed_{0};
   std::uint64_t timer_epoch_ = 0;  // owner thread only
+  // The transport's receiving thread only: pacing of the "dropped stale messages" log line.
+  std::int64_t last_drop_log_ns_ = 0;
+  std::uint64_t dropped_since_log_ = 0;
   mutable std::mutex capture_mutex_;
   std::vector<CapturedEmit> captured_;  // protected by capture_mutex_
 };
