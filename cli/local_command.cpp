@@ -20,6 +20,7 @@
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "cli/signals.hpp"
 #include "cli/report.hpp"
 #include "worker/plugin_loader.hpp"
 #include "worker/worker.hpp"
@@ -95,25 +96,6 @@ spdlog::level::level_enum parse_log_level(const std::string& name) {
   }
   throw po::error("--log-level must be one of trace, debug, info, warn, error, off (got '" + name +
                   "')");
-}
-
-// Waits until `deadline` or until SIGINT/SIGTERM arrives. Returns the signal, or 0 on time.
-int wait_for_signal(const sigset_t& signals, Clock::time_point deadline) {
-  for (;;) {
-    const auto left = deadline - Clock::now();
-    if (left <= Clock::duration::zero()) return 0;
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec timeout{};
-    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    const int signal = sigtimedwait(&signals, nullptr, &timeout);
-    if (signal > 0) return signal;
-    if (errno != EINTR && errno != EAGAIN) {
-      // Cannot happen with a valid set and timeout; do not spin if it does.
-      std::this_thread::sleep_until(deadline);
-      return 0;
-    }
-  }
 }
 
 // "10s", "2.5s"
@@ -237,7 +219,7 @@ int run_local(const std::vector<std::string>& args) {
   std::string why = "duration reached";
   for (;;) {
     const auto line_due = started + std::chrono::seconds(next_line);
-    const int signal = wait_for_signal(signals, std::min(line_due, deadline));
+    const int signal = cli::wait_for_signal(signals, std::min(line_due, deadline));
     if (signal != 0) {
       why = signal == SIGINT ? "interrupted" : "terminated";
       break;

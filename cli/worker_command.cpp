@@ -1,4 +1,5 @@
 #include "cli/worker_command.hpp"
+#include "cli/signals.hpp"
 
 #include <signal.h>
 #include <time.h>
@@ -86,26 +87,6 @@ WorkerArgs parse_args(const std::vector<std::string>& args) {
   a.dir = vm["dir"].as<std::string>();
   a.plugin = vm["plugin"].as<std::string>();
   return a;
-}
-
-// Waits until `deadline` or a SIGINT/SIGTERM. Returns the signal, or 0 on time. Looks for a
-// pending signal even when the deadline has passed: a heartbeat that took the whole period (nimbus
-// down) must not make the worker deaf to SIGTERM.
-int wait_for_signal(const sigset_t& signals, Clock::time_point deadline) {
-  for (;;) {
-    const auto left = std::max(deadline - Clock::now(), Clock::duration::zero());
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec timeout{};
-    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    const int signal = sigtimedwait(&signals, nullptr, &timeout);
-    if (signal > 0) return signal;
-    if (errno == EAGAIN && Clock::now() >= deadline) return 0;
-    if (errno != EINTR && errno != EAGAIN) {
-      std::this_thread::sleep_until(deadline);  // cannot happen; never spin if it does
-      return 0;
-    }
-  }
 }
 
 // The supervisor watches the file's modification time; the content (Unix time in ms) is for
@@ -312,7 +293,7 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
     }
     next += heartbeat_period;
     if (next < Clock::now()) next = Clock::now();  // a slow call must not cause a burst
-    if (int signal = wait_for_signal(signals, next); signal != 0) {
+    if (int signal = cli::wait_for_signal(signals, next); signal != 0) {
       log->info("{}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
     }

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+
+namespace gale::cli {
+
+// Waits until `deadline` or until one of `signals` (blocked by the caller) arrives. Returns the
+// signal, or 0 on time. Looks for a pending signal even when the deadline has already passed, so a
+// caller whose work took the whole period is never deaf to SIGTERM.
+int wait_for_signal(const sigset_t& signals, std::chrono::steady_clock::time_point deadline);
+
+}  // namespace gale::cli
