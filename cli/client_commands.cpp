@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include <boost/program_options.hpp>
@@ -16,6 +17,7 @@
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "cli/report.hpp"
 #include "cluster/assignment_file.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/rpc.hpp"
@@ -224,10 +226,66 @@ int run_status(const Target& target, const std::string& name) {
          dash_if_empty(components), dash_if_empty(cluster::get_string_or(w, "last_error", ""))});
   }
   std::cout << table(rows);
+  const std::string components = component_table(workers);
+  if (!components.empty()) std::cout << "\n" << components;
   return 0;
 }
 
 }  // namespace
+
+std::string component_table(const List& workers) {
+  struct Totals {
+    std::string kind;
+    std::int64_t tasks = 0, emitted = 0, acked = 0, failed = 0, executed = 0, rate = 0;
+    std::int64_t latency_count = 0, p50_us = 0, p99_us = 0;
+  };
+  std::map<std::string, Totals> by_component;
+  std::vector<std::string> order;  // first seen first: the workers list is in task order
+  for (const Value& item : workers) {
+    const Map& w = item.as_map();
+    if (!w.count("stats") || !w.at("stats").is_map()) continue;
+    for (const auto& [component, value] : w.at("stats").as_map()) {
+      if (!value.is_map()) continue;
+      const Map& s = value.as_map();
+      auto [it, fresh] = by_component.try_emplace(component);
+      if (fresh) order.push_back(component);
+      Totals& t = it->second;
+      t.kind = cluster::get_string_or(s, "kind", "bolt");
+      t.tasks += cluster::get_int_or(s, "tasks", 0);
+      t.emitted += cluster::get_int_or(s, "emitted", 0);
+      t.acked += cluster::get_int_or(s, "acked", 0);
+      t.failed += cluster::get_int_or(s, "failed", 0);
+      t.executed += cluster::get_int_or(s, "executed", 0);
+      t.rate += cluster::get_int_or(s, t.kind == "spout" ? "emitted_per_s" : "executed_per_s", 0);
+      t.latency_count += cluster::get_int_or(s, "latency_count", 0);
+      t.p50_us = std::max(t.p50_us, cluster::get_int_or(s, "latency_p50_us", 0));
+      t.p99_us = std::max(t.p99_us, cluster::get_int_or(s, "latency_p99_us", 0));
+    }
+  }
+  if (order.empty()) return "";
+  // Spouts first, ackers last, each group in the order the workers list shows them.
+  auto rank = [&](const std::string& c) {
+    const std::string& kind = by_component[c].kind;
+    return kind == "spout" ? 0 : kind == "acker" ? 2 : 1;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  auto count = [](std::int64_t n) { return human_count(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0))); };
+  auto ms = [](std::int64_t us) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2f", us / 1000.0);
+    return std::string(buffer);
+  };
+  std::vector<std::vector<std::string>> rows{{"COMPONENT", "KIND", "TASKS", "EMITTED", "ACKED",
+                                              "FAILED", "EXECUTED", "RATE/S", "LATENCY P50/P99 MS"}};
+  for (const std::string& c : order) {
+    const Totals& t = by_component[c];
+    rows.push_back({c, t.kind, std::to_string(t.tasks), count(t.emitted), count(t.acked),
+                    count(t.failed), t.kind == "spout" ? "-" : count(t.executed), count(t.rate),
+                    t.latency_count > 0 ? ms(t.p50_us) + " / " + ms(t.p99_us) : "-"});
+  }
+  return table(rows);
+}
 
 bool is_client_verb(std::string_view verb) { return find_verb(verb) != nullptr; }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <gale/config.hpp>
+#include <gale/value.hpp>
 
 namespace gale::cli {
 
@@ -28,6 +29,13 @@ Config load_command_config(const std::string& explicit_file);
 // The nimbus to talk to: `flag` when given, else the config key nimbus.address, else
 // 127.0.0.1:6627. Throws gale::Error for an address that is not HOST:PORT.
 std::string nimbus_address(const std::optional<std::string>& flag, const Config& config);
+
+// The per-component table of `gale status`, from the `workers` list of nimbus's status reply:
+// per component the tasks, emitted, acked, failed and executed totals over all its workers, the
+// rate over the workers' last heartbeat interval (tuples emitted per second for spouts, executed
+// per second for bolts and ackers) and, for spouts with acking on, the complete latency p50/p99
+// of the worst worker. Empty when no worker has reported yet.
+std::string component_table(const List& workers);
 
 // "45s", "1m 05s", "2h 03m", "3d 04h".
 std::string duration_text(std::int64_t seconds);

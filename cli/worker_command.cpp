@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -120,20 +121,59 @@ const cluster::WorkerAssignment* find_slot(const cluster::Assignment& assignment
   return assignment.slot(a.host, a.port);
 }
 
+// Per-component rates over the last heartbeat interval: the previous totals and when they were
+// read. Thread: the worker's main thread.
+class RateWindow {
+ public:
+  // Tuples per second of `total` since the last call for `key` (0 on the first call).
+  std::int64_t rate(const std::string& key, std::uint64_t total, Clock::time_point now) {
+    auto [it, fresh] = last_.try_emplace(key, Reading{total, now});
+    if (fresh) return 0;
+    const Reading before = it->second;
+    it->second = Reading{total, now};
+    const double seconds = std::chrono::duration<double>(now - before.at).count();
+    if (seconds <= 0 || total < before.total) return 0;
+    return static_cast<std::int64_t>((total - before.total) / seconds + 0.5);
+  }
+
+ private:
+  struct Reading {
+    std::uint64_t total;
+    Clock::time_point at;
+  };
+  std::map<std::string, Reading> last_;
+};
+
+std::int64_t micros(double ms) { return static_cast<std::int64_t>(ms * 1000.0 + 0.5); }
+
+// The heartbeat nimbus stores and shows in `gale status`: where the worker runs, and per
+// component its counters, its rates over the last interval and (spouts with acking on) the
+// complete latency since the worker started.
 Map heartbeat_body(const WorkerArgs& a, const cluster::Assignment& assignment,
-                   const worker::Worker& worker, Clock::time_point started) {
+                   const worker::Worker& worker, Clock::time_point started, RateWindow& rates) {
   Map stats;
   std::string last_error;
+  const Clock::time_point now = Clock::now();
   for (const worker::ComponentStats& c : worker.stats().components) {
-    stats.emplace(c.component,
-                  Value(Map{{"emitted", static_cast<std::int64_t>(c.emitted)},
-                            {"acked", static_cast<std::int64_t>(c.acked)},
-                            {"failed", static_cast<std::int64_t>(c.failed)},
-                            {"executed", static_cast<std::int64_t>(c.executed)},
-                            {"errors", static_cast<std::int64_t>(c.errors)}}));
+    Map s{{"kind", c.is_spout ? "spout" : c.is_acker ? "acker" : "bolt"},
+          {"tasks", static_cast<std::int64_t>(c.tasks)},
+          {"emitted", static_cast<std::int64_t>(c.emitted)},
+          {"transferred", static_cast<std::int64_t>(c.transferred)},
+          {"acked", static_cast<std::int64_t>(c.acked)},
+          {"failed", static_cast<std::int64_t>(c.failed)},
+          {"executed", static_cast<std::int64_t>(c.executed)},
+          {"errors", static_cast<std::int64_t>(c.errors)},
+          {"emitted_per_s", rates.rate(c.component + "/emitted", c.emitted, now)},
+          {"executed_per_s", rates.rate(c.component + "/executed", c.executed, now)}};
+    if (c.complete_latency.count > 0) {
+      s.emplace("latency_count", static_cast<std::int64_t>(c.complete_latency.count));
+      s.emplace("latency_p50_us", micros(c.complete_latency.p50_ms));
+      s.emplace("latency_p99_us", micros(c.complete_latency.p99_ms));
+    }
+    stats.emplace(c.component, Value(std::move(s)));
     if (!c.last_error.empty()) last_error = c.component + ": " + c.last_error;
   }
-  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started);
   return Map{{"topology_id", assignment.topology_id},
              {"supervisor", a.supervisor},
              {"host", a.host},
@@ -244,11 +284,12 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
   bool nimbus_reachable = true;
   std::string last_nimbus_error;
   Clock::time_point next = Clock::now();
+  RateWindow rates;
   for (;;) {
     touch_heartbeat(dir / "heartbeat", *log);
     std::optional<cluster::Reply> reply;
     try {
-      reply = nimbus.call("worker_heartbeat", heartbeat_body(a, assignment, worker, started));
+      reply = nimbus.call("worker_heartbeat", heartbeat_body(a, assignment, worker, started, rates));
     } catch (const std::exception& e) {
       log->warn("nimbus sent a malformed reply: {}", e.what());
     }

@@ -110,6 +110,10 @@ TEST_SUITE("cluster_wordcount") {
     CHECK(status.exit_code == 0);
     CHECK(contains(status.output, "sup0"));
     CHECK(contains(status.output, "sup1"));
+    // The per-component table from the workers' heartbeats: the split and count bolts executed.
+    CHECK(contains(status.output, "COMPONENT"));
+    CHECK(contains(status.output, "split"));
+    CHECK(contains(status.output, "count"));
     CHECK(cluster.workers().size() == 4);
 
     CHECK(cluster.gale("deactivate", {"wc"}).exit_code == 0);

@@ -569,4 +569,43 @@ TEST_SUITE("supervisor") {
     CHECK(gale::cli::duration_text(7322) == "2h 02m");
   }
 
+  TEST_CASE("CLI: status sums each component over its workers, spouts first") {
+    using gale::List;
+    using gale::Map;
+    using gale::Value;
+    auto stats = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
+                    std::int64_t executed, std::int64_t rate) {
+      Map s{{"kind", kind}, {"tasks", tasks}, {"emitted", emitted}, {"acked", emitted},
+            {"failed", std::int64_t{2}}, {"executed", executed},
+            {"emitted_per_s", rate}, {"executed_per_s", rate}};
+      return s;
+    };
+    Map spout = stats("spout", 1, 1000, 0, 100);
+    spout.emplace("latency_count", std::int64_t{1000});
+    spout.emplace("latency_p50_us", std::int64_t{1500});
+    spout.emplace("latency_p99_us", std::int64_t{4250});
+    const List workers{
+        Value(Map{{"stats", Value(Map{{"count", Value(stats("bolt", 2, 0, 5000, 300))},
+                                      {"__acker", Value(stats("acker", 1, 0, 40, 4))}})}}),
+        Value(Map{{"stats", Value(Map{{"count", Value(stats("bolt", 1, 0, 2500, 200))},
+                                      {"sentences", Value(spout)}})}}),
+        Value(Map{{"alive", false}}),  // no heartbeat yet: no stats
+    };
+    const std::string text = gale::cli::component_table(workers);
+    INFO(text);
+    const auto spout_at = text.find("sentences");
+    const auto count_at = text.find("count");
+    const auto acker_at = text.find("__acker");
+    REQUIRE(spout_at != std::string::npos);
+    CHECK(spout_at < count_at);
+    CHECK(count_at < acker_at);
+    // count: 3 tasks, 7.50k executed, 500/s over both workers.
+    const std::string count_row = text.substr(count_at, text.find('\n', count_at) - count_at);
+    CHECK(count_row.find(" 3 ") != std::string::npos);
+    CHECK(count_row.find("7.50k") != std::string::npos);
+    CHECK(count_row.find("500") != std::string::npos);
+    CHECK(text.find("1.50 / 4.25") != std::string::npos);
+    CHECK(gale::cli::component_table(List{}).empty());
+  }
+
 }  // TEST_SUITE
