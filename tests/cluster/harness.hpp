@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/support.hpp"
+
 namespace gale::test {
 
-// A free TCP port on 127.0.0.1 (bound and released; good enough for tests on one machine).
-int free_port();
 
 struct CommandResult {
   int exit_code = -1;

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "topology/src/tuple_data.hpp"
+#include "tests/support/checks.hpp"
+#include "tests/support/support.hpp"
 
 // Tests of the topology API that plugin authors use directly: OutputDeclarer, TopologyBuilder and
 // its validation, Topology, TaskLayout, Context, grouping names and BasicBoltAdapter.
@@ -19,6 +21,9 @@ namespace {
 using gale::Fields;
 using gale::TopologyBuilder;
 using gale::TopologyError;
+using gale::test::error_of;
+using gale::test::has;
+using gale::test::ids_of;
 
 // One output stream a test component declares.
 struct StreamSpec {
@@ -95,35 +100,12 @@ class NoopGrouping : public gale::CustomStreamGrouping {
   }
 };
 
-// The message of the E thrown by fn; fails the test when fn throws nothing. Another exception type
-// propagates and fails the test as well.
-template <class E = TopologyError, class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return {};
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // A builder with spout "words" (default stream [word]) for the subscription tests.
 std::unique_ptr<TopologyBuilder> builder_with_spout(
     std::vector<StreamSpec> streams = k_word_stream) {
   auto b = std::make_unique<TopologyBuilder>();
   b->set_spout("words", gale::make<TestSpout>(std::move(streams)));
   return b;
-}
-
-std::vector<std::string> ids_of(const gale::Topology& t) {
-  std::vector<std::string> ids;
-  for (const auto& c : t.components()) ids.push_back(c.id);
-  return ids;
 }
 
 }  // namespace
@@ -152,14 +134,14 @@ TEST_SUITE("builder") {
   TEST_CASE("OutputDeclarer rejects duplicate, empty and reserved stream names") {
     gale::OutputDeclarer d;
     d.declare({"a"});
-    auto dup = error_of([&] { d.declare_direct({"b"}); });
+    auto dup = error_of<TopologyError>([&] { d.declare_direct({"b"}); });
     CHECK(has(dup, "'default'"));
     CHECK(has(dup, "twice"));
     d.declare_stream("s", {"a"});
-    CHECK(has(error_of([&] { d.declare_stream("s", {"a"}); }), "'s'"));
-    CHECK(has(error_of([&] { d.declare_direct_stream("s", {"a"}); }), "'s'"));
-    CHECK(has(error_of([&] { d.declare_stream("", {"a"}); }), "empty"));
-    auto reserved = error_of([&] { d.declare_stream("__tick", {"a"}); });
+    CHECK(has(error_of<TopologyError>([&] { d.declare_stream("s", {"a"}); }), "'s'"));
+    CHECK(has(error_of<TopologyError>([&] { d.declare_direct_stream("s", {"a"}); }), "'s'"));
+    CHECK(has(error_of<TopologyError>([&] { d.declare_stream("", {"a"}); }), "empty"));
+    auto reserved = error_of<TopologyError>([&] { d.declare_stream("__tick", {"a"}); });
     CHECK(has(reserved, "'__tick'"));
     CHECK(has(reserved, "reserved"));
     CHECK_THROWS_AS(d.declare_direct_stream("__x", {"a"}), TopologyError);
@@ -187,33 +169,33 @@ TEST_SUITE("builder") {
     TopologyBuilder b;
     b.set_spout("words", gale::make<TestSpout>());
 
-    CHECK(has(error_of([&] { b.set_spout("", gale::make<TestSpout>()); }), "empty id"));
-    CHECK(has(error_of([&] { b.set_bolt("", gale::make<TestBolt>()); }), "empty id"));
+    CHECK(has(error_of<TopologyError>([&] { b.set_spout("", gale::make<TestSpout>()); }), "empty id"));
+    CHECK(has(error_of<TopologyError>([&] { b.set_bolt("", gale::make<TestBolt>()); }), "empty id"));
 
-    auto reserved = error_of([&] { b.set_bolt("__acker", gale::make<TestBolt>()); });
+    auto reserved = error_of<TopologyError>([&] { b.set_bolt("__acker", gale::make<TestBolt>()); });
     CHECK(has(reserved, "'__acker'"));
     CHECK(has(reserved, "reserved"));
     CHECK_THROWS_AS(b.set_spout("__x", gale::make<TestSpout>()), TopologyError);
 
-    auto dup_spout = error_of([&] { b.set_spout("words", gale::make<TestSpout>()); });
+    auto dup_spout = error_of<TopologyError>([&] { b.set_spout("words", gale::make<TestSpout>()); });
     CHECK(has(dup_spout, "'words'"));
     CHECK(has(dup_spout, "already exists"));
-    auto dup_bolt = error_of([&] { b.set_bolt("words", gale::make<TestBolt>()); });
+    auto dup_bolt = error_of<TopologyError>([&] { b.set_bolt("words", gale::make<TestBolt>()); });
     CHECK(has(dup_bolt, "bolt 'words'"));
     CHECK(has(dup_bolt, "spout with this id"));
 
-    auto null_spout = error_of([&] { b.set_spout("s2", gale::SpoutFactory{}); });
+    auto null_spout = error_of<TopologyError>([&] { b.set_spout("s2", gale::SpoutFactory{}); });
     CHECK(has(null_spout, "spout 's2'"));
     CHECK(has(null_spout, "null factory"));
-    auto null_bolt = error_of([&] { b.set_bolt("b2", gale::BoltFactory{}); });
+    auto null_bolt = error_of<TopologyError>([&] { b.set_bolt("b2", gale::BoltFactory{}); });
     CHECK(has(null_bolt, "bolt 'b2'"));
     CHECK(has(null_bolt, "null factory"));
 
-    auto zero = error_of([&] { b.set_bolt("count", gale::make<TestBolt>(), 0); });
+    auto zero = error_of<TopologyError>([&] { b.set_bolt("count", gale::make<TestBolt>(), 0); });
     CHECK(has(zero, "bolt 'count'"));
     CHECK(has(zero, "parallelism"));
     CHECK(has(zero, "got 0"));
-    auto negative = error_of([&] { b.set_spout("more", gale::make<TestSpout>(), -3); });
+    auto negative = error_of<TopologyError>([&] { b.set_spout("more", gale::make<TestSpout>(), -3); });
     CHECK(has(negative, "spout 'more'"));
     CHECK(has(negative, "got -3"));
 
@@ -226,11 +208,11 @@ TEST_SUITE("builder") {
   TEST_CASE("set_num_tasks below 1 throws naming the component and the value") {
     TopologyBuilder b;
     auto& spout = b.set_spout("words", gale::make<TestSpout>());
-    auto msg = error_of([&] { spout.set_num_tasks(0); });
+    auto msg = error_of<TopologyError>([&] { spout.set_num_tasks(0); });
     CHECK(has(msg, "spout 'words'"));
     CHECK(has(msg, "got 0"));
     auto& bolt = b.set_bolt("count", gale::make<TestBolt>());
-    auto bolt_msg = error_of([&] { bolt.set_num_tasks(-1); });
+    auto bolt_msg = error_of<TopologyError>([&] { bolt.set_num_tasks(-1); });
     CHECK(has(bolt_msg, "bolt 'count'"));
     CHECK(has(bolt_msg, "got -1"));
   }
@@ -252,7 +234,7 @@ TEST_SUITE("builder") {
       b.set_spout("words", []() -> std::unique_ptr<gale::Spout> {
         throw std::runtime_error("cannot connect to kafka");
       });
-      auto msg = error_of([&] { b.build(); });
+      auto msg = error_of<TopologyError>([&] { b.build(); });
       CHECK(has(msg, "spout 'words'"));
       CHECK(has(msg, "cannot connect to kafka"));
     }
@@ -261,14 +243,14 @@ TEST_SUITE("builder") {
       b->set_bolt("count", []() -> std::unique_ptr<gale::Bolt> {
          return nullptr;
        }).shuffle_grouping("words");
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "null"));
     }
     SUBCASE("factory throws a non-standard exception") {
       auto b = builder_with_spout();
       b->set_bolt("odd", []() -> std::unique_ptr<gale::Bolt> { throw 42; });
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'odd'"));
     }
   }
@@ -277,14 +259,14 @@ TEST_SUITE("builder") {
     auto b = builder_with_spout();
     SUBCASE("declare_outputs throws") {
       b->set_bolt("broken", gale::make<ThrowingBolt>(Throws::declare_outputs));
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'broken'"));
       CHECK(has(msg, "declare_outputs"));
       CHECK(has(msg, "outputs exploded"));
     }
     SUBCASE("component_config throws") {
       b->set_bolt("broken", gale::make<ThrowingBolt>(Throws::component_config));
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'broken'"));
       CHECK(has(msg, "component_config"));
       CHECK(has(msg, "config exploded"));
@@ -292,7 +274,7 @@ TEST_SUITE("builder") {
     SUBCASE("a stream declared twice") {
       b->set_bolt("twice", gale::make<TestBolt>(std::vector<StreamSpec>{{"out", {"a"}, false},
                                                                         {"out", {"b"}, false}}));
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'twice'"));
       CHECK(has(msg, "'out'"));
     }
@@ -304,7 +286,7 @@ TEST_SUITE("builder") {
       bad.set(gale::keys::topology_workers, "two");
       TopologyBuilder b;
       b.set_spout("words", gale::make<TestSpout>(k_word_stream, bad));
-      auto msg = error_of([&] { b.build(); });
+      auto msg = error_of<TopologyError>([&] { b.build(); });
       CHECK(has(msg, "spout 'words'"));
       CHECK(has(msg, gale::keys::topology_workers));
     }
@@ -313,7 +295,7 @@ TEST_SUITE("builder") {
       b->set_bolt("count", gale::make<TestBolt>())
           .shuffle_grouping("words")
           .add_configuration(gale::keys::topology_workers, "two");
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, gale::keys::topology_workers));
     }
@@ -330,7 +312,7 @@ TEST_SUITE("builder") {
   TEST_CASE("a subscription to an undeclared stream lists the declared streams") {
     auto b = builder_with_spout({{"default", {"word"}, false}, {"errors", {"message"}, false}});
     b->set_bolt("count", gale::make<TestBolt>()).shuffle_grouping("words", "erors");
-    auto msg = error_of([&] { b->build(); });
+    auto msg = error_of<TopologyError>([&] { b->build(); });
     CHECK(has(msg, "bolt 'count'"));
     CHECK(has(msg, "'erors'"));
     CHECK(has(msg, "'words'"));
@@ -341,7 +323,7 @@ TEST_SUITE("builder") {
     sink->set_bolt("sink", gale::make<TestBolt>(std::vector<StreamSpec>{}))
         .shuffle_grouping("words");
     sink->set_bolt("after", gale::make<TestBolt>()).shuffle_grouping("sink");
-    auto sink_msg = error_of([&] { sink->build(); });
+    auto sink_msg = error_of<TopologyError>([&] { sink->build(); });
     CHECK(has(sink_msg, "bolt 'after'"));
     CHECK(has(sink_msg, "'sink'"));
     CHECK(has(sink_msg, "declares no streams"));
@@ -353,7 +335,7 @@ TEST_SUITE("builder") {
     SUBCASE("fields grouping on an undeclared field") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).fields_grouping("words", {"wrd"});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "'wrd'"));
       CHECK(has(msg, "stream 'default'"));
@@ -363,7 +345,7 @@ TEST_SUITE("builder") {
     SUBCASE("fields grouping on a named stream checks that stream's fields") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).fields_grouping("words", "other", {"word"});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "'word'"));
       CHECK(has(msg, "stream 'other'"));
       CHECK(has(msg, "[key]"));
@@ -371,7 +353,7 @@ TEST_SUITE("builder") {
     SUBCASE("fields grouping without fields") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).fields_grouping("words", Fields{});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "fields grouping"));
       CHECK(has(msg, "without any field"));
@@ -379,7 +361,7 @@ TEST_SUITE("builder") {
     SUBCASE("partial-key grouping on an undeclared field") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).partial_key_grouping("words", {"word", "cnt"});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "partial_key grouping"));
       CHECK(has(msg, "'cnt'"));
       CHECK(has(msg, "[word, count]"));
@@ -387,7 +369,7 @@ TEST_SUITE("builder") {
     SUBCASE("partial-key grouping without fields") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).partial_key_grouping("words", "other", Fields{});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "without any field"));
     }
@@ -399,7 +381,7 @@ TEST_SUITE("builder") {
     SUBCASE("direct grouping on a non-direct stream") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).direct_grouping("words");
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "direct grouping"));
       CHECK(has(msg, "stream 'default'"));
@@ -408,7 +390,7 @@ TEST_SUITE("builder") {
     SUBCASE("shuffle grouping on a direct stream") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).shuffle_grouping("words", "targeted");
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "bolt 'count'"));
       CHECK(has(msg, "shuffle grouping"));
       CHECK(has(msg, "direct stream 'targeted'"));
@@ -416,7 +398,7 @@ TEST_SUITE("builder") {
     SUBCASE("fields grouping on a direct stream") {
       auto b = builder_with_spout(streams);
       b->set_bolt("count", gale::make<TestBolt>()).fields_grouping("words", "targeted", {"word"});
-      auto msg = error_of([&] { b->build(); });
+      auto msg = error_of<TopologyError>([&] { b->build(); });
       CHECK(has(msg, "fields grouping"));
       CHECK(has(msg, "'targeted'"));
     }
@@ -425,7 +407,7 @@ TEST_SUITE("builder") {
   TEST_CASE("a custom grouping needs a factory") {
     auto b = builder_with_spout();
     b->set_bolt("count", gale::make<TestBolt>()).custom_grouping("words", nullptr);
-    auto msg = error_of([&] { b->build(); });
+    auto msg = error_of<TopologyError>([&] { b->build(); });
     CHECK(has(msg, "bolt 'count'"));
     CHECK(has(msg, "custom grouping"));
     CHECK(has(msg, "'words'"));
@@ -438,7 +420,7 @@ TEST_SUITE("builder") {
         .shuffle_grouping("words")
         .fields_grouping("words", "other", {"word"})
         .all_grouping("words", "default");
-    auto msg = error_of([&] { b->build(); });
+    auto msg = error_of<TopologyError>([&] { b->build(); });
     CHECK(has(msg, "bolt 'count'"));
     CHECK(has(msg, "stream 'default'"));
     CHECK(has(msg, "'words'"));
@@ -706,7 +688,7 @@ TEST_SUITE("builder") {
     CHECK_THROWS_AS(context.component_tasks("nope"), TopologyError);
     CHECK(context.output_fields("words") == Fields{"word"});
     CHECK(context.output_fields("words", "errors") == Fields{"message"});
-    auto unknown_stream = error_of([&] { context.output_fields("words", "nope"); });
+    auto unknown_stream = error_of<TopologyError>([&] { context.output_fields("words", "nope"); });
     CHECK(has(unknown_stream, "'words'"));
     CHECK(has(unknown_stream, "'nope'"));
     CHECK_THROWS_WITH_AS(context.output_fields("nope"), "unknown component 'nope'", TopologyError);

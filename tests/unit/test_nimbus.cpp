@@ -29,6 +29,7 @@
 #include "nimbus/state.hpp"
 #include "worker/clock.hpp"
 #include "worker/serialization.hpp"
+#include "tests/support/support.hpp"
 
 // Nimbus without sockets: the scheduler as a pure function, the state store through a real
 // directory, and the request handlers through handle() with a manual clock.
@@ -45,6 +46,7 @@ using gale::cluster::Reply;
 using gale::cluster::TopologyStatus;
 using gale::cluster::WorkerAssignment;
 using namespace gale::nimbus;
+using gale::test::free_port;
 
 std::shared_ptr<spdlog::logger> quiet_logger() {
   return std::make_shared<spdlog::logger>("nimbus-test",
@@ -129,20 +131,6 @@ std::vector<std::int32_t> all_tasks(const Assignment& a) {
   for (const auto& w : a.workers) tasks.insert(tasks.end(), w.tasks.begin(), w.tasks.end());
   std::sort(tasks.begin(), tasks.end());
   return tasks;
-}
-
-// A loopback port nobody listens on right now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace

@@ -8,31 +8,21 @@
 #include <vector>
 
 #include "worker/plugin_loader.hpp"
+#include "tests/support/checks.hpp"
+#include "tests/support/support.hpp"
 
 // Loads the plugins built from tests/plugins/ and checks each failure mode's message, the loaded
 // topology, and that the library stays loaded exactly as long as something built from it lives.
 
 namespace {
 
+using gale::test::error_of;
+using gale::test::has;
+using gale::test::ids_of;
 using gale::worker::load_plugin;
 
 std::string plugin_path(const std::string& name) {
   return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
-}
-
-template <class E, class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return {};
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 bool starts_with(const std::string& text, const std::string& prefix) {
@@ -46,12 +36,6 @@ bool is_loaded(const std::string& path) {
   if (handle == nullptr) return false;
   dlclose(handle);
   return true;
-}
-
-std::vector<std::string> ids_of(const gale::Topology& t) {
-  std::vector<std::string> ids;
-  for (const auto& c : t.components()) ids.push_back(c.id);
-  return ids;
 }
 
 }  // namespace

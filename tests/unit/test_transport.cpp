@@ -33,6 +33,7 @@
 #include "worker/serialization.hpp"
 #include "worker/worker.hpp"
 #include "worker/zmq_transport.hpp"
+#include "tests/support/support.hpp"
 
 using namespace gale;
 using gale::testing::FixedTupleSpout;
@@ -44,6 +45,7 @@ using gale::worker::WorkerOptions;
 using gale::worker::ZmqTransport;
 using gale::worker::ZmqTransportOptions;
 using Clock = std::chrono::steady_clock;
+using gale::test::free_port;
 
 namespace {
 
@@ -53,22 +55,6 @@ constexpr int k_copies = 400;
 #else
 constexpr int k_copies = 4000;
 #endif
-
-// A port nobody listens on right now: bind 127.0.0.1:0 and read what the kernel chose. (The
-// assignment needs the port before the transport binds it, so port 0 cannot be given to ZeroMQ.)
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string endpoint_of(int port) { return "tcp://127.0.0.1:" + std::to_string(port); }
 

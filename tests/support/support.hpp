@@ -1,0 +1,19 @@
+#pragma once
+
+// Small helpers shared by the unit, integration and cluster tests.
+
+#include <string>
+#include <vector>
+
+#include <gale/topology.hpp>
+
+namespace gale::test {
+
+// A TCP port on 127.0.0.1 that nobody listens on right now: the kernel's pick for a bind to port
+// 0, released again (good enough for tests on one machine). Throws std::runtime_error.
+int free_port();
+
+// The component ids of `topology`, in its order.
+std::vector<std::string> ids_of(const Topology& topology);
+
+}  // namespace gale::test
