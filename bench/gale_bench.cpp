@@ -8,6 +8,7 @@
 // Each run warms up, then measures the counters' change over --duration seconds.
 
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <chrono>
@@ -176,8 +177,16 @@ struct Result {
   double spout_rate = 0;  // spout tuples emitted per second
   double bolt_rate = 0;   // bolt execute() calls per second
   std::uint64_t failed = 0;
+  double cpu_seconds = 0;  // process CPU time (user + system) during the measured window
   gale::worker::LatencySummary latency;  // acked runs only; count == 0 otherwise
 };
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto secs = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
 
 Result run(const Scenario& scenario, double warmup_s, double duration_s, std::int64_t max_pending) {
   gale::Config config;
@@ -191,9 +200,11 @@ Result run(const Scenario& scenario, double warmup_s, double duration_s, std::in
   std::this_thread::sleep_for(std::chrono::duration<double>(warmup_s));
   const Totals before = totals(worker.stats());
   const auto from = Clock::now();
+  const double cpu_from = cpu_seconds();
   std::this_thread::sleep_for(std::chrono::duration<double>(duration_s));
   const gale::worker::WorkerStats end_stats = worker.stats();
   const auto to = Clock::now();
+  const double cpu_to = cpu_seconds();
   worker.stop(std::chrono::seconds(2));
 
   const Totals after = totals(end_stats);
@@ -203,6 +214,7 @@ Result run(const Scenario& scenario, double warmup_s, double duration_s, std::in
   r.spout_rate = (after.emitted - before.emitted) / r.seconds;
   r.bolt_rate = (after.executed - before.executed) / r.seconds;
   r.failed = after.failed - before.failed;
+  r.cpu_seconds = cpu_to - cpu_from;
   for (const auto& c : end_stats.components) {
     if (c.is_spout && c.complete_latency.count > 0) r.latency = c.complete_latency;
   }
@@ -229,11 +241,13 @@ std::string ms_text(const gale::worker::LatencySummary& latency, double ms) {
 }
 
 void print_table(const std::vector<Result>& results) {
-  std::printf("%-18s %14s %14s %10s %10s %8s\n", "scenario", "spout tuple/s", "bolt exec/s",
-              "p50 ms", "p99 ms", "failed");
+  std::printf("%-18s %14s %14s %12s %10s %10s %8s\n", "scenario", "spout tuple/s", "bolt exec/s",
+              "exec/cpu-s", "p50 ms", "p99 ms", "failed");
   for (const auto& r : results) {
-    std::printf("%-18s %14s %14s %10s %10s %8llu\n", r.scenario.c_str(),
+    const double per_cpu = r.cpu_seconds > 0 ? r.bolt_rate * r.seconds / r.cpu_seconds : 0;
+    std::printf("%-18s %14s %14s %12s %10s %10s %8llu\n", r.scenario.c_str(),
                 rate_text(r.spout_rate).c_str(), rate_text(r.bolt_rate).c_str(),
+                rate_text(per_cpu).c_str(),
                 ms_text(r.latency, r.latency.p50_ms).c_str(),
                 ms_text(r.latency, r.latency.p99_ms).c_str(),
                 static_cast<unsigned long long>(r.failed));

@@ -15,6 +15,8 @@ using Batch = std::vector<Message>;
 
 // An executor's input: a bounded queue of message batches. Producers hand over whole batches, so
 // the lock is taken once per batch, never per tuple; the consumer takes every queued batch at once.
+// Batch vectors are recycled: the consumer returns the ones it emptied with its next pop_all(), and
+// a push hands one back to the producer in exchange, so steady traffic allocates no batch memory.
 // Thread-safety: any number of producer threads, one consumer thread (the owning executor).
 class BatchQueue {
  public:
@@ -22,32 +24,43 @@ class BatchQueue {
 
   // Data path: blocks while the queue holds `capacity` messages or more, which slows the producer
   // down instead of growing memory (backpressure). Returns false, dropping the batch, once closed.
-  bool push(Batch&& batch) {
+  // Takes the messages of `batch` and leaves it empty, with a recycled vector's capacity when one
+  // is spare.
+  bool push(Batch& batch) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || size_ < capacity_; });
     if (closed_) return false;
-    enqueue_locked(std::move(batch));
+    enqueue_locked(batch);
     lock.unlock();
     not_empty_.notify_one();
     return true;
   }
+  bool push(Batch&& batch) { return push(batch); }
 
   // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
   // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
   // volume is bounded by the data tuples in flight. Returns false once closed.
-  bool push_control(Batch&& batch) {
+  bool push_control(Batch& batch) {
     std::unique_lock lock(mutex_);
     if (closed_) return false;
-    enqueue_locked(std::move(batch));
+    enqueue_locked(batch);
     lock.unlock();
     not_empty_.notify_one();
     return true;
   }
+  bool push_control(Batch&& batch) { return push_control(batch); }
 
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
-  // for a batch, wake() or close(). Returns the number of messages taken.
-  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout) {
+  // for a batch, wake() or close(). Returns the number of messages taken. The batches in `spent`
+  // (emptied by the consumer) become spares for producers; `spent` is left empty.
+  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout,
+                      std::vector<Batch>& spent) {
     std::unique_lock lock(mutex_);
+    for (Batch& b : spent) {
+      if (spares_.size() >= k_max_spares) break;
+      if (b.capacity() > 0) spares_.push_back(std::move(b));
+    }
+    spent.clear();
     if (batches_.empty() && !closed_ && !woken_ && timeout.count() > 0) {
       not_empty_.wait_for(lock, timeout, [&] { return !batches_.empty() || closed_ || woken_; });
     }
@@ -64,6 +77,11 @@ class BatchQueue {
     lock.unlock();
     not_full_.notify_all();
     return taken;
+  }
+
+  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout) {
+    std::vector<Batch> none;
+    return pop_all(out, timeout, none);
   }
 
   // Ends a pending or the next pop_all() wait without data (the clock moved, a command arrived).
@@ -92,10 +110,18 @@ class BatchQueue {
   std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  void enqueue_locked(Batch&& batch) {
+  void enqueue_locked(Batch& batch) {
     size_ += batch.size();
     batches_.push_back(std::move(batch));
+    batch.clear();  // a moved-from vector is valid but unspecified
+    if (!spares_.empty()) {
+      batch.swap(spares_.back());
+      spares_.pop_back();
+    }
   }
+
+  // Enough for every producer to get a vector back, without hoarding memory after a burst.
+  static constexpr std::size_t k_max_spares = 64;
 
   const std::size_t capacity_;
   // Protected by mutex_:
@@ -103,6 +129,7 @@ class BatchQueue {
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   std::deque<Batch> batches_;
+  std::vector<Batch> spares_;  // empty, with capacity
   std::size_t size_ = 0;
   bool closed_ = false;
   bool woken_ = false;

@@ -154,9 +154,11 @@ void Executor::run() {
       }
       if (wait_ns < 0) wait_ns = 0;
     }
-    std::size_t taken = queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns));
+    std::size_t taken = queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_);
     for (Batch& batch : inbox_) {
       for (Message& message : batch) on_message(message);
+      batch.clear();
+      spent_.push_back(std::move(batch));  // back to the queue's spares with the next pop_all
     }
     inbox_.clear();
     // Read before the clock: a request is made after the clock moved, so this run sees the new time.
@@ -216,9 +218,7 @@ void Executor::send(Message&& message) {
 void Executor::flush_task(std::int32_t task) {
   Batch& batch = outbox_[task];
   if (batch.empty()) return;
-  Batch out;
-  out.swap(batch);
-  worker_.deliver(task, std::move(out), this);
+  worker_.deliver(task, batch, this);  // leaves `batch` empty, maybe with a recycled capacity
 }
 
 void Executor::flush() {

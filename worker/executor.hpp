@@ -130,6 +130,7 @@ class Executor {
   std::vector<Batch> outbox_;          // indexed by task id
   std::vector<std::int32_t> dirty_;    // tasks with a non-empty outbox batch
   std::deque<Batch> inbox_;
+  std::vector<Batch> spent_;           // processed inbox batches, returned to queue_ as spares
   std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
   std::atomic<std::uint64_t> timers_requested_{0};

@@ -101,24 +101,29 @@ void WorkerImpl::sync_timers() {
   }
 }
 
-bool WorkerImpl::deliver(std::int32_t task, Batch&& batch, const Executor* from) {
+bool WorkerImpl::deliver(std::int32_t task, Batch& batch, const Executor* from) {
   Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
                      ? executor_of_task_[task]
                      : nullptr;
   if (to == nullptr) {
+    bool sent = false;
     if (options_.remote != nullptr && task > 0 && task <= plan_.layout().task_count()) {
-      return options_.remote->send(task, std::move(batch));
+      sent = options_.remote->send(task, std::move(batch));
+    } else {
+      logger_->error("dropping {} messages for task {}, which no worker runs", batch.size(), task);
     }
-    logger_->error("dropping {} messages for task {}, which no worker runs", batch.size(), task);
-    return false;
+    batch.clear();
+    return sent;
   }
   const auto n = batch.size();
   // Counted before the push so that "enqueued == processed" never holds while a batch is queued.
   enqueued_.fetch_add(n, std::memory_order_acq_rel);
   bool data_to_bolt = to != from && !plan_.is_acker_task(task) && !plan_.is_spout_task(task);
-  bool ok = data_to_bolt ? to->queue().push(std::move(batch))
-                         : to->queue().push_control(std::move(batch));
-  if (!ok) processed_.fetch_add(n, std::memory_order_acq_rel);  // dropped while stopping
+  bool ok = data_to_bolt ? to->queue().push(batch) : to->queue().push_control(batch);
+  if (!ok) {
+    processed_.fetch_add(n, std::memory_order_acq_rel);  // dropped while stopping
+    batch.clear();
+  }
   return ok;
 }
 
@@ -150,7 +155,7 @@ void WorkerImpl::receive(std::vector<Message>&& messages) {
       }
       continue;
     }
-    deliver(task, std::move(batch), nullptr);
+    deliver(task, batch, nullptr);
   }
 }
 

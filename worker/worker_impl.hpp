@@ -47,8 +47,8 @@ class WorkerImpl {
   const std::vector<std::int32_t>& local_tasks() const noexcept { return local_tasks_; }
   // Hands a batch to the executor of `task`. Blocks on a full queue for data to a bolt from another
   // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
-  // because the worker is shutting down.
-  bool deliver(std::int32_t task, Batch&& batch, const Executor* from);
+  // because the worker is shutting down. Always leaves `batch` empty (maybe with capacity to reuse).
+  bool deliver(std::int32_t task, Batch& batch, const Executor* from);
   // Messages from other workers (see Worker::receive).
   void receive(std::vector<Message>&& messages);
   void note_processed(std::uint64_t n) noexcept {

@@ -43,6 +43,30 @@ TEST_SUITE("queue") {
     CHECK(q.pop_all(out, 0ms) == 0);
   }
 
+  TEST_CASE("emptied batches come back to producers as spare capacity") {
+    BatchQueue q(1000);
+    Batch batch = batch_of(64);
+    CHECK(q.push(batch));
+    CHECK(batch.empty());
+    CHECK(batch.capacity() == 0);  // no spare yet
+    std::deque<Batch> out;
+    std::vector<Batch> spent;
+    CHECK(q.pop_all(out, 0ms, spent) == 64);
+    const Message* storage = out.front().data();
+    out.front().clear();
+    spent.push_back(std::move(out.front()));
+    out.clear();
+    CHECK(q.pop_all(out, 0ms, spent) == 0);
+    CHECK(spent.empty());
+    // The next push takes the new messages and hands back the emptied vector.
+    batch.push_back(Message{});
+    CHECK(q.push(batch));
+    CHECK(batch.empty());
+    CHECK(batch.capacity() >= 64);
+    CHECK(batch.data() == storage);
+    CHECK(q.pop_all(out, 0ms) == 1);
+  }
+
   TEST_CASE("a full queue blocks the data producer until the consumer takes") {
     BatchQueue q(4);
     CHECK(q.push(batch_of(4)));
