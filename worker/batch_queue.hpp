@@ -3,7 +3,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -53,7 +52,7 @@ class BatchQueue {
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
   // for a batch, wake() or close(). Returns the number of messages taken. The batches in `spent`
   // (emptied by the consumer) become spares for producers; `spent` is left empty.
-  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout,
+  std::size_t pop_all(std::vector<Batch>& out, std::chrono::nanoseconds timeout,
                       std::vector<Batch>& spent) {
     std::unique_lock lock(mutex_);
     for (Batch& b : spent) {
@@ -79,7 +78,7 @@ class BatchQueue {
     return taken;
   }
 
-  std::size_t pop_all(std::deque<Batch>& out, std::chrono::nanoseconds timeout) {
+  std::size_t pop_all(std::vector<Batch>& out, std::chrono::nanoseconds timeout) {
     std::vector<Batch> none;
     return pop_all(out, timeout, none);
   }
@@ -128,7 +127,7 @@ class BatchQueue {
   mutable std::mutex mutex_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
-  std::deque<Batch> batches_;
+  std::vector<Batch> batches_;
   std::vector<Batch> spares_;  // empty, with capacity
   std::size_t size_ = 0;
   bool closed_ = false;

@@ -170,7 +170,7 @@ void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const
   const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   const bool track = worker_.plan().acking() && !anchors.empty();
   for (std::size_t i = 0; i < targets_.size(); ++i) {
-    std::vector<detail::Anchor> child;
+    detail::AnchorList child;
     if (track) {
       // Storm's scheme: one new edge id per (target, anchor); it is XORed into the anchor's ack
       // value and recorded for every root of that anchor.

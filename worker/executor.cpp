@@ -20,8 +20,8 @@ constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 }  // namespace
 
 Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
-                 std::vector<detail::Anchor>&& anchors) {
-  auto data = std::make_shared<detail::TupleData>();
+                 detail::AnchorList&& anchors) {
+  auto data = detail::new_tuple_data();
   data->values = std::move(values);
   data->meta = &meta;
   data->source_task = source_task;

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <span>
@@ -129,7 +128,7 @@ class Executor {
 
   std::vector<Batch> outbox_;          // indexed by task id
   std::vector<std::int32_t> dirty_;    // tasks with a non-empty outbox batch
-  std::deque<Batch> inbox_;
+  std::vector<Batch> inbox_;
   std::vector<Batch> spent_;           // processed inbox batches, returned to queue_ as spares
   std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
@@ -146,6 +145,6 @@ std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, ExecutorPlan p
 
 // Builds the tuple a target task receives.
 Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
-                 std::vector<detail::Anchor>&& anchors);
+                 detail::AnchorList&& anchors);
 
 }  // namespace gale::worker

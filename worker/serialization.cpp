@@ -624,7 +624,7 @@ class Decoder : public msgpack::null_visitor {
           malformed(std::string(kind_name(msg_.kind)) + " message: expected " +
                     std::to_string(want) + " fields, got " + std::to_string(f.size));
         }
-        if (msg_.kind == MessageKind::tuple) tuple_ = std::make_shared<detail::TupleData>();
+        if (msg_.kind == MessageKind::tuple) tuple_ = detail::new_tuple_data();
         return;
       }
       case 1: msg_.task = int32(n); return;
@@ -752,7 +752,7 @@ class Decoder : public msgpack::null_visitor {
     if (msg_.kind == MessageKind::tuple) {
       msg_.tuple = detail::TupleAccess::wrap(std::move(tuple_));
     } else if (msg_.kind == MessageKind::tick) {
-      auto data = std::make_shared<detail::TupleData>();
+      auto data = detail::new_tuple_data();
       data->meta = &detail::tick_stream_meta();
       data->source_task = k_tick_source_task;
       msg_.tuple = detail::TupleAccess::wrap(std::move(data));

@@ -175,7 +175,7 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   const std::uint64_t root = track ? random_.next_id() : 0;
   std::uint64_t xor_value = 0;
   for (std::size_t i = 0; i < targets_.size(); ++i) {
-    std::vector<detail::Anchor> anchors;
+    detail::AnchorList anchors;
     if (track) {
       std::uint64_t edge = random_.next_id();
       xor_value ^= edge;

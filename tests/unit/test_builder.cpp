@@ -792,7 +792,7 @@ class TestBasicBolt : public gale::BasicBolt {
 };
 
 gale::Tuple make_tuple() {
-  return gale::detail::TupleAccess::wrap(std::make_shared<gale::detail::TupleData>());
+  return gale::detail::TupleAccess::wrap(gale::detail::new_tuple_data());
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ TEST_SUITE("queue") {
     BatchQueue q(100);
     CHECK(q.push(batch_of(3, 0)));
     CHECK(q.push(batch_of(2, 10)));
-    std::deque<Batch> out;
+    std::vector<Batch> out;
     CHECK(q.pop_all(out, 0ms) == 5);
     REQUIRE(out.size() == 2);
     CHECK(out[0].size() == 3);
@@ -49,7 +49,7 @@ TEST_SUITE("queue") {
     CHECK(q.push(batch));
     CHECK(batch.empty());
     CHECK(batch.capacity() == 0);  // no spare yet
-    std::deque<Batch> out;
+    std::vector<Batch> out;
     std::vector<Batch> spent;
     CHECK(q.pop_all(out, 0ms, spent) == 64);
     const Message* storage = out.front().data();
@@ -77,7 +77,7 @@ TEST_SUITE("queue") {
     });
     std::this_thread::sleep_for(50ms);
     CHECK_FALSE(pushed.load());  // still blocked: the queue holds its capacity
-    std::deque<Batch> out;
+    std::vector<Batch> out;
     CHECK(q.pop_all(out, 0ms) == 4);
     producer.join();
     CHECK(pushed.load());
@@ -101,13 +101,13 @@ TEST_SUITE("queue") {
     producer.join();
     CHECK(result.load() == 0);
     CHECK_FALSE(q.push_control(batch_of(1)));
-    std::deque<Batch> out;
+    std::vector<Batch> out;
     CHECK(q.pop_all(out, 0ms) == 1);
   }
 
   TEST_CASE("wake ends a wait without data; a push ends it with data") {
     BatchQueue q(10);
-    std::deque<Batch> out;
+    std::vector<Batch> out;
     std::thread waker([&] {
       std::this_thread::sleep_for(20ms);
       q.wake();

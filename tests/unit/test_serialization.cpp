@@ -48,8 +48,8 @@ struct Streams {
 };
 
 gale::Tuple make_tuple(const StreamMeta& meta, Values values, std::int32_t source_task,
-                       std::vector<Anchor> anchors = {}) {
-  auto data = std::make_shared<TupleData>();
+                       gale::detail::AnchorList anchors = {}) {
+  auto data = gale::detail::new_tuple_data();
   data->meta = &meta;
   data->values = std::move(values);
   data->source_task = source_task;
@@ -107,7 +107,7 @@ void check_same(const Message& got, const Message& want) {
 std::vector<Message> sample_batch(const Streams& s) {
   const std::uint64_t big = std::numeric_limits<std::uint64_t>::max();
   std::vector<Message> batch;
-  batch.push_back(tuple_message(3, make_tuple(s.words, {"the", 1}, 2, {{big, 0x1234}, {7, big}})));
+  batch.push_back(tuple_message(3, make_tuple(s.words, {"the", 1}, 2, {{big, 0x1234}, {7, big}, {9, 10}})));
   batch.push_back(tuple_message(0, make_tuple(s.sentences, {"the cow jumped"}, 9)));
   batch.push_back(
       tuple_message(4, make_tuple(s.errors, {Map{{"code", 5}, {"why", List{"x"}}}}, 2, {{1, 2}})));

@@ -216,7 +216,7 @@ const gale::wire::StreamResolver numbers_only = [](std::int32_t c, std::int32_t 
 };
 
 worker::Batch data_batch(std::int32_t task, std::int64_t n) {
-  auto data = std::make_shared<detail::TupleData>();
+  auto data = detail::new_tuple_data();
   data->meta = &numbers_stream;
   data->values = {Value(n)};
   data->source_task = 1;

@@ -3,7 +3,11 @@
 // Internal: what a gale::Tuple handle points to. Shared by topology/ (Tuple's getters) and the
 // runtime in worker/ (routing, acking, serialization). Never installed.
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +15,8 @@
 #include <gale/fields.hpp>
 #include <gale/tuple.hpp>
 #include <gale/value.hpp>
+
+#include "topology/src/block_pool.hpp"
 
 namespace gale::detail {
 
@@ -35,17 +41,74 @@ struct Anchor {
   friend bool operator==(const Anchor&, const Anchor&) = default;
 };
 
+// The anchors of one tuple. Nearly every tracked tuple belongs to one tree, so up to
+// `inline_capacity` anchors live inside the tuple and only joins of many trees allocate.
+class AnchorList {
+ public:
+  static constexpr std::size_t inline_capacity = 2;
+
+  AnchorList() noexcept = default;
+  AnchorList(std::initializer_list<Anchor> anchors) {
+    for (const Anchor& a : anchors) push_back(a);
+  }
+
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  const Anchor* begin() const noexcept { return data(); }
+  const Anchor* end() const noexcept { return data() + size_; }
+  Anchor* begin() noexcept { return data(); }
+  Anchor* end() noexcept { return data() + size_; }
+  const Anchor& operator[](std::size_t i) const noexcept { return data()[i]; }
+
+  void push_back(const Anchor& anchor) {
+    if (size_ < inline_capacity) {
+      inline_[size_] = anchor;
+    } else {
+      if (size_ == inline_capacity) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back(anchor);
+    }
+    ++size_;
+  }
+  void reserve(std::size_t n) {
+    if (n > inline_capacity) heap_.reserve(n);
+  }
+  void clear() noexcept {
+    size_ = 0;
+    heap_.clear();
+  }
+
+  friend bool operator==(const AnchorList& a, const AnchorList& b) noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  const Anchor* data() const noexcept { return size_ <= inline_capacity ? inline_.data() : heap_.data(); }
+  Anchor* data() noexcept { return size_ <= inline_capacity ? inline_.data() : heap_.data(); }
+
+  std::array<Anchor, inline_capacity> inline_{};
+  std::size_t size_ = 0;
+  std::vector<Anchor> heap_;  // every anchor, once there are more than inline_capacity
+};
+
 // Thread: built by the emitting executor, then owned by the receiving executor's thread.
 struct TupleData {
   Values values;
   const StreamMeta* meta = nullptr;
   std::int32_t source_task = 0;
-  std::vector<Anchor> anchors;  // empty when the tuple is not tracked
+  AnchorList anchors;  // empty when the tuple is not tracked
   // Receiving task only: XOR of the edge ids of the tuples emitted anchored to this one.
   std::uint64_t ack_val = 0;
   // Receiving task only: set once the tuple was acked or failed, so a second call is ignored.
   bool done = false;
 };
+
+// A new, empty TupleData from the tuple block pool (one allocation for the data and its shared
+// count, and no allocator lock when tuples move between threads).
+inline std::shared_ptr<TupleData> new_tuple_data() {
+  // The shared count and the data must fit one block, or every tuple would bypass the pool.
+  static_assert(sizeof(TupleData) + 32 <= BlockPool::block_size);
+  return std::allocate_shared<TupleData>(PoolAllocator<TupleData>{});
+}
 
 struct TupleAccess {
   static Tuple wrap(std::shared_ptr<TupleData> data) noexcept { return Tuple(std::move(data)); }

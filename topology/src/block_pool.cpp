@@ -1,0 +1,161 @@
+#include "topology/src/block_pool.hpp"
+
+#include <mutex>
+#include <vector>
+
+namespace gale::detail {
+
+namespace {
+
+// Blocks a thread hands to or takes from the shared stack at once.
+constexpr std::size_t k_chunk = 256;
+// Free chunks kept for reuse (256 x 256 B x 256 = 16 MiB at most); more go back to the system.
+constexpr std::size_t k_max_chunks = 256;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// A list of exactly k_chunk free blocks.
+struct Chunk {
+  FreeBlock* head = nullptr;
+};
+
+void* new_block() { return ::operator new(BlockPool::block_size); }
+void delete_block(void* p) noexcept { ::operator delete(p); }
+
+// AddressSanitizer finds use-after-free only in memory it manages: with it, no pooling.
+#if !defined(__SANITIZE_ADDRESS__)
+
+// The shared stack of free chunks, plus single blocks freed by threads past their cache's end.
+// Thread-safe. Never destroyed: tuples may be freed during static destruction.
+class SharedFreeList {
+ public:
+  // A chunk when one is free; an empty chunk otherwise.
+  Chunk take() {
+    std::lock_guard lock(mutex_);
+    if (chunks_.empty()) return {};
+    Chunk c = chunks_.back();
+    chunks_.pop_back();
+    return c;
+  }
+  void give(Chunk c) {
+    {
+      std::lock_guard lock(mutex_);
+      if (chunks_.size() < k_max_chunks) {
+        chunks_.push_back(c);
+        return;
+      }
+    }
+    while (c.head != nullptr) {
+      FreeBlock* next = c.head->next;
+      delete_block(c.head);
+      c.head = next;
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Chunk> chunks_;
+};
+
+SharedFreeList& shared_free_list() {
+  static SharedFreeList* list = new SharedFreeList();  // intentionally leaked, see above
+  return *list;
+}
+
+// This thread's free blocks: plain data, so that reaching it costs one TLS offset (no guard, no
+// call) on the hot path.
+struct ThreadCache {
+  FreeBlock* head = nullptr;
+  std::size_t count = 0;
+  bool reaper_armed = false;
+  bool dead = false;  // the thread is exiting: blocks go straight to the system allocator
+};
+#define GALE_FAST_TLS __attribute__((tls_model("initial-exec")))
+thread_local ThreadCache cache GALE_FAST_TLS;
+
+// Returns the thread's free blocks to the system when the thread ends. Constructed on a thread's
+// first refill, so only threads that used the pool pay for it.
+struct CacheReaper {
+  void arm() noexcept {}
+  ~CacheReaper() {
+    cache.dead = true;
+    while (cache.head != nullptr) {
+      FreeBlock* next = cache.head->next;
+      delete_block(cache.head);
+      cache.head = next;
+    }
+    cache.count = 0;
+  }
+};
+thread_local CacheReaper reaper;
+
+void arm_reaper(ThreadCache& c) {
+  reaper.arm();  // odr-use: constructs the reaper, which registers its destructor
+  c.reaper_armed = true;
+}
+
+void refill(ThreadCache& c) {
+  if (!c.reaper_armed) arm_reaper(c);
+  Chunk chunk = shared_free_list().take();
+  if (chunk.head == nullptr) {
+    for (std::size_t i = 0; i < k_chunk; ++i) {
+      auto* b = static_cast<FreeBlock*>(new_block());
+      b->next = chunk.head;
+      chunk.head = b;
+    }
+  }
+  c.head = chunk.head;
+  c.count = k_chunk;
+}
+
+// Keeps one chunk in the thread for its next allocations and hands another to the shared list.
+void spill(ThreadCache& c) {
+  Chunk chunk;
+  chunk.head = c.head;
+  FreeBlock* last = c.head;
+  for (std::size_t i = 1; i < k_chunk; ++i) last = last->next;
+  c.head = last->next;
+  last->next = nullptr;
+  c.count -= k_chunk;
+  shared_free_list().give(chunk);
+}
+
+#endif  // !__SANITIZE_ADDRESS__
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+void* BlockPool::allocate() { return new_block(); }
+void BlockPool::deallocate(void* block) noexcept { delete_block(block); }
+#else
+void* BlockPool::allocate() {
+  ThreadCache& c = cache;
+  if (c.head == nullptr) {
+    if (c.dead) return new_block();
+    refill(c);
+  }
+  FreeBlock* b = c.head;
+  c.head = b->next;
+  --c.count;
+  // The next block was most likely freed on another core: start fetching it now.
+  if (c.head != nullptr) __builtin_prefetch(c.head, 1);
+  return b;
+}
+
+void BlockPool::deallocate(void* block) noexcept {
+  ThreadCache& c = cache;
+  if (c.dead) {
+    delete_block(block);
+    return;
+  }
+  if (!c.reaper_armed) arm_reaper(c);
+  auto* b = static_cast<FreeBlock*>(block);
+  b->next = c.head;
+  c.head = b;
+  if (++c.count >= 2 * k_chunk) spill(c);
+}
+#endif
+
+}  // namespace gale::detail

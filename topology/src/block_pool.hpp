@@ -1,0 +1,52 @@
+#pragma once
+
+// Internal: a pool of equal-sized memory blocks for objects that one thread allocates and another
+// frees, as tuples are: an executor builds them and the executor of the receiving task drops them.
+// General-purpose allocators handle that pattern poorly (the producer's thread cache never refills,
+// the consumer's overflows into locked bins), so each thread keeps its own free list and threads
+// exchange whole chunks of free blocks through a mutex-protected stack: one lock per chunk.
+
+#include <cstddef>
+#include <memory>
+#include <new>
+
+#include <gale/export.hpp>
+
+namespace gale::detail {
+
+// Blocks of block_size bytes (max_align_t aligned). Thread-safe; the global free chunks are capped
+// and blocks beyond the cap go back to the system allocator.
+struct BlockPool {
+  static constexpr std::size_t block_size = 256;
+  GALE_API static void* allocate();
+  GALE_API static void deallocate(void* block) noexcept;
+};
+
+// An allocator for std::allocate_shared: single objects that fit a block come from the pool.
+template <class T>
+struct PoolAllocator {
+  using value_type = T;
+  PoolAllocator() noexcept = default;
+  template <class U>
+  PoolAllocator(const PoolAllocator<U>&) noexcept {}
+
+  T* allocate(std::size_t n) {
+    if (n == 1 && sizeof(T) <= BlockPool::block_size && alignof(T) <= alignof(std::max_align_t)) {
+      return static_cast<T*>(BlockPool::allocate());
+    }
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n == 1 && sizeof(T) <= BlockPool::block_size && alignof(T) <= alignof(std::max_align_t)) {
+      BlockPool::deallocate(p);
+    } else {
+      std::allocator<T>().deallocate(p, n);
+    }
+  }
+  template <class U>
+  friend bool operator==(const PoolAllocator&, const PoolAllocator<U>&) noexcept {
+    return true;
+  }
+};
+
+}  // namespace gale::detail
