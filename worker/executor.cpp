@@ -199,7 +199,7 @@ const StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
   }
   if (worker_.settings().debug) {
     worker_.log().info("emit {}:{} task {} {}", sp.meta.component, sp.meta.stream, task.id,
-                       Value(List(values)).to_string());
+                       Value(values.to_list()).to_string());
   }
   return sp;
 }

@@ -2,10 +2,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -87,8 +92,175 @@ class GALE_API Value {
 // The name of a type as used in error messages: "null", "bool", "int", "double", "string", ...
 GALE_API const char* type_name(Value::Type t) noexcept;
 
-// The values of one tuple, in the order of the stream's declared fields.
-using Values = std::vector<Value>;
+// The values of one tuple, in the order of the stream's declared fields. A vector of Value that
+// keeps up to `inline_capacity` values inside itself, so that emitting a typical tuple allocates
+// no memory; it has the parts of std::vector's interface tuples need.
+class Values {
+ public:
+  using value_type = Value;
+  using size_type = std::size_t;
+  using iterator = Value*;
+  using const_iterator = const Value*;
+  using reference = Value&;
+  using const_reference = const Value&;
+  static constexpr std::size_t inline_capacity = 3;
+
+  Values() noexcept = default;
+  Values(std::initializer_list<Value> values) { assign(values.begin(), values.end()); }
+  explicit Values(std::size_t n) {
+    reserve(n);
+    for (std::size_t i = 0; i < n; ++i) emplace_back();
+  }
+  template <class It>
+    requires(!std::is_integral_v<It>)
+  Values(It first, It last) {
+    assign(first, last);
+  }
+  // From a List (std::vector<Value>), and back with to_list().
+  explicit Values(const List& list) { assign(list.begin(), list.end()); }
+  List to_list() const { return List(begin(), end()); }
+
+  Values(const Values& other) { assign(other.begin(), other.end()); }
+  Values(Values&& other) noexcept { take(other); }
+  Values& operator=(const Values& other) {
+    if (this != &other) {
+      clear();
+      assign(other.begin(), other.end());
+    }
+    return *this;
+  }
+  Values& operator=(Values&& other) noexcept {
+    if (this != &other) {
+      release();
+      take(other);
+    }
+    return *this;
+  }
+  Values& operator=(std::initializer_list<Value> values) {
+    clear();
+    assign(values.begin(), values.end());
+    return *this;
+  }
+  ~Values() { release(); }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t capacity() const noexcept { return heap_ ? capacity_ : inline_capacity; }
+  Value* data() noexcept { return heap_ ? heap_ : inline_data(); }
+  const Value* data() const noexcept { return heap_ ? heap_ : inline_data(); }
+  Value* begin() noexcept { return data(); }
+  Value* end() noexcept { return data() + size_; }
+  const Value* begin() const noexcept { return data(); }
+  const Value* end() const noexcept { return data() + size_; }
+  const Value* cbegin() const noexcept { return begin(); }
+  const Value* cend() const noexcept { return end(); }
+  Value& operator[](std::size_t i) noexcept { return data()[i]; }
+  const Value& operator[](std::size_t i) const noexcept { return data()[i]; }
+  Value& at(std::size_t i) {
+    if (i >= size_) throw std::out_of_range("gale::Values::at: index out of range");
+    return data()[i];
+  }
+  const Value& at(std::size_t i) const {
+    if (i >= size_) throw std::out_of_range("gale::Values::at: index out of range");
+    return data()[i];
+  }
+  Value& front() noexcept { return data()[0]; }
+  const Value& front() const noexcept { return data()[0]; }
+  Value& back() noexcept { return data()[size_ - 1]; }
+  const Value& back() const noexcept { return data()[size_ - 1]; }
+
+  void push_back(const Value& v) { emplace_back(v); }
+  void push_back(Value&& v) { emplace_back(std::move(v)); }
+  template <class... Args>
+  Value& emplace_back(Args&&... args) {
+    if (size_ == capacity()) {
+      // Built before growing: args may refer to an element of this very vector.
+      Value v(std::forward<Args>(args)...);
+      grow(size_ * 2);
+      return *::new (static_cast<void*>(data() + size_++)) Value(std::move(v));
+    }
+    return *::new (static_cast<void*>(data() + size_++)) Value(std::forward<Args>(args)...);
+  }
+  void pop_back() noexcept { data()[--size_].~Value(); }
+  void reserve(std::size_t n) {
+    if (n > capacity()) grow(n);
+  }
+  void resize(std::size_t n) {
+    while (size_ > n) pop_back();
+    reserve(n);
+    while (size_ < n) emplace_back();
+  }
+  void clear() noexcept {
+    Value* d = data();
+    for (std::size_t i = 0; i < size_; ++i) d[i].~Value();
+    size_ = 0;
+  }
+
+  friend bool operator==(const Values& a, const Values& b) noexcept {
+    if (a.size_ != b.size_) return false;
+    for (std::size_t i = 0; i < a.size_; ++i) {
+      if (!(a[i] == b[i])) return false;
+    }
+    return true;
+  }
+
+ private:
+  Value* inline_data() noexcept { return std::launder(reinterpret_cast<Value*>(inline_)); }
+  const Value* inline_data() const noexcept {
+    return std::launder(reinterpret_cast<const Value*>(inline_));
+  }
+  template <class It>
+  void assign(It first, It last) {
+    if constexpr (std::is_base_of_v<std::forward_iterator_tag,
+                                    typename std::iterator_traits<It>::iterator_category>) {
+      reserve(size_ + static_cast<std::size_t>(std::distance(first, last)));
+    }
+    for (; first != last; ++first) emplace_back(*first);
+  }
+  // Moves the elements to heap storage for n values (n > inline_capacity).
+  void grow(std::size_t n) {
+    if (n < inline_capacity * 2) n = inline_capacity * 2;
+    Value* fresh = std::allocator<Value>().allocate(n);
+    Value* old = data();
+    for (std::size_t i = 0; i < size_; ++i) {
+      ::new (static_cast<void*>(fresh + i)) Value(std::move(old[i]));
+      old[i].~Value();
+    }
+    if (heap_) std::allocator<Value>().deallocate(heap_, capacity_);
+    heap_ = fresh;
+    capacity_ = n;
+  }
+  void take(Values& other) noexcept {
+    if (other.heap_) {
+      heap_ = other.heap_;
+      capacity_ = other.capacity_;
+      size_ = other.size_;
+      other.heap_ = nullptr;
+      other.capacity_ = 0;
+      other.size_ = 0;
+      return;
+    }
+    Value* from = other.inline_data();
+    Value* to = inline_data();
+    for (std::size_t i = 0; i < other.size_; ++i) {
+      ::new (static_cast<void*>(to + i)) Value(std::move(from[i]));
+      from[i].~Value();
+    }
+    size_ = other.size_;
+    other.size_ = 0;
+  }
+  void release() noexcept {
+    clear();
+    if (heap_) std::allocator<Value>().deallocate(heap_, capacity_);
+    heap_ = nullptr;
+    capacity_ = 0;
+  }
+
+  Value* heap_ = nullptr;        // the elements once they outgrew the inline storage
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;     // of heap_
+  alignas(Value) unsigned char inline_[inline_capacity * sizeof(Value)];
+};
 
 // Identifies a spout message for ack/fail. Any value: typically an integer sequence number or a
 // string key into the source.

@@ -9,7 +9,7 @@ namespace {
 
 // Blocks a thread hands to or takes from the shared stack at once.
 constexpr std::size_t k_chunk = 256;
-// Free chunks kept for reuse (256 x 256 B x 256 = 16 MiB at most); more go back to the system.
+// Free chunks kept for reuse (256 x 288 B x 256 = 18 MiB at most); more go back to the system.
 constexpr std::size_t k_max_chunks = 256;
 
 struct FreeBlock {

@@ -17,7 +17,7 @@ namespace gale::detail {
 // Blocks of block_size bytes (max_align_t aligned). Thread-safe; the global free chunks are capped
 // and blocks beyond the cap go back to the system allocator.
 struct BlockPool {
-  static constexpr std::size_t block_size = 256;
+  static constexpr std::size_t block_size = 288;
   GALE_API static void* allocate();
   GALE_API static void deallocate(void* block) noexcept;
 };

@@ -18,7 +18,7 @@ const StreamMeta& tick_stream_meta() {
 namespace {
 
 const Values& no_values() {
-  static const Values empty;
+  static const Values empty{};
   return empty;
 }
 

@@ -60,21 +60,36 @@ class AnchorList {
   Anchor* end() noexcept { return data() + size_; }
   const Anchor& operator[](std::size_t i) const noexcept { return data()[i]; }
 
+  AnchorList(const AnchorList& other) { *this = other; }
+  AnchorList(AnchorList&&) noexcept = default;
+  AnchorList& operator=(const AnchorList& other) {
+    if (this != &other) {
+      clear();
+      for (const Anchor& a : other) push_back(a);
+    }
+    return *this;
+  }
+  AnchorList& operator=(AnchorList&&) noexcept = default;
+
   void push_back(const Anchor& anchor) {
-    if (size_ < inline_capacity) {
+    if (!heap_ && size_ < inline_capacity) {
       inline_[size_] = anchor;
     } else {
-      if (size_ == inline_capacity) heap_.assign(inline_.begin(), inline_.end());
-      heap_.push_back(anchor);
+      if (!heap_) heap_ = std::make_unique<std::vector<Anchor>>(inline_.begin(), inline_.end());
+      heap_->push_back(anchor);
     }
     ++size_;
   }
   void reserve(std::size_t n) {
-    if (n > inline_capacity) heap_.reserve(n);
+    if (n <= inline_capacity) return;
+    if (!heap_) {
+      heap_ = std::make_unique<std::vector<Anchor>>(inline_.begin(), inline_.begin() + size_);
+    }
+    heap_->reserve(n);
   }
   void clear() noexcept {
     size_ = 0;
-    heap_.clear();
+    heap_.reset();
   }
 
   friend bool operator==(const AnchorList& a, const AnchorList& b) noexcept {
@@ -82,12 +97,14 @@ class AnchorList {
   }
 
  private:
-  const Anchor* data() const noexcept { return size_ <= inline_capacity ? inline_.data() : heap_.data(); }
-  Anchor* data() noexcept { return size_ <= inline_capacity ? inline_.data() : heap_.data(); }
+  const Anchor* data() const noexcept { return heap_ ? heap_->data() : inline_.data(); }
+  Anchor* data() noexcept { return heap_ ? heap_->data() : inline_.data(); }
 
   std::array<Anchor, inline_capacity> inline_{};
   std::size_t size_ = 0;
-  std::vector<Anchor> heap_;  // every anchor, once there are more than inline_capacity
+  // Every anchor once there are (or were reserved) more than inline_capacity; rare, so kept out of
+  // line to keep tuples small.
+  std::unique_ptr<std::vector<Anchor>> heap_;
 };
 
 // Thread: built by the emitting executor, then owned by the receiving executor's thread.
@@ -106,7 +123,7 @@ struct TupleData {
 // count, and no allocator lock when tuples move between threads).
 inline std::shared_ptr<TupleData> new_tuple_data() {
   // The shared count and the data must fit one block, or every tuple would bypass the pool.
-  static_assert(sizeof(TupleData) + 32 <= BlockPool::block_size);
+  static_assert(sizeof(TupleData) + 32 <= BlockPool::block_size);  // 16 with libstdc++
   return std::allocate_shared<TupleData>(PoolAllocator<TupleData>{});
 }
 
