@@ -100,23 +100,25 @@ class AnchorList {
   const Anchor* data() const noexcept { return heap_ ? heap_->data() : inline_.data(); }
   Anchor* data() noexcept { return heap_ ? heap_->data() : inline_.data(); }
 
-  std::array<Anchor, inline_capacity> inline_{};
   std::size_t size_ = 0;
+  std::array<Anchor, inline_capacity> inline_;  // the first size_ are set (unless heap_)
   // Every anchor once there are (or were reserved) more than inline_capacity; rare, so kept out of
   // line to keep tuples small.
   std::unique_ptr<std::vector<Anchor>> heap_;
 };
 
 // Thread: built by the emitting executor, then owned by the receiving executor's thread.
+// The members are ordered so that a small tuple's used bytes are contiguous (the values' unused
+// inline slots come last): every line of a tuple moves from the emitting core to the receiving one.
 struct TupleData {
-  Values values;
   const StreamMeta* meta = nullptr;
   std::int32_t source_task = 0;
-  AnchorList anchors;  // empty when the tuple is not tracked
-  // Receiving task only: XOR of the edge ids of the tuples emitted anchored to this one.
-  std::uint64_t ack_val = 0;
   // Receiving task only: set once the tuple was acked or failed, so a second call is ignored.
   bool done = false;
+  // Receiving task only: XOR of the edge ids of the tuples emitted anchored to this one.
+  std::uint64_t ack_val = 0;
+  AnchorList anchors;  // empty when the tuple is not tracked
+  Values values;
 };
 
 // A new, empty TupleData from the tuple block pool (one allocation for the data and its shared
