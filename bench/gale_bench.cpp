@@ -93,29 +93,36 @@ int main(int argc, char** argv) {
       "writes table.txt, results.csv, targets.csv and latency.svg into --out.\n"
       "See docs/performance.md; ./scripts/bench.sh builds and runs it.\n\n"
       "Options");
-  options.add_options()("help,h", "show this help and exit")(
-      "runs", po::value<int>()->value_name("N")->default_value(3), "runs per figure (median)")(
-      "warmup", po::value<double>()->value_name("S")->default_value(1, "1"),
-      "seconds before each measured window")(
-      "duration", po::value<double>()->value_name("S")->default_value(2, "2"),
-      "seconds of each measured window")(
-      "max-pending", po::value<std::int64_t>()->value_name("N")->default_value(1024),
-      "topology.max.spout.pending with acking on")(
-      "out", po::value<std::string>()->value_name("DIR")->default_value("bench-results"),
-      "where the table, the CSV files and the plot go")(
-      "label", po::value<std::string>()->value_name("TEXT")->default_value(""),
-      "shown in the table's header and the plot (e.g. the commit)")("no-cluster",
-                                                                    "skip the cluster scenarios")(
-      "quick", "1 run per figure, 0.5 s warm-up, 1 s windows: a smoke test, not figures");
+  // clang-format off
+  options.add_options()
+      ("help,h", "show this help and exit")
+      ("runs", po::value<int>()->value_name("N")->default_value(3), "runs per figure (median)")
+      ("warmup", po::value<double>()->value_name("S")->default_value(1, "1"),
+       "seconds before each measured window")
+      ("duration", po::value<double>()->value_name("S")->default_value(2, "2"),
+       "seconds of each measured window")
+      ("max-pending", po::value<std::int64_t>()->value_name("N")->default_value(1024),
+       "topology.max.spout.pending with acking on")
+      ("max-other-load", po::value<double>()->value_name("CORES")->default_value(0.5, "0.5"),
+       "measure a run again when other work kept more cores than this busy during it")
+      ("retry-budget", po::value<double>()->value_name("S")->default_value(60, "60"),
+       "seconds the suite may spend on runs measured again, in all")
+      ("out", po::value<std::string>()->value_name("DIR")->default_value("bench-results"),
+       "where the table, the CSV files and the plot go")
+      ("label", po::value<std::string>()->value_name("TEXT")->default_value(""),
+       "shown in the table's header and the plot (e.g. the commit)")
+      ("no-cluster", "skip the cluster scenarios")
+      ("quick", "1 run per figure, 0.5 s warm-up, 1 s windows: a smoke test, not figures");
   po::options_description child("Child runs (used by the suite itself)");
-  child.add_options()(
-      "run", po::value<std::string>()->value_name("KIND"),
-      "local | handwritten | acker-memory | pending-memory | idle | zmq-send | zmq-receive")(
-      "shape", po::value<std::string>()->default_value("wordcount"), "noop | wordcount")(
-      "acking", po::value<std::string>()->default_value("on"), "on | off")(
-      "rate", po::value<double>()->default_value(0), "spout tuples/s; 0: saturation")(
-      "trees", po::value<std::int64_t>()->default_value(100000), "pending trees")(
-      "port", po::value<int>()->default_value(0), "ZeroMQ port on 127.0.0.1");
+  child.add_options()
+      ("run", po::value<std::string>()->value_name("KIND"),
+       "local | handwritten | acker-memory | pending-memory | idle | zmq-send | zmq-receive")
+      ("shape", po::value<std::string>()->default_value("wordcount"), "noop | wordcount")
+      ("acking", po::value<std::string>()->default_value("on"), "on | off")
+      ("rate", po::value<double>()->default_value(0), "spout tuples/s; 0: saturation")
+      ("trees", po::value<std::int64_t>()->default_value(100000), "pending trees")
+      ("port", po::value<int>()->default_value(0), "ZeroMQ port on 127.0.0.1");
+  // clang-format on
   po::options_description all;
   all.add(options).add(child);
   po::variables_map vm;
@@ -145,6 +152,8 @@ int main(int argc, char** argv) {
     suite.out_dir = vm["out"].as<std::string>();
     suite.label = vm["label"].as<std::string>();
     suite.cluster = vm.count("no-cluster") == 0;
+    suite.max_other_load = vm["max-other-load"].as<double>();
+    suite.retry_budget_s = vm["retry-budget"].as<double>();
     if (vm.count("quick")) {
       suite.runs = 1;
       suite.warmup_s = 0.5;

@@ -134,13 +134,16 @@ Figures run_idle_local(double seconds) {
   worker.start();
   sleep_s(1);
   const double cpu_before = self_cpu_seconds();
+  const double busy_before = machine_busy_seconds();
   const auto from = std::chrono::steady_clock::now();
   sleep_s(seconds);
   const double cpu = self_cpu_seconds() - cpu_before;
+  const double busy = machine_busy_seconds() - busy_before;
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
   Figures f;
   f["cpu_pct"] = 100 * cpu / wall;
+  f["other_cores"] = std::max(0.0, busy - cpu) / wall;
   f["rss_mb"] = status_mb(::getpid(), "VmRSS");
   f["hwm_mb"] = status_mb(::getpid(), "VmHWM");
   worker.stop(std::chrono::milliseconds(500));

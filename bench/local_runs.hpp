@@ -44,7 +44,7 @@ Figures run_pending_memory(std::int64_t trees);
 Figures run_acker_memory(std::int64_t trees);
 
 // Word count with acking on and a spout that emits nothing, in this process: CPU over
-// `seconds` after 1 s of settling. Figures: cpu_pct (of one core), rss_mb, hwm_mb.
+// `seconds` after 1 s of settling. Figures: cpu_pct (of one core), rss_mb, hwm_mb, other_cores.
 Figures run_idle_local(double seconds);
 
 }  // namespace gale::bench

@@ -18,6 +18,10 @@ struct SuiteOptions {
   double cluster_warmup_s = 1.5;
   std::int64_t max_pending = 1024;  // topology.max.spout.pending with acking on
   std::vector<double> sweep{0.1, 0.25, 0.5, 0.75, 0.9};  // offered rates, fractions of saturation
+  // A run during which other work kept more than this many cores busy is measured again, as
+  // long as the retries took less than retry_budget_s in all.
+  double max_other_load = 0.5;
+  double retry_budget_s = 60;
   bool cluster = true;                                   // false: skip the cluster scenarios
   std::string out_dir = "bench-results";
   std::string label;   // printed in the header and the plot (e.g. the commit)
