@@ -86,8 +86,14 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 CommandResult run_gale(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   std::vector<std::string> full{GALE_EXE};
   full.insert(full.end(), args.begin(), args.end());
+  return run_program(full, timeout);
+}
+
+CommandResult run_program(const std::vector<std::string>& full, std::chrono::milliseconds timeout) {
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  // Close-on-exec: a program started concurrently from another thread must not inherit the write
+  // end, or this one's output would not end when it exits.
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -96,7 +102,7 @@ CommandResult run_gale(const std::vector<std::string>& args, std::chrono::millis
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     auto argv = argv_of(full);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
@@ -109,7 +115,8 @@ CommandResult run_gale(const std::vector<std::string>& args, std::chrono::millis
                     .count();
     if (left <= 0) {
       ::kill(pid, SIGKILL);
-      result.output += "\n[harness: gale did not finish within the timeout; killed]";
+      result.output +=
+          "\n[harness: " + full.front() + " did not finish within the timeout; killed]";
       break;
     }
     pollfd p{pipe_fds[0], POLLIN, 0};

@@ -23,6 +23,12 @@ struct CommandResult {
   std::string output;  // stdout and stderr
 };
 
+// Runs the program argv[0] (a path, or a name looked up in PATH) with `argv`, waits at most
+// `timeout` (then SIGKILLs it), and captures its stdout and stderr. The program is SIGKILLed too if
+// the calling process dies first.
+CommandResult run_program(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // Runs the gale command with `args`, waits at most `timeout`, and captures its output.
 CommandResult run_gale(const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
