@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -50,10 +51,12 @@ class BatchQueue {
   bool push_control(Batch&& batch) { return push_control(batch); }
 
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
-  // for a batch, wake() or close(). Returns the number of messages taken. The batches in `spent`
-  // (emptied by the consumer) become spares for producers; `spent` is left empty.
+  // for a batch, wake() or close(), the first `spin` of it awake (polling), the rest asleep.
+  // Returns the number of messages taken. The batches in `spent` (emptied by the consumer) become
+  // spares for producers; `spent` is left empty.
   std::size_t pop_all(std::vector<Batch>& out, std::chrono::nanoseconds timeout,
-                      std::vector<Batch>& spent) {
+                      std::vector<Batch>& spent,
+                      std::chrono::nanoseconds spin = std::chrono::nanoseconds::zero()) {
     std::unique_lock lock(mutex_);
     for (Batch& b : spent) {
       if (spares_.size() >= k_max_spares) break;
@@ -61,9 +64,17 @@ class BatchQueue {
     }
     spent.clear();
     if (batches_.empty() && !closed_ && !woken_ && timeout.count() > 0) {
+      if (spin.count() > 0) {
+        // A producer usually pushes again within microseconds under load; going to sleep and
+        // being woken costs two context switches, far more in a VM. Wait a little awake first.
+        lock.unlock();
+        spin_for_signal(std::min(spin, timeout));
+        lock.lock();
+      }
       not_empty_.wait_for(lock, timeout, [&] { return !batches_.empty() || closed_ || woken_; });
     }
     woken_ = false;
+    signal_.store(false, std::memory_order_relaxed);
     std::size_t taken = size_;
     if (taken == 0) return 0;
     if (out.empty()) {
@@ -88,6 +99,7 @@ class BatchQueue {
     {
       std::lock_guard lock(mutex_);
       woken_ = true;
+      signal_.store(true, std::memory_order_release);
     }
     not_empty_.notify_one();
   }
@@ -97,6 +109,7 @@ class BatchQueue {
     {
       std::lock_guard lock(mutex_);
       closed_ = true;
+      signal_.store(true, std::memory_order_release);
     }
     not_empty_.notify_all();
     not_full_.notify_all();
@@ -110,6 +123,7 @@ class BatchQueue {
 
  private:
   void enqueue_locked(Batch& batch) {
+    signal_.store(true, std::memory_order_release);
     size_ += batch.size();
     batches_.push_back(std::move(batch));
     batch.clear();  // a moved-from vector is valid but unspecified
@@ -119,10 +133,26 @@ class BatchQueue {
     }
   }
 
+  // Polls signal_ for up to `how_long`, pausing between reads.
+  void spin_for_signal(std::chrono::nanoseconds how_long) const {
+    const auto until = std::chrono::steady_clock::now() + how_long;
+    while (!signal_.load(std::memory_order_acquire)) {
+      for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
   // Enough for every producer to get a vector back, without hoarding memory after a burst.
   static constexpr std::size_t k_max_spares = 64;
 
   const std::size_t capacity_;
+  // Set under mutex_ whenever a batch, wake() or close() arrives, cleared by pop_all(): read
+  // without the lock while spinning.
+  std::atomic<bool> signal_{false};
   // Protected by mutex_:
   mutable std::mutex mutex_;
   std::condition_variable not_empty_;

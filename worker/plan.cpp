@@ -23,6 +23,9 @@ RuntimeSettings RuntimeSettings::from(const Config& config) {
       static_cast<std::size_t>(config.get_int(keys::topology_executor_receive_buffer_size, 16384));
   s.batch_size = static_cast<std::size_t>(config.get_int(keys::topology_producer_batch_size, 64));
   s.spout_sleep_ns = config.get_int(keys::topology_sleep_spout_wait_strategy_time_ms, 1) * 1'000'000;
+  s.spout_sleep_max_ns = std::max<std::int64_t>(
+      config.get_int(keys::topology_spout_wait_max_ms, 100) * 1'000'000, s.spout_sleep_ns);
+  s.executor_spin_ns = config.get_int(keys::topology_executor_spin_micros, 50) * 1'000;
   s.debug = config.get_bool(keys::topology_debug, false);
   return s;
 }

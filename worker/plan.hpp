@@ -99,6 +99,8 @@ struct RuntimeSettings {
   std::size_t queue_capacity = 16384;
   std::size_t batch_size = 64;
   std::int64_t spout_sleep_ns = 1'000'000;
+  std::int64_t spout_sleep_max_ns = 100'000'000;
+  std::int64_t executor_spin_ns = 50'000;
   bool debug = false;
 
   static RuntimeSettings from(const Config& config);

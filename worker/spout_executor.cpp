@@ -1,6 +1,7 @@
 // Runs spout tasks: calls next_tuple while the topology is active and below max spout pending,
 // starts tuple trees at the acker, and turns acker verdicts and timeouts into ack()/fail().
 
+#include <algorithm>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -84,8 +85,15 @@ class SpoutExecutor final : public Executor {
   std::int64_t on_timers(std::int64_t now) override;
   bool produce() override;
   bool drains_before_stop() const noexcept override { return false; }
+  // The sleep after a round that emitted nothing: topology.sleep.spout.wait.strategy.time.ms,
+  // doubling with every further empty round up to topology.spout.wait.max.ms. Acks and commands
+  // arrive on the queue and end the sleep early.
   std::int64_t idle_wait_ns() const noexcept override {
-    return worker_.active() ? worker_.settings().spout_sleep_ns : k_max_idle_wait_ns;
+    const RuntimeSettings& s = worker_.settings();
+    if (!worker_.active()) return k_max_idle_wait_ns;
+    const std::uint64_t rounds = empty_rounds_.load(std::memory_order_relaxed);
+    const int doublings = static_cast<int>(std::min<std::uint64_t>(rounds > 0 ? rounds - 1 : 0, 20));
+    return std::min(s.spout_sleep_ns << doublings, s.spout_sleep_max_ns);
   }
 
  private:

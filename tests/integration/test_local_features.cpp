@@ -265,4 +265,71 @@ TEST_SUITE("local_features") {
     CHECK(s.pending == 0);
     CHECK(s.acked == s.emitted);  // stop drained every pending tree
   }
+
+  TEST_CASE("an idle spout's sleep grows to topology.spout.wait.max.ms; an emit resets it") {
+    // Emits nothing until `wake` is set, then one tuple per call.
+    class Quiet : public Spout {
+     public:
+      Quiet(std::atomic<int>* calls, std::atomic<bool>* wake) : calls_(calls), wake_(wake) {}
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+      void next_tuple() override {
+        calls_->fetch_add(1);
+        if (wake_->load()) out_->emit({std::int64_t{1}});
+      }
+
+     private:
+      std::atomic<int>* calls_;
+      std::atomic<bool>* wake_;
+      SpoutCollector* out_ = nullptr;
+    };
+    auto calls_in = [](std::int64_t max_ms, bool wake_after) {
+      std::atomic<int> calls{0};
+      std::atomic<bool> wake{false};
+      TopologyBuilder b;
+      b.set_spout("s", make<Quiet>(&calls, &wake));
+      b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
+      Config config;
+      config.set(keys::topology_spout_wait_max_ms, max_ms);
+      worker::Worker w(b.build(), config);
+      w.start();
+      std::this_thread::sleep_for(600ms);
+      const int idle_calls = calls.load();
+      std::uint64_t emitted = 0;
+      if (wake_after) {
+        wake = true;
+        // An emit resets the sleep: the spout runs flat out again, well within a second.
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (std::chrono::steady_clock::now() < deadline &&
+               (emitted = w.stats().components[1].emitted) < 10000) {
+          std::this_thread::sleep_for(1ms);
+        }
+      }
+      w.stop(1s);
+      return std::pair{idle_calls, emitted};
+    };
+    // 1 + 2 + 4 + ... + 64 ms, then 100 ms: about 12 calls in 600 ms.
+    auto [backed_off, emitted] = calls_in(100, true);
+    CHECK(backed_off < 40);
+    CHECK(emitted >= 10000);
+    // Storm's behaviour: a 1 ms sleep every time, about 600 calls (fewer on a busy machine).
+    auto [storm_like, unused] = calls_in(1, false);
+    CHECK(storm_like > 100);
+  }
+
+  TEST_CASE("the Gale wait settings are validated") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(1)));
+    for (const char* key : {keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros}) {
+      Config config;
+      config.set(key, -1);
+      std::string message;
+      try {
+        worker::Worker w(b.build(), config);
+      } catch (const ConfigError& e) {
+        message = e.what();
+      }
+      CHECK(message.find(key) != std::string::npos);
+    }
+  }
 }

@@ -35,6 +35,13 @@ inline constexpr const char* topology_producer_batch_size = "topology.producer.b
 // Milliseconds a spout sleeps when next_tuple emitted nothing or max pending is reached. Default 1.
 inline constexpr const char* topology_sleep_spout_wait_strategy_time_ms =
     "topology.sleep.spout.wait.strategy.time.ms";
+// Gale: an idle spout's sleep doubles from topology.sleep.spout.wait.strategy.time.ms up to this
+// many milliseconds while next_tuple keeps emitting nothing (an idle worker then costs no CPU);
+// any emit resets it. Default 100.
+inline constexpr const char* topology_spout_wait_max_ms = "topology.spout.wait.max.ms";
+// Gale: microseconds an executor whose queue ran empty right after work polls it before sleeping
+// (a sleep and wake-up cost far more under load). An idle executor never polls. Default 50; 0: off.
+inline constexpr const char* topology_executor_spin_micros = "topology.executor.spin.micros";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
 }  // namespace keys

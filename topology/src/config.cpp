@@ -49,6 +49,8 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_executor_receive_buffer_size, Rule::int_at_least, 1},
     {keys::topology_producer_batch_size, Rule::int_at_least, 1},
     {keys::topology_sleep_spout_wait_strategy_time_ms, Rule::int_at_least, 0},
+    {keys::topology_spout_wait_max_ms, Rule::int_at_least, 0},
+    {keys::topology_executor_spin_micros, Rule::int_at_least, 0},
     {keys::topology_name, Rule::string},
 };
 
