@@ -155,7 +155,7 @@ void Executor::run() {
 
   const Clock& clock = worker_.clock();
   bool busy = false;
-  bool worked = false;  // the last round took messages from the queue
+  bool loaded = false;  // the last round took a full batch or more from the queue
   const std::chrono::nanoseconds spin_ns(worker_.settings().executor_spin_ns);
   std::int64_t next_deadline = on_timers(clock.now_ns());
   while (true) {
@@ -169,11 +169,13 @@ void Executor::run() {
       }
       if (wait_ns < 0) wait_ns = 0;
     }
-    // Only an executor that just had work polls before sleeping: an idle one sleeps at once.
-    const auto spin = worked ? spin_ns : std::chrono::nanoseconds::zero();
+    // Only an executor under load (its last round took at least a full batch) polls before
+    // sleeping; one that is idle or sees a trickle sleeps at once, so light traffic costs no
+    // polling.
+    const auto spin = loaded ? spin_ns : std::chrono::nanoseconds::zero();
     std::size_t taken =
         queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
-    worked = taken > 0;
+    loaded = taken >= worker_.settings().batch_size;
     for (Batch& batch : inbox_) {
       const std::size_t n = batch.size();
       for (std::size_t i = 0; i < n; ++i) {

@@ -39,8 +39,8 @@ inline constexpr const char* topology_sleep_spout_wait_strategy_time_ms =
 // many milliseconds while next_tuple keeps emitting nothing (an idle worker then costs no CPU);
 // any emit resets it. Default 100.
 inline constexpr const char* topology_spout_wait_max_ms = "topology.spout.wait.max.ms";
-// Gale: microseconds an executor whose queue ran empty right after work polls it before sleeping
-// (a sleep and wake-up cost far more under load). An idle executor never polls. Default 50; 0: off.
+// Gale: microseconds an executor whose queue ran empty right after a full batch polls it before
+// sleeping (a sleep and wake-up cost far more under load). Light traffic never polls. Default 50.
 inline constexpr const char* topology_executor_spin_micros = "topology.executor.spin.micros";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
