@@ -27,8 +27,17 @@ void delete_block(void* p) noexcept { ::operator delete(p); }
 // AddressSanitizer finds use-after-free only in memory it manages: with it, no pooling.
 #if !defined(__SANITIZE_ADDRESS__)
 
-// The shared stack of free chunks, plus single blocks freed by threads past their cache's end.
-// Thread-safe. Never destroyed: tuples may be freed during static destruction.
+// Returns every block of a free list to the system allocator.
+void delete_list(FreeBlock* head) noexcept {
+  while (head != nullptr) {
+    FreeBlock* next = head->next;
+    delete_block(head);
+    head = next;
+  }
+}
+
+// The shared stack of free chunks. Thread-safe. Never destroyed: tuples may be freed during static
+// destruction.
 class SharedFreeList {
  public:
   // A chunk when one is free; an empty chunk otherwise.
@@ -47,11 +56,7 @@ class SharedFreeList {
         return;
       }
     }
-    while (c.head != nullptr) {
-      FreeBlock* next = c.head->next;
-      delete_block(c.head);
-      c.head = next;
-    }
+    delete_list(c.head);
   }
 
  private:
@@ -72,20 +77,16 @@ struct ThreadCache {
   bool reaper_armed = false;
   bool dead = false;  // the thread is exiting: blocks go straight to the system allocator
 };
-#define GALE_FAST_TLS __attribute__((tls_model("initial-exec")))
-thread_local ThreadCache cache GALE_FAST_TLS;
+thread_local ThreadCache cache __attribute__((tls_model("initial-exec")));
 
-// Returns the thread's free blocks to the system when the thread ends. Constructed on a thread's
-// first refill, so only threads that used the pool pay for it.
+// Returns the thread's free blocks to the system when the thread ends. Constructed on the thread's
+// first allocation or free from the pool, so only threads that use the pool pay for it.
 struct CacheReaper {
   void arm() noexcept {}
   ~CacheReaper() {
     cache.dead = true;
-    while (cache.head != nullptr) {
-      FreeBlock* next = cache.head->next;
-      delete_block(cache.head);
-      cache.head = next;
-    }
+    delete_list(cache.head);
+    cache.head = nullptr;
     cache.count = 0;
   }
 };
