@@ -19,32 +19,20 @@ AckerTable::Result AckerTable::settle(std::uint64_t root, Entry& entry) {
 
 AckerTable::Result AckerTable::init(std::uint64_t root, std::uint64_t xor_value,
                                     std::int32_t spout_task) {
-  Entry* entry = entries_.find(root);
-  if (entry == nullptr) {
-    entries_.insert(root, Entry{});
-    entry = entries_.find(root);
-  }
+  Entry* entry = &entries_.find_or_insert(root);
   entry->value ^= xor_value;
   entry->spout_task = spout_task;
   return settle(root, *entry);
 }
 
 AckerTable::Result AckerTable::ack(std::uint64_t root, std::uint64_t xor_value) {
-  Entry* entry = entries_.find(root);
-  if (entry == nullptr) {
-    entries_.insert(root, Entry{});
-    entry = entries_.find(root);
-  }
+  Entry* entry = &entries_.find_or_insert(root);
   entry->value ^= xor_value;
   return settle(root, *entry);
 }
 
 AckerTable::Result AckerTable::fail(std::uint64_t root) {
-  Entry* entry = entries_.find(root);
-  if (entry == nullptr) {
-    entries_.insert(root, Entry{});
-    entry = entries_.find(root);
-  }
+  Entry* entry = &entries_.find_or_insert(root);
   entry->failed = true;
   return settle(root, *entry);
 }

@@ -39,8 +39,10 @@ class GALE_API AckerTable {
   std::size_t rotate();
 
   std::size_t pending() const noexcept { return entries_.size(); }
-  // Bytes of table memory per pending tree, excluding hash table overhead.
-  static constexpr std::size_t entry_bytes() noexcept { return sizeof(std::uint64_t) + sizeof(Entry); }
+  // Bytes of one pending tree's slot (id, generation, entry); the table keeps 2-4 slots per tree.
+  static constexpr std::size_t entry_bytes() noexcept {
+    return RotatingMap<std::uint64_t, Entry>::slot_bytes();
+  }
 
  private:
   struct Entry {

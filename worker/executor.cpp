@@ -154,6 +154,7 @@ void Executor::run() {
   ready_.notify_all();
 
   const Clock& clock = worker_.clock();
+  clock_simulated_ = clock.simulated();
   bool busy = false;
   bool loaded = false;  // the last round took a full batch or more from the queue
   const std::chrono::nanoseconds spin_ns(worker_.settings().executor_spin_ns);
@@ -176,6 +177,7 @@ void Executor::run() {
     std::size_t taken =
         queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
     loaded = taken >= worker_.settings().batch_size;
+    clock_reuses_left_ = 0;  // time passed while waiting
     for (Batch& batch : inbox_) {
       const std::size_t n = batch.size();
       for (std::size_t i = 0; i < n; ++i) {
@@ -190,7 +192,9 @@ void Executor::run() {
     inbox_.clear();
     // Read before the clock: a request is made after the clock moved, so this run sees the new time.
     std::uint64_t timer_epoch = timers_requested_.load(std::memory_order_acquire);
-    next_deadline = on_timers(clock.now_ns());
+    clock_reading_ns_ = clock.now_ns();
+    clock_reuses_left_ = clock_simulated_ ? 0 : k_clock_reuse;
+    next_deadline = on_timers(clock_reading_ns_);
     bool stopping = stop_requested_.load(std::memory_order_acquire);
     busy = !stopping && produce();
     flush();
@@ -201,6 +205,8 @@ void Executor::run() {
   }
   shutdown();
 }
+
+std::int64_t Executor::worker_clock_now_ns() const noexcept { return worker_.clock().now_ns(); }
 
 void Executor::init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component) {
   const Plan& plan = worker_.plan();

@@ -198,7 +198,7 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   }
   if (id == nullptr) return;
   if (track) {
-    task.pending.insert(root, PendingTuple{*id, worker_.clock().now_ns()});
+    task.pending.insert(root, PendingTuple{*id, latency_now_ns()});
     Message init;
     init.kind = MessageKind::acker_init;
     init.task = worker_.plan().acker_for(root);
@@ -225,7 +225,7 @@ void SpoutExecutor::on_message(Message& message) {
   if (!task->pending.take(message.root, pending)) return;  // already timed out
   if (message.kind == MessageKind::spout_ack) {
     task->metrics->acked.add();
-    task->metrics->complete_latency.record(worker_.clock().now_ns() - pending.emit_ns);
+    task->metrics->complete_latency.record(latency_now_ns() - pending.emit_ns);
     if (task->spout) call(*task, "ack", [&] { task->spout->ack(pending.id); });
   } else {
     task->metrics->failed.add();
