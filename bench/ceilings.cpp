@@ -170,13 +170,14 @@ const gale::worker::ComponentPlan& component_plan(const gale::worker::Plan& plan
 Message tuple_message(std::int32_t task, const gale::detail::StreamMeta& meta,
                       std::int32_t source_task, std::string_view value, std::uint64_t root,
                       std::uint64_t edge) {
-  auto data = std::make_shared<gale::detail::TupleData>();
-  data->values = {gale::Value(value)};
-  data->meta = &meta;
-  data->source_task = source_task;
-  if (root != 0) data->anchors.push_back({root, edge});
-  return Message{
-      MessageKind::tuple, task, 0, 0, 0, gale::detail::TupleAccess::wrap(std::move(data))};
+  Message m;
+  m.kind = MessageKind::tuple;
+  m.task = task;
+  m.source_task = source_task;
+  m.meta = &meta;
+  m.values = {gale::Value(value)};
+  if (root != 0) m.anchors.push_back({root, edge});
+  return m;
 }
 
 }  // namespace

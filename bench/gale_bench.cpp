@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
@@ -58,6 +59,7 @@ int run_child(const std::string& kind, const po::variables_map& vm) {
     options.max_pending = vm["max-pending"].as<std::int64_t>();
     options.warmup_s = warmup;
     options.duration_s = duration;
+    if (vm.count("config")) options.overrides = vm["config"].as<std::vector<std::string>>();
     f = gale::bench::run_local(options);
   } else if (kind == "handwritten") {
     f = gale::bench::run_handwritten(warmup, duration);
@@ -121,7 +123,9 @@ int main(int argc, char** argv) {
       ("acking", po::value<std::string>()->default_value("on"), "on | off")
       ("rate", po::value<double>()->default_value(0), "spout tuples/s; 0: saturation")
       ("trees", po::value<std::int64_t>()->default_value(100000), "pending trees")
-      ("port", po::value<int>()->default_value(0), "ZeroMQ port on 127.0.0.1");
+      ("port", po::value<int>()->default_value(0), "ZeroMQ port on 127.0.0.1")
+      ("config,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE"),
+       "local runs: a config setting applied last (repeatable), e.g. -c topology.executor.spin.micros=0");
   // clang-format on
   po::options_description all;
   all.add(options).add(child);

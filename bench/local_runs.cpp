@@ -60,6 +60,7 @@ Figures run_local(const LocalRunOptions& options) {
     config.set(gale::keys::topology_max_spout_pending, options.max_pending);
   }
   if (options.rate > 0) config.set(k_rate, options.rate);
+  for (const std::string& assignment : options.overrides) config.set_from_string(assignment);
   gale::worker::Worker worker(topology(options.shape), config);
   worker.start();
   sleep_s(options.warmup_s);

@@ -5,7 +5,7 @@
 // memory per pending tree, and an idle worker.
 
 #include <cstdint>
-
+#include <string>
 #include <vector>
 
 #include "bench/probe.hpp"
@@ -27,6 +27,7 @@ struct LocalRunOptions {
   std::int64_t max_pending = 1024;  // topology.max.spout.pending with acking on; 0: unbounded
   double warmup_s = 1;
   double duration_s = 2;
+  std::vector<std::string> overrides;  // "key=value" config settings applied last
 };
 
 // Runs the topology in this process (gale::worker::Worker), measures the window after the warm-up.

@@ -52,17 +52,10 @@ class AckerExecutor final : public Executor {
     }
     metrics_->executed.add();
     if (r.outcome == AckerTable::Outcome::pending) return;
-    Message verdict;
-    verdict.task = r.spout_task;
-    verdict.root = m.root;
-    if (r.outcome == AckerTable::Outcome::completed) {
-      verdict.kind = MessageKind::spout_ack;
-      metrics_->acked.add();
-    } else {
-      verdict.kind = MessageKind::spout_fail;
-      metrics_->failed.add();
-    }
-    send(std::move(verdict));
+    const bool completed = r.outcome == AckerTable::Outcome::completed;
+    (completed ? metrics_->acked : metrics_->failed).add();
+    send_control(completed ? MessageKind::spout_ack : MessageKind::spout_fail, r.spout_task,
+                 m.root);
   }
 
   std::int64_t on_timers(std::int64_t now) override {

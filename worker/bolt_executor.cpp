@@ -70,6 +70,7 @@ class BoltExecutor final : public Executor {
     return index < tasks_.size() ? tasks_[index].get() : nullptr;
   }
   void execute(BoltTask& task, const Tuple& input);
+  static Tuple tick_tuple();
 
   std::vector<std::unique_ptr<BoltTask>> tasks_;
 };
@@ -148,7 +149,21 @@ void BoltExecutor::on_message(Message& message) {
                         static_cast<int>(message.kind), message.task);
     return;
   }
-  execute(*task, message.tuple);
+  // The input tuple is built in a block of this thread's pool; unless the bolt keeps a handle, the
+  // block is free again when `input` goes out of scope, ready for the next message.
+  detail::TupleData* data = detail::new_tuple_data();
+  data->source_task = message.source_task;
+  data->meta = message.kind == MessageKind::tick ? &detail::tick_stream_meta() : message.meta;
+  data->values = std::move(message.values);
+  data->anchors = std::move(message.anchors);
+  const Tuple input = detail::TupleAccess::wrap(data);
+  execute(*task, input);
+}
+
+Tuple BoltExecutor::tick_tuple() {
+  detail::TupleData* data = detail::new_tuple_data();
+  data->meta = &detail::tick_stream_meta();
+  return detail::TupleAccess::wrap(data);
 }
 
 std::int64_t BoltExecutor::on_timers(std::int64_t now) {
@@ -158,7 +173,7 @@ std::int64_t BoltExecutor::on_timers(std::int64_t now) {
     // One tick per elapsed interval, so a simulated clock advanced by 3 intervals delivers 3.
     while (now >= task->next_tick_ns) {
       task->next_tick_ns += task->tick_interval_ns;
-      execute(*task, make_tuple({}, detail::tick_stream_meta(), 0, {}));
+      execute(*task, tick_tuple());
     }
     next = std::min(next, task->next_tick_ns);
   }
@@ -170,10 +185,20 @@ void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const
   const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   const bool track = worker_.plan().acking() && !anchors.empty();
   for (std::size_t i = 0; i < targets_.size(); ++i) {
-    detail::AnchorList child;
-    if (track) {
+    const bool last = i + 1 == targets_.size();
+    send_to(targets_[i], [&](Message& m) {
+      m.kind = MessageKind::tuple;
+      m.source_task = task.id;
+      m.meta = &sp.meta;
+      if (last) {
+        m.values = std::move(values);
+      } else {
+        m.values = values;
+      }
+      if (!track) return;
       // Storm's scheme: one new edge id per (target, anchor); it is XORed into the anchor's ack
       // value and recorded for every root of that anchor.
+      detail::AnchorList& child = m.anchors;
       for (const Tuple& anchor : anchors) {
         detail::TupleData* a = detail::TupleAccess::data(anchor);
         if (a == nullptr || a->anchors.empty()) continue;
@@ -189,13 +214,7 @@ void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const
           }
         }
       }
-    }
-    Values v = i + 1 == targets_.size() ? std::move(values) : values;
-    Message m;
-    m.kind = MessageKind::tuple;
-    m.task = targets_[i];
-    m.tuple = make_tuple(std::move(v), sp.meta, task.id, std::move(child));
-    send(std::move(m));
+    });
   }
 }
 
@@ -206,12 +225,8 @@ void BoltExecutor::ack(BoltTask& task, const Tuple& input) {
   task.metrics->acked.add();
   if (!worker_.plan().acking()) return;
   for (const detail::Anchor& a : d->anchors) {
-    Message m;
-    m.kind = MessageKind::acker_ack;
-    m.task = worker_.plan().acker_for(a.root);
-    m.root = a.root;
-    m.value = a.edge ^ d->ack_val;
-    send(std::move(m));
+    send_control(MessageKind::acker_ack, worker_.plan().acker_for(a.root), a.root,
+                 a.edge ^ d->ack_val);
   }
 }
 
@@ -222,11 +237,7 @@ void BoltExecutor::fail(BoltTask& task, const Tuple& input) {
   task.metrics->failed.add();
   if (!worker_.plan().acking()) return;
   for (const detail::Anchor& a : d->anchors) {
-    Message m;
-    m.kind = MessageKind::acker_fail;
-    m.task = worker_.plan().acker_for(a.root);
-    m.root = a.root;
-    send(std::move(m));
+    send_control(MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
   }
 }
 

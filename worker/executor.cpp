@@ -17,30 +17,18 @@ namespace {
 
 constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 
-// Messages ahead of the one being handled whose tuple data is prefetched.
-constexpr std::size_t k_prefetch_distance = 4;
+// Messages ahead of the one being handled that are prefetched.
+constexpr std::size_t k_prefetch_distance = 2;
 
-void prefetch_tuple(const Message& message) {
-  if (const detail::TupleData* data = detail::TupleAccess::data(message.tuple)) {
-    // A small tuple's members and first value: its first three lines (see TupleData).
-    const char* p = reinterpret_cast<const char*>(data);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
-  }
+void prefetch_message(const Message& message) {
+  // The lines a small tuple's message uses: its header, the values' header and first value.
+  const char* p = reinterpret_cast<const char*>(&message);
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 64);
+  __builtin_prefetch(p + 128);
 }
 
 }  // namespace
-
-Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
-                 detail::AnchorList&& anchors) {
-  auto data = detail::new_tuple_data();
-  data->values = std::move(values);
-  data->meta = &meta;
-  data->source_task = source_task;
-  data->anchors = std::move(anchors);
-  return detail::TupleAccess::wrap(std::move(data));
-}
 
 // ---------------------------------------------------------------------------------------------
 // TaskRouter
@@ -118,6 +106,7 @@ Executor::Executor(WorkerImpl& worker, ExecutorPlan plan)
       plan_(std::move(plan)),
       queue_(worker.settings().queue_capacity),
       random_(std::random_device{}() ^ (static_cast<std::uint64_t>(plan_.tasks.front()) << 32)),
+      worker_settings_batch_size_(worker.settings().batch_size),
       outbox_(static_cast<std::size_t>(worker.plan().layout().task_count()) + 1),
       last_error_log_ns_(plan_.tasks.size(), 0),
       suppressed_errors_(plan_.tasks.size(), 0) {}
@@ -181,9 +170,9 @@ void Executor::run() {
     for (Batch& batch : inbox_) {
       const std::size_t n = batch.size();
       for (std::size_t i = 0; i < n; ++i) {
-        // The tuples were written on another core: fetch a few ahead so their lines arrive in
+        // The messages were written on another core: fetch a few ahead so their lines arrive in
         // parallel instead of one miss at a time.
-        if (i + k_prefetch_distance < n) prefetch_tuple(batch[i + k_prefetch_distance]);
+        if (i + k_prefetch_distance < n) prefetch_message(batch[i + k_prefetch_distance]);
         on_message(batch[i]);
       }
       batch.clear();
@@ -235,17 +224,6 @@ const StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
                        Value(values.to_list()).to_string());
   }
   return sp;
-}
-
-void Executor::send(Message&& message) {
-  std::int32_t task = message.task;
-  Batch& batch = outbox_[task];
-  if (batch.empty()) {
-    dirty_.push_back(task);
-    batch.reserve(worker_.settings().batch_size);
-  }
-  batch.push_back(std::move(message));
-  if (batch.size() >= worker_.settings().batch_size) flush_task(task);
 }
 
 void Executor::flush_task(std::int32_t task) {

@@ -108,8 +108,36 @@ class Executor {
   // and captures. Returns the stream. Throws TopologyError for a bad stream or direct task.
   const StreamPlan& begin_emit(TaskBase& task, std::string_view stream, const Values& values,
                                std::int32_t direct_task);
-  // Buffers a message for its task; a full batch is handed over at once.
-  void send(Message&& message);
+  // Appends a message for `task` to its outbox batch and lets `fill` write it in place (a tuple
+  // is built where the receiver will read it). A full batch is handed over at once. If `fill`
+  // throws, the message is dropped and the exception propagates.
+  template <class Fill>
+  void send_to(std::int32_t task, Fill&& fill) {
+    Batch& batch = outbox_[task];
+    if (batch.empty()) {
+      dirty_.push_back(task);
+      batch.reserve(worker_settings_batch_size_);
+    }
+    Message& m = batch.emplace_back();
+    m.task = task;
+    try {
+      fill(m);
+    } catch (...) {
+      batch.pop_back();
+      throw;
+    }
+    if (batch.size() >= worker_settings_batch_size_) flush_task(task);
+  }
+  // Buffers an acking message (no tuple) for `task`.
+  void send_control(MessageKind kind, std::int32_t task, std::uint64_t root,
+                    std::uint64_t value = 0, std::int32_t spout_task = 0) {
+    send_to(task, [&](Message& m) {
+      m.kind = kind;
+      m.root = root;
+      m.value = value;
+      m.spout_task = spout_task;
+    });
+  }
   // Hands over every buffered batch.
   void flush();
   // The clock for per-tuple latency figures. Reading the clock costs ~25 ns in a VM (kvm-clock),
@@ -143,6 +171,7 @@ class Executor {
 
   std::int64_t worker_clock_now_ns() const noexcept;
 
+  const std::size_t worker_settings_batch_size_;
   std::int64_t clock_reading_ns_ = 0;
   int clock_reuses_left_ = 0;
   bool clock_simulated_ = false;
@@ -162,9 +191,5 @@ class Executor {
 std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, ExecutorPlan plan);
 std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, ExecutorPlan plan);
 std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, ExecutorPlan plan);
-
-// Builds the tuple a target task receives.
-Tuple make_tuple(Values&& values, const detail::StreamMeta& meta, std::int32_t source_task,
-                 detail::AnchorList&& anchors);
 
 }  // namespace gale::worker

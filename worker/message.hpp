@@ -2,7 +2,9 @@
 
 #include <cstdint>
 
-#include <gale/tuple.hpp>
+#include <gale/value.hpp>
+
+#include "topology/src/tuple_data.hpp"
 
 namespace gale::worker {
 
@@ -16,15 +18,21 @@ enum class MessageKind : std::uint8_t {
   spout_fail,  // to a spout task: tree `root` failed
 };
 
-// The unit executors exchange. Data tuples carry their Tuple; the acking messages carry only ids.
+// The unit executors exchange. A data tuple travels by value inside its message (stream, source,
+// anchors and values), so a batch is one contiguous array that the receiving core reads front to
+// back; the receiver builds the Tuple its bolt sees from it on its own thread. The acking messages
+// carry only ids. The members a message of each kind uses come first.
 // Thread: owned by whichever executor holds it; moved through queues, never shared.
 struct Message {
   MessageKind kind = MessageKind::tuple;
-  std::int32_t task = 0;        // destination task
-  std::int32_t spout_task = 0;  // acker_init only
-  std::uint64_t root = 0;
-  std::uint64_t value = 0;
-  Tuple tuple;  // tuple and tick only
+  std::int32_t task = 0;         // destination task
+  std::int32_t spout_task = 0;   // acker_init only
+  std::int32_t source_task = 0;  // tuple only: the emitting task
+  std::uint64_t root = 0;        // acking messages
+  std::uint64_t value = 0;       // acker_init and acker_ack
+  const detail::StreamMeta* meta = nullptr;  // tuple only: the stream it was emitted on
+  Values values;                             // tuple only
+  detail::AnchorList anchors;                // tuple only; empty when not tracked
 };
 
 }  // namespace gale::worker

@@ -195,24 +195,23 @@ void pack_message(Encoder& enc, const Message& m, std::size_t index) {
   const auto kind = static_cast<std::uint8_t>(m.kind);
   switch (m.kind) {
     case MessageKind::tuple: {
-      const detail::TupleData* data = detail::TupleAccess::data(m.tuple);
-      if (data == nullptr || data->meta == nullptr) {
-        throw_encode("message " + std::to_string(index) + " is a tuple message without a tuple");
+      if (m.meta == nullptr) {
+        throw_encode("message " + std::to_string(index) + " is a tuple message without a stream");
       }
       pk.pack_array(k_tuple_fields);
       pk.pack_uint8(kind);
       pk.pack_int32(m.task);
-      pk.pack_int32(data->meta->component_index);
-      pk.pack_int32(data->meta->stream_index);
-      pk.pack_int32(data->source_task);
-      check_size(data->anchors.size(), k_max_container_size, "anchor list");
-      pk.pack_array(static_cast<std::uint32_t>(data->anchors.size()));
-      for (const detail::Anchor& a : data->anchors) {
+      pk.pack_int32(m.meta->component_index);
+      pk.pack_int32(m.meta->stream_index);
+      pk.pack_int32(m.source_task);
+      check_size(m.anchors.size(), k_max_container_size, "anchor list");
+      pk.pack_array(static_cast<std::uint32_t>(m.anchors.size()));
+      for (const detail::Anchor& a : m.anchors) {
         pk.pack_array(2);
         pk.pack_uint64(a.root);
         pk.pack_uint64(a.edge);
       }
-      pack_values(enc, data->values);
+      pack_values(enc, m.values);
       break;
     }
     case MessageKind::tick:
@@ -385,7 +384,7 @@ class Decoder : public msgpack::null_visitor {
         deliver(std::move(v));
         return true;
       }
-      case Slot::anchor: tuple_->anchors.push_back(anchor_); break;
+      case Slot::anchor: msg_.anchors.push_back(anchor_); break;
       case Slot::message: finish_message(); break;
       case Slot::batch:
       case Slot::messages:
@@ -624,7 +623,6 @@ class Decoder : public msgpack::null_visitor {
           malformed(std::string(kind_name(msg_.kind)) + " message: expected " +
                     std::to_string(want) + " fields, got " + std::to_string(f.size));
         }
-        if (msg_.kind == MessageKind::tuple) tuple_ = detail::new_tuple_data();
         return;
       }
       case 1: msg_.task = int32(n); return;
@@ -635,14 +633,14 @@ class Decoder : public msgpack::null_visitor {
         case 2: component_ = int32(n); return;
         case 3: {
           const std::int32_t stream = int32(n);
-          tuple_->meta = (*resolve_)(component_, stream);
-          if (tuple_->meta == nullptr) {
+          msg_.meta = (*resolve_)(component_, stream);
+          if (msg_.meta == nullptr) {
             malformed("unknown stream (component index " + std::to_string(component_) +
                       ", stream index " + std::to_string(stream) + ")");
           }
           return;
         }
-        case 4: tuple_->source_task = int32(n); return;
+        case 4: msg_.source_task = int32(n); return;
         default: wrong_field(type);  // anchors and values are arrays
       }
     }
@@ -679,7 +677,6 @@ class Decoder : public msgpack::null_visitor {
         }
         current_message_ = f.index;
         msg_ = Message{};
-        tuple_.reset();
         push(Slot::message, size);
         return;
       case Slot::anchors:
@@ -690,11 +687,11 @@ class Decoder : public msgpack::null_visitor {
         if (msg_.kind != MessageKind::tuple) break;
         if (f.index == 5) {
           push(Slot::anchors, size);
-          tuple_->anchors.reserve(plausible(size));
+          msg_.anchors.reserve(plausible(size));
           return;
         }
         if (f.index == 6) {
-          const detail::StreamMeta& meta = *tuple_->meta;
+          const detail::StreamMeta& meta = *msg_.meta;
           // Getters index values by the stream's fields; a tuple of another arity breaks them.
           if (size != meta.fields.size()) {
             malformed("tuple on " + meta.component + ":" + meta.stream + " has " +
@@ -702,7 +699,7 @@ class Decoder : public msgpack::null_visitor {
                       std::to_string(meta.fields.size()) + " fields " + meta.fields.to_string());
           }
           push(Slot::values, size);
-          values_ = &tuple_->values;
+          values_ = &msg_.values;
           values_->reserve(size);
           return;
         }
@@ -749,13 +746,9 @@ class Decoder : public msgpack::null_visitor {
   }
 
   void finish_message() {
-    if (msg_.kind == MessageKind::tuple) {
-      msg_.tuple = detail::TupleAccess::wrap(std::move(tuple_));
-    } else if (msg_.kind == MessageKind::tick) {
-      auto data = detail::new_tuple_data();
-      data->meta = &detail::tick_stream_meta();
-      data->source_task = k_tick_source_task;
-      msg_.tuple = detail::TupleAccess::wrap(std::move(data));
+    if (msg_.kind == MessageKind::tick) {
+      msg_.meta = &detail::tick_stream_meta();
+      msg_.source_task = k_tick_source_task;
     }
     out_->push_back(std::move(msg_));
     current_message_ = -1;
@@ -774,7 +767,6 @@ class Decoder : public msgpack::null_visitor {
   std::optional<std::size_t> parse_error_offset_;
   std::int64_t current_message_ = -1;
   Message msg_;                               // message being read
-  std::shared_ptr<detail::TupleData> tuple_;  // its tuple, for a tuple message
   std::int32_t component_ = 0;                // its component index, until the stream index
   detail::Anchor anchor_{};                   // anchor being read
   Values* values_ = nullptr;                  // where the open values frame puts its values

@@ -183,29 +183,28 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   const std::uint64_t root = track ? random_.next_id() : 0;
   std::uint64_t xor_value = 0;
   for (std::size_t i = 0; i < targets_.size(); ++i) {
-    detail::AnchorList anchors;
-    if (track) {
-      std::uint64_t edge = random_.next_id();
-      xor_value ^= edge;
-      anchors.push_back({root, edge});
-    }
-    Values v = i + 1 == targets_.size() ? std::move(values) : values;
-    Message m;
-    m.kind = MessageKind::tuple;
-    m.task = targets_[i];
-    m.tuple = make_tuple(std::move(v), sp.meta, task.id, std::move(anchors));
-    send(std::move(m));
+    const bool last = i + 1 == targets_.size();
+    send_to(targets_[i], [&](Message& m) {
+      m.kind = MessageKind::tuple;
+      m.source_task = task.id;
+      m.meta = &sp.meta;
+      if (last) {
+        m.values = std::move(values);
+      } else {
+        m.values = values;
+      }
+      if (track) {
+        std::uint64_t edge = random_.next_id();
+        xor_value ^= edge;
+        m.anchors.push_back({root, edge});
+      }
+    });
   }
   if (id == nullptr) return;
   if (track) {
     task.pending.insert(root, PendingTuple{*id, latency_now_ns()});
-    Message init;
-    init.kind = MessageKind::acker_init;
-    init.task = worker_.plan().acker_for(root);
-    init.spout_task = task.id;
-    init.root = root;
-    init.value = xor_value;
-    send(std::move(init));
+    send_control(MessageKind::acker_init, worker_.plan().acker_for(root), root, xor_value,
+                 task.id);
   } else {
     // Acking off, or nobody subscribes: the tree is complete the moment it is emitted. ack() runs
     // after next_tuple() returns, never inside emit().

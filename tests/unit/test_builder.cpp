@@ -798,6 +798,38 @@ gale::Tuple make_tuple() {
 }  // namespace
 
 TEST_SUITE("builder") {
+  TEST_CASE("Tuple handles share one reference-counted tuple") {
+    auto refs = [](const gale::Tuple& t) {
+      return gale::detail::TupleAccess::data(t)->refs.load();
+    };
+    gale::detail::TupleData* data = gale::detail::new_tuple_data();
+    data->values = {"kept", 7};
+    gale::Tuple a = gale::detail::TupleAccess::wrap(data);
+    CHECK(refs(a) == 1);
+    {
+      gale::Tuple b = a;  // copy
+      CHECK(refs(a) == 2);
+      CHECK(b == a);
+      gale::Tuple c = std::move(b);  // move: no new reference
+      CHECK(refs(a) == 2);
+      CHECK(b == gale::Tuple());
+      CHECK(c.get_string(0) == "kept");
+      c = c;  // self-assignment keeps it
+      CHECK(refs(a) == 2);
+      gale::Tuple d = make_tuple();
+      d = a;  // drops d's own tuple, shares a's
+      CHECK(refs(a) == 3);
+      d = std::move(c);
+      CHECK(refs(a) == 2);
+    }
+    CHECK(refs(a) == 1);
+    std::vector<gale::Tuple> many(100, a);
+    CHECK(refs(a) == 101);
+    many.clear();
+    CHECK(refs(a) == 1);
+    CHECK(a.get_int(1) == 7);
+  }
+
   TEST_CASE("BasicBoltAdapter anchors emits and acks the input when execute returns") {
     auto record = std::make_shared<BasicRecord>();
     gale::BasicBoltAdapter adapter(std::make_unique<TestBasicBolt>(Outcome::ok, record));

@@ -23,8 +23,6 @@ using gale::Value;
 using gale::Values;
 using gale::detail::Anchor;
 using gale::detail::StreamMeta;
-using gale::detail::TupleAccess;
-using gale::detail::TupleData;
 using gale::worker::Message;
 using gale::worker::MessageKind;
 
@@ -47,21 +45,27 @@ struct Streams {
   }
 };
 
-gale::Tuple make_tuple(const StreamMeta& meta, Values values, std::int32_t source_task,
-                       gale::detail::AnchorList anchors = {}) {
-  auto data = gale::detail::new_tuple_data();
-  data->meta = &meta;
-  data->values = std::move(values);
-  data->source_task = source_task;
-  data->anchors = std::move(anchors);
-  return TupleAccess::wrap(std::move(data));
+// The tuple part of a message.
+struct TupleParts {
+  const StreamMeta* meta;
+  Values values;
+  std::int32_t source_task;
+  gale::detail::AnchorList anchors;
+};
+
+TupleParts make_tuple(const StreamMeta& meta, Values values, std::int32_t source_task,
+                      gale::detail::AnchorList anchors = {}) {
+  return TupleParts{&meta, std::move(values), source_task, std::move(anchors)};
 }
 
-Message tuple_message(std::int32_t task, gale::Tuple tuple) {
+Message tuple_message(std::int32_t task, TupleParts tuple) {
   Message m;
   m.kind = MessageKind::tuple;
   m.task = task;
-  m.tuple = std::move(tuple);
+  m.meta = tuple.meta;
+  m.values = std::move(tuple.values);
+  m.source_task = tuple.source_task;
+  m.anchors = std::move(tuple.anchors);
   return m;
 }
 
@@ -81,26 +85,21 @@ void check_same(const Message& got, const Message& want) {
   CHECK(got.kind == want.kind);
   CHECK(got.task == want.task);
   if (want.kind == MessageKind::tuple) {
-    const TupleData* g = TupleAccess::data(got.tuple);
-    const TupleData* w = TupleAccess::data(want.tuple);
-    REQUIRE(g != nullptr);
-    CHECK(g->meta == w->meta);  // resolved to the very same stream object
-    CHECK(g->values == w->values);
-    CHECK(g->source_task == w->source_task);
-    CHECK(g->anchors == w->anchors);
-    CHECK(g->ack_val == 0);
-    CHECK_FALSE(g->done);
+    CHECK(got.meta == want.meta);  // resolved to the very same stream object
+    CHECK(got.values == want.values);
+    CHECK(got.source_task == want.source_task);
+    CHECK(got.anchors == want.anchors);
   } else if (want.kind == MessageKind::tick) {
-    REQUIRE(TupleAccess::data(got.tuple) != nullptr);
-    CHECK(got.tuple.is_tick());
-    CHECK(got.tuple.source_component() == "__system");
-    CHECK(got.tuple.source_stream() == "__tick");
-    CHECK(got.tuple.size() == 0);
+    REQUIRE(got.meta != nullptr);
+    CHECK(got.meta->component == "__system");
+    CHECK(got.meta->stream == "__tick");
+    CHECK(got.values.empty());
   } else {
     CHECK(got.spout_task == want.spout_task);
     CHECK(got.root == want.root);
     CHECK(got.value == want.value);
-    CHECK(TupleAccess::data(got.tuple) == nullptr);
+    CHECK(got.meta == nullptr);
+    CHECK(got.values.empty());
   }
 }
 
@@ -353,10 +352,11 @@ TEST_SUITE("serialization") {
       CAPTURE(i);
       check_same(out[i + 1], batch[i]);
     }
-    // A decoded tuple is an ordinary tuple for the bolt.
-    CHECK(out[1].tuple.get_string("word") == "the");
-    CHECK(out[1].tuple.get_int("count") == 1);
-    CHECK(out[1].tuple.source_task() == 2);
+    // A decoded tuple carries its stream's fields, as the bolt's getters need.
+    REQUIRE(out[1].meta != nullptr);
+    CHECK(out[1].values[out[1].meta->fields.index("word")].as_string() == "the");
+    CHECK(out[1].values[out[1].meta->fields.index("count")].as_int() == 1);
+    CHECK(out[1].source_task == 2);
   }
 
   TEST_CASE("batch: empty batch and the layout's first bytes") {
@@ -378,13 +378,13 @@ TEST_SUITE("serialization") {
     CHECK(gale::wire::encode_batch(ack).size() <= 10);
   }
 
-  TEST_CASE("batch: a tuple message without a tuple cannot be encoded") {
+  TEST_CASE("batch: a tuple message without a stream cannot be encoded") {
     Message m;
     m.kind = MessageKind::tuple;
     std::vector<Message> batch{m};
     CHECK(error_of([&] {
             (void)gale::wire::encode_batch(batch);
-          }).find("message 0 is a tuple message without a tuple") != std::string::npos);
+          }).find("message 0 is a tuple message without a stream") != std::string::npos);
   }
 
   TEST_CASE("batch: a wrong version is rejected") {
@@ -633,10 +633,8 @@ TEST_SUITE("serialization") {
         // Whatever decoded is well-formed: tuples point at a known stream with its arity.
         for (const Message& m : out) {
           if (m.kind == MessageKind::tuple) {
-            const TupleData* d = TupleAccess::data(m.tuple);
-            REQUIRE(d != nullptr);
-            REQUIRE(d->meta != nullptr);
-            CHECK(d->values.size() == d->meta->fields.size());
+            REQUIRE(m.meta != nullptr);
+            CHECK(m.values.size() == m.meta->fields.size());
           }
         }
       } catch (const gale::Error&) {

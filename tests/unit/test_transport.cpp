@@ -216,14 +216,12 @@ const gale::wire::StreamResolver numbers_only = [](std::int32_t c, std::int32_t 
 };
 
 worker::Batch data_batch(std::int32_t task, std::int64_t n) {
-  auto data = detail::new_tuple_data();
-  data->meta = &numbers_stream;
-  data->values = {Value(n)};
-  data->source_task = 1;
   Message m;
   m.kind = MessageKind::tuple;
   m.task = task;
-  m.tuple = detail::TupleAccess::wrap(std::move(data));
+  m.meta = &numbers_stream;
+  m.values = {Value(n)};
+  m.source_task = 1;
   worker::Batch batch;
   batch.push_back(std::move(m));
   return batch;
@@ -425,7 +423,7 @@ TEST_SUITE("transport") {
     for (; received < k_batches; ++received) {
       auto got = receive_batch(peer, std::chrono::seconds(10), numbers_only);
       if (got.size() != 1) break;
-      if (got[0].tuple.get_int("n") != received) break;
+      if (got[0].values.at(0).as_int() != received) break;
     }
     CHECK(received == k_batches);
     if (received != k_batches) transport.stop(std::chrono::milliseconds(0));  // frees the producer

@@ -18,8 +18,8 @@ struct TupleAccess;
 }  // namespace detail
 
 // A tuple received by a bolt: its values, the fields of its stream, and where it came from.
-// A Tuple is a cheap handle; copies share the same tuple, so a bolt may keep one and ack it later
-// (on the same task thread). Getters throw FieldError for a bad index or field name and TypeError
+// A Tuple is a cheap handle (one pointer, reference counted); copies share the same tuple, so a
+// bolt may keep one and ack it later (on the same task thread). Getters throw FieldError for a bad index or field name and TypeError
 // for a value of another type. A default-constructed Tuple is empty and may only be compared.
 class GALE_API Tuple {
  public:
@@ -68,8 +68,8 @@ class GALE_API Tuple {
 
  private:
   friend struct detail::TupleAccess;
-  explicit Tuple(std::shared_ptr<detail::TupleData> data) noexcept;
-  std::shared_ptr<detail::TupleData> data_;
+  explicit Tuple(detail::TupleData* data) noexcept;  // takes over one reference
+  detail::TupleData* data_ = nullptr;
 };
 
 }  // namespace gale

@@ -140,13 +140,6 @@ void* BlockPool::allocate() {
   FreeBlock* b = c.head;
   c.head = b->next;
   --c.count;
-  // The next block was most likely freed on another core: start fetching the lines a small tuple
-  // writes now, for writing.
-  if (FreeBlock* next = c.head; next != nullptr) {
-    __builtin_prefetch(next, 1);
-    __builtin_prefetch(reinterpret_cast<char*>(next) + 64, 1);
-    __builtin_prefetch(reinterpret_cast<char*>(next) + 128, 1);
-  }
   return b;
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 
-// Internal: a pool of equal-sized memory blocks for objects that one thread allocates and another
-// frees, as tuples are: an executor builds them and the executor of the receiving task drops them.
-// General-purpose allocators handle that pattern poorly (the producer's thread cache never refills,
-// the consumer's overflows into locked bins), so each thread keeps its own free list and threads
-// exchange whole chunks of free blocks through a mutex-protected stack: one lock per chunk.
+// Internal: a pool of equal-sized memory blocks for tuple data. The receiving executor builds each
+// input tuple in a block and usually frees it right after execute(), so a thread's own LIFO free
+// list hands it the same cache-hot block again. A bolt that keeps tuples may free them on another
+// thread, which general-purpose allocators handle poorly (one thread's cache never refills, the
+// other's overflows into locked bins), so threads exchange whole chunks of free blocks through a
+// mutex-protected stack: one lock per chunk.
 
 #include <cstddef>
 #include <memory>

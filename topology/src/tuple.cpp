@@ -1,3 +1,5 @@
+#include <utility>
+
 #include <gale/errors.hpp>
 #include <gale/streams.hpp>
 #include <gale/tuple.hpp>
@@ -35,12 +37,32 @@ const std::string& no_name() {
 }  // namespace
 
 Tuple::Tuple() noexcept = default;
-Tuple::~Tuple() = default;
-Tuple::Tuple(const Tuple&) noexcept = default;
-Tuple::Tuple(Tuple&&) noexcept = default;
-Tuple& Tuple::operator=(const Tuple&) noexcept = default;
-Tuple& Tuple::operator=(Tuple&&) noexcept = default;
-Tuple::Tuple(std::shared_ptr<detail::TupleData> data) noexcept : data_(std::move(data)) {}
+
+Tuple::~Tuple() {
+  if (data_ != nullptr) detail::release_tuple_data(data_);
+}
+
+Tuple::Tuple(const Tuple& other) noexcept : data_(other.data_) {
+  if (data_ != nullptr) data_->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+Tuple::Tuple(Tuple&& other) noexcept : data_(std::exchange(other.data_, nullptr)) {}
+
+Tuple& Tuple::operator=(const Tuple& other) noexcept {
+  Tuple copy(other);
+  std::swap(data_, copy.data_);
+  return *this;
+}
+
+Tuple& Tuple::operator=(Tuple&& other) noexcept {
+  if (this != &other) {
+    Tuple dropped(std::move(*this));
+    data_ = std::exchange(other.data_, nullptr);
+  }
+  return *this;
+}
+
+Tuple::Tuple(detail::TupleData* data) noexcept : data_(data) {}
 
 std::size_t Tuple::size() const noexcept { return data_ ? data_->values.size() : 0; }
 

@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gale/fields.hpp>
@@ -61,7 +64,10 @@ class AnchorList {
   const Anchor& operator[](std::size_t i) const noexcept { return data()[i]; }
 
   AnchorList(const AnchorList& other) { *this = other; }
-  AnchorList(AnchorList&&) noexcept = default;
+  AnchorList(AnchorList&& other) noexcept
+      : size_(std::exchange(other.size_, 0)), heap_(std::move(other.heap_)) {
+    if (!heap_) std::copy(other.inline_.begin(), other.inline_.begin() + size_, inline_.begin());
+  }
   AnchorList& operator=(const AnchorList& other) {
     if (this != &other) {
       clear();
@@ -69,7 +75,14 @@ class AnchorList {
     }
     return *this;
   }
-  AnchorList& operator=(AnchorList&&) noexcept = default;
+  AnchorList& operator=(AnchorList&& other) noexcept {
+    if (this != &other) {
+      size_ = std::exchange(other.size_, 0);
+      heap_ = std::move(other.heap_);
+      if (!heap_) std::copy(other.inline_.begin(), other.inline_.begin() + size_, inline_.begin());
+    }
+    return *this;
+  }
 
   void push_back(const Anchor& anchor) {
     if (!heap_ && size_ < inline_capacity) {
@@ -101,37 +114,53 @@ class AnchorList {
   Anchor* data() noexcept { return heap_ ? heap_->data() : inline_.data(); }
 
   std::size_t size_ = 0;
-  std::array<Anchor, inline_capacity> inline_;  // the first size_ are set (unless heap_)
   // Every anchor once there are (or were reserved) more than inline_capacity; rare, so kept out of
   // line to keep tuples small.
   std::unique_ptr<std::vector<Anchor>> heap_;
+  std::array<Anchor, inline_capacity> inline_;  // the first size_ are set (unless heap_)
 };
 
-// Thread: built by the emitting executor, then owned by the receiving executor's thread.
-// The members are ordered so that a small tuple's used bytes are contiguous (the values' unused
-// inline slots come last): every line of a tuple moves from the emitting core to the receiving one.
+// What a Tuple handle points to: an input tuple as the receiving task sees it. The receiving
+// executor builds it on its own thread from the message that carried the tuple, in a block of its
+// own pool: a tuple dropped after execute() returns its block to the same thread's free list, so
+// the next tuple reuses a cache-hot block and no tuple memory moves between cores.
+// Thread: the receiving task's executor (the reference count may be released on any thread).
 struct TupleData {
-  const StreamMeta* meta = nullptr;
+  // Tuple handles sharing this tuple. The last one destroys it (release_tuple_data()).
+  std::atomic<std::uint32_t> refs{1};
   std::int32_t source_task = 0;
-  // Receiving task only: set once the tuple was acked or failed, so a second call is ignored.
+  const StreamMeta* meta = nullptr;
+  // Set once the tuple was acked or failed, so a second call is ignored.
   bool done = false;
-  // Receiving task only: XOR of the edge ids of the tuples emitted anchored to this one.
+  // XOR of the edge ids of the tuples emitted anchored to this one.
   std::uint64_t ack_val = 0;
-  AnchorList anchors;  // empty when the tuple is not tracked
   Values values;
+  AnchorList anchors;  // empty when the tuple is not tracked
 };
 
-// A new, empty TupleData from the tuple block pool (one allocation for the data and its shared
-// count, and no allocator lock when tuples move between threads).
-inline std::shared_ptr<TupleData> new_tuple_data() {
-  // The shared count and the data must fit one block, or every tuple would bypass the pool.
-  static_assert(sizeof(TupleData) + 32 <= BlockPool::block_size);  // 16 with libstdc++
-  return std::allocate_shared<TupleData>(PoolAllocator<TupleData>{});
+// A new, empty TupleData with one reference, from the tuple block pool.
+inline TupleData* new_tuple_data() {
+  static_assert(sizeof(TupleData) <= BlockPool::block_size);
+  static_assert(alignof(TupleData) <= alignof(std::max_align_t));
+  return ::new (BlockPool::allocate()) TupleData();
+}
+
+// Drops one reference; the last one destroys the tuple and frees its block.
+inline void release_tuple_data(TupleData* data) noexcept {
+  // A count of 1 is ours alone: nobody else holds a handle that could add one, so skip the
+  // locked decrement. The acquire pairs with the release of other threads' decrements.
+  if (data->refs.load(std::memory_order_acquire) != 1 &&
+      data->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    return;
+  }
+  data->~TupleData();
+  BlockPool::deallocate(data);
 }
 
 struct TupleAccess {
-  static Tuple wrap(std::shared_ptr<TupleData> data) noexcept { return Tuple(std::move(data)); }
-  static TupleData* data(const Tuple& tuple) noexcept { return tuple.data_.get(); }
+  // A handle that takes over the caller's reference to `data`.
+  static Tuple wrap(TupleData* data) noexcept { return Tuple(data); }
+  static TupleData* data(const Tuple& tuple) noexcept { return tuple.data_; }
 };
 
 }  // namespace gale::detail
