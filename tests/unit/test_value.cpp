@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +12,7 @@
 
 using gale::Bytes;
 using gale::List;
+using gale::Values;
 using gale::Map;
 using gale::Value;
 
@@ -158,6 +160,57 @@ TEST_SUITE("value") {
     CHECK(Value(1.0).hash() == 0xe63bdf82918679e6ULL);
     CHECK(Value("word").hash() == 0xc0f37a8d805330cdULL);
     CHECK(Value(List{1, "a"}).hash() == 0x7db72b75b5bacaa8ULL);
+  }
+
+  TEST_CASE("string hash: every tail length matches a byte-at-a-time reimplementation") {
+    // The algorithm (xxHash64's round and avalanche over the type tag, the length and the bytes in
+    // little-endian 8-byte words), written the slow way.
+    auto reference = [](const std::string& s) {
+      constexpr std::uint64_t p1 = 0x9E3779B185EBCA87ULL, p2 = 0xC2B2AE3D27D4EB4FULL,
+                              p3 = 0x165667B19E3779F9ULL;
+      std::uint64_t state = 0x27D4EB2F165667C5ULL;
+      auto add = [&](std::uint64_t w) { state = std::rotl(state + w * p2, 31) * p1; };
+      add(static_cast<std::uint64_t>(Value::Type::string) + 1);
+      add(s.size());
+      for (std::size_t i = 0; i < s.size(); i += 8) {
+        std::uint64_t word = 0;
+        for (std::size_t b = 0; b < 8 && i + b < s.size(); ++b) {
+          word |= std::uint64_t{static_cast<unsigned char>(s[i + b])} << (8 * b);
+        }
+        add(word);
+      }
+      std::uint64_t h = state;
+      h ^= h >> 33;
+      h *= p2;
+      h ^= h >> 29;
+      h *= p3;
+      h ^= h >> 32;
+      return h;
+    };
+    const std::string text = "the cow jumped over the moon\xff\x80";
+    for (std::size_t n = 0; n <= text.size(); ++n) {
+      CAPTURE(n);
+      CHECK(Value(text.substr(0, n)).hash() == reference(text.substr(0, n)));
+    }
+  }
+
+  TEST_CASE("braced values are built in place, not copied") {
+    std::string long_text(100, 'x');
+    const char* storage = long_text.data();
+    Values values{std::move(long_text), 1, "short"};
+    REQUIRE(values.size() == 3);
+    CHECK(values[0].as_string().data() == storage);  // moved all the way: no copy
+    CHECK(values[1].as_int() == 1);
+    CHECK(values[2].as_string() == "short");
+    Values one{List{1, 2}};  // one value: a list
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].as_list().size() == 2);
+    Value kept("kept");
+    values = {kept, Value(2.5)};  // assignment from a braced list
+    REQUIRE(values.size() == 2);
+    CHECK(values[0] == kept);
+    CHECK(kept.as_string() == "kept");  // an lvalue is copied, not moved from
+    CHECK(values[1].as_double() == 2.5);
   }
 
   TEST_CASE("hash spreads consecutive keys over tasks") {

@@ -92,6 +92,20 @@ class GALE_API Value {
 // The name of a type as used in error messages: "null", "bool", "int", "double", "string", ...
 GALE_API const char* type_name(Value::Type t) noexcept;
 
+namespace detail {
+
+// One element of a braced list of values, e.g. each of "the" and 1 in emit({"the", 1}): the Value
+// is built once, in the list, and Values then moves it out (the member is mutable because a list's
+// elements are const), where a std::initializer_list<Value> could only be copied.
+struct ValueArg {
+  template <class T>
+    requires std::is_constructible_v<Value, T&&>
+  ValueArg(T&& v) : value(std::forward<T>(v)) {}  // NOLINT: implicit, as a braced element
+  mutable Value value;
+};
+
+}  // namespace detail
+
 // The values of one tuple, in the order of the stream's declared fields. A vector of Value that
 // keeps up to `inline_capacity` values inside itself, so that emitting a typical tuple allocates
 // no memory; it has the parts of std::vector's interface tuples need.
@@ -106,7 +120,8 @@ class Values {
   static constexpr std::size_t inline_capacity = 3;
 
   Values() noexcept = default;
-  Values(std::initializer_list<Value> values) { assign(values.begin(), values.end()); }
+  // Values{"the", 1}: each value is built in place, never copied.
+  Values(std::initializer_list<detail::ValueArg> values) { take_all(values); }
   explicit Values(std::size_t n) {
     reserve(n);
     for (std::size_t i = 0; i < n; ++i) emplace_back();
@@ -136,9 +151,9 @@ class Values {
     }
     return *this;
   }
-  Values& operator=(std::initializer_list<Value> values) {
+  Values& operator=(std::initializer_list<detail::ValueArg> values) {
     clear();
-    assign(values.begin(), values.end());
+    take_all(values);
     return *this;
   }
   ~Values() { release(); }
@@ -216,6 +231,10 @@ class Values {
       reserve(size_ + static_cast<std::size_t>(std::distance(first, last)));
     }
     for (; first != last; ++first) emplace_back(*first);
+  }
+  void take_all(std::initializer_list<detail::ValueArg> values) {
+    reserve(values.size());
+    for (const detail::ValueArg& v : values) emplace_back(std::move(v.value));
   }
   // Moves the elements to heap storage for n values (n > inline_capacity).
   void grow(std::size_t n) {

@@ -55,7 +55,19 @@ class Hasher {
   static std::uint64_t load_le(const unsigned char* p, std::size_t n) noexcept {
     std::uint64_t word = 0;
     if constexpr (std::endian::native == std::endian::little) {
-      std::memcpy(&word, p, n);  // one load for a full word
+      // Fixed-size loads: a memcpy of a variable n would be a library call per word.
+      if (n == 8) {
+        std::memcpy(&word, p, 8);
+      } else if (n >= 4) {
+        // Two overlapping 4-byte loads; the overlap holds the same bytes in both.
+        std::uint32_t low = 0, high = 0;
+        std::memcpy(&low, p, 4);
+        std::memcpy(&high, p + n - 4, 4);
+        word = low | (std::uint64_t{high} << (8 * (n - 4)));
+      } else if (n > 0) {
+        word = std::uint64_t{p[0]} | (std::uint64_t{p[n / 2]} << (8 * (n / 2))) |
+               (std::uint64_t{p[n - 1]} << (8 * (n - 1)));
+      }
     } else {
       for (std::size_t i = 0; i < n; ++i) word |= std::uint64_t{p[i]} << (8 * i);
     }
