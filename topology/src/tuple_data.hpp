@@ -142,7 +142,8 @@ struct TupleData {
 inline TupleData* new_tuple_data() {
   static_assert(sizeof(TupleData) <= BlockPool::block_size);
   static_assert(alignof(TupleData) <= alignof(std::max_align_t));
-  return ::new (BlockPool::allocate()) TupleData();
+  // Default-initialized, not value-initialized: no zeroing of the unused value slots.
+  return ::new (BlockPool::allocate()) TupleData;
 }
 
 // Drops one reference; the last one destroys the tuple and frees its block.
