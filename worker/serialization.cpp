@@ -809,6 +809,12 @@ std::string encode_batch(std::span<const worker::Message> messages) {
 
 void decode_batch(std::string_view bytes, const StreamResolver& resolve,
                   std::vector<worker::Message>& out) {
+  if (detail_decode::decode_batch_fast(bytes, resolve, out)) return;
+  detail_decode::decode_batch_generic(bytes, resolve, out);
+}
+
+void detail_decode::decode_batch_generic(std::string_view bytes, const StreamResolver& resolve,
+                                         std::vector<worker::Message>& out) {
   const std::size_t old_size = out.size();
   Decoder decoder(bytes, resolve, out);
   try {

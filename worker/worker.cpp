@@ -128,6 +128,15 @@ bool WorkerImpl::deliver(std::int32_t task, Batch& batch, const Executor* from) 
 }
 
 void WorkerImpl::receive(std::vector<Message>&& messages) {
+  if (messages.empty()) return;
+  // An executor's outbox batch is for one task, so a received batch nearly always is too: hand it
+  // on whole (the queue gives the vector's capacity back, for the transport's next decode).
+  const std::int32_t first = messages.front().task;
+  if (std::all_of(messages.begin(), messages.end(),
+                  [&](const Message& m) { return m.task == first; })) {
+    deliver_received(first, messages);
+    return;
+  }
   // Regroup per destination task, keeping the order of each task's messages.
   std::vector<std::pair<std::int32_t, Batch>> per_task;
   for (Message& m : messages) {
@@ -136,27 +145,31 @@ void WorkerImpl::receive(std::vector<Message>&& messages) {
     if (it == per_task.end()) {
       per_task.emplace_back(m.task, Batch{});
       it = per_task.end() - 1;
+      it->second.reserve(messages.size());
     }
     it->second.push_back(std::move(m));
   }
-  for (auto& [task, batch] : per_task) {
-    bool local = task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size() &&
-                 executor_of_task_[task] != nullptr;
-    if (!local) {
-      // Stale batches after a reassignment can come by the thousand: log once a second.
-      dropped_since_log_ += batch.size();
-      const std::int64_t now = steady_now_ns();
-      if (now - last_drop_log_ns_ >= 1'000'000'000) {
-        logger_->error("dropped {} messages from other workers for tasks this worker does not "
-                       "run (last: task {}; assignment changed?)",
-                       dropped_since_log_, task);
-        last_drop_log_ns_ = now;
-        dropped_since_log_ = 0;
-      }
-      continue;
-    }
+  for (auto& [task, batch] : per_task) deliver_received(task, batch);
+}
+
+void WorkerImpl::deliver_received(std::int32_t task, Batch& batch) {
+  const bool local = task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size() &&
+                     executor_of_task_[task] != nullptr;
+  if (local) {
     deliver(task, batch, nullptr);
+    return;
   }
+  // Stale batches after a reassignment can come by the thousand: log once a second.
+  dropped_since_log_ += batch.size();
+  const std::int64_t now = steady_now_ns();
+  if (now - last_drop_log_ns_ >= 1'000'000'000) {
+    logger_->error("dropped {} messages from other workers for tasks this worker does not "
+                   "run (last: task {}; assignment changed?)",
+                   dropped_since_log_, task);
+    last_drop_log_ns_ = now;
+    dropped_since_log_ = 0;
+  }
+  batch.clear();
 }
 
 void WorkerImpl::capture(CapturedEmit emit) {

@@ -49,7 +49,8 @@ class WorkerImpl {
   // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
   // because the worker is shutting down. Always leaves `batch` empty (maybe with capacity to reuse).
   bool deliver(std::int32_t task, Batch& batch, const Executor* from);
-  // Messages from other workers (see Worker::receive).
+  // Messages from other workers (see Worker::receive). Leaves `messages` empty, maybe with a
+  // recycled vector's capacity.
   void receive(std::vector<Message>&& messages);
   void note_processed(std::uint64_t n) noexcept {
     processed_.fetch_add(n, std::memory_order_acq_rel);
@@ -70,6 +71,9 @@ class WorkerImpl {
   std::vector<CapturedEmit> captured() const;
 
  private:
+  // Delivers a received batch for one task, or drops it (logged, paced) when no executor here
+  // runs the task.
+  void deliver_received(std::int32_t task, Batch& batch);
   void stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns);
 
   // Constant after construction:

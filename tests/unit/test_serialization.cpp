@@ -598,6 +598,141 @@ TEST_SUITE("serialization") {
     CHECK(out.size() == 2);
   }
 
+  TEST_CASE("batch: the fast decoder agrees with the generic one") {
+    namespace dd = gale::wire::detail_decode;
+    Streams s;
+    std::mt19937_64 rng(99);
+    auto random_text = [&](std::size_t max) {
+      std::string t(rng() % (max + 1), '\0');
+      for (char& c : t) c = static_cast<char>('a' + rng() % 26);
+      return t;
+    };
+    auto random_scalar = [&]() -> Value {
+      switch (rng() % 7) {
+        case 0: return Value();
+        case 1: return Value(rng() % 2 == 0);
+        case 2: return Value(static_cast<std::int64_t>(rng()) >> (rng() % 64));
+        case 3: return Value(static_cast<double>(static_cast<std::int64_t>(rng())) / 7.0);
+        case 4: return Value(random_text(40));
+        case 5: return Value(random_text(70000));  // str32
+        default: {
+          const std::string t = random_text(300);  // bin16
+          return Value(Bytes(t.begin(), t.end()));
+        }
+      }
+    };
+    auto random_batch = [&] {
+      std::vector<Message> batch;
+      const std::size_t n = rng() % 40;
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto task = static_cast<std::int32_t>(rng() % 3 == 0 ? rng() : rng() % 100);
+        switch (rng() % 5) {
+          case 0: {
+            gale::detail::AnchorList anchors;
+            for (std::uint64_t a = rng() % 4; a > 0; --a) anchors.push_back({rng(), rng() >> (rng() % 64)});
+            batch.push_back(tuple_message(task, make_tuple(s.words, {random_text(12), random_scalar()},
+                                                           static_cast<std::int32_t>(rng() % 9),
+                                                           std::move(anchors))));
+            break;
+          }
+          case 1: batch.push_back(tuple_message(task, make_tuple(s.errors, {random_scalar()}, 1))); break;
+          case 2: {
+            Message tick;
+            tick.kind = MessageKind::tick;
+            tick.task = task;
+            batch.push_back(tick);
+            break;
+          }
+          default:
+            batch.push_back(ack_message(static_cast<MessageKind>(2 + rng() % 5), task,
+                                        static_cast<std::int32_t>(rng() % 50), rng(),
+                                        rng() >> (rng() % 64)));
+        }
+      }
+      return batch;
+    };
+    for (int round = 0; round < 300; ++round) {
+      CAPTURE(round);
+      const std::vector<Message> batch = random_batch();
+      const std::string bytes = gale::wire::encode_batch(batch);
+      std::vector<Message> fast, generic;
+      REQUIRE(dd::decode_batch_fast(bytes, s.resolver(), fast));
+      dd::decode_batch_generic(bytes, s.resolver(), generic);
+      REQUIRE(fast.size() == batch.size());
+      REQUIRE(generic.size() == batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        check_same(fast[i], batch[i]);
+        check_same(fast[i], generic[i]);
+      }
+      // Corrupted copies: whatever the fast path accepts, the generic one accepts the same way.
+      for (int flip = 0; flip < 30 && !bytes.empty(); ++flip) {
+        std::string bad = bytes;
+        for (int f = 1 + static_cast<int>(rng() % 3); f > 0; --f) {
+          bad[rng() % bad.size()] = static_cast<char>(rng());
+        }
+        std::vector<Message> got_fast, got_generic;
+        got_fast.push_back(ack_message(MessageKind::spout_ack, 1, 0, 1, 1));  // must stay alone
+        const bool fast_ok = dd::decode_batch_fast(bad, s.resolver(), got_fast);
+        bool generic_ok = true;
+        try {
+          dd::decode_batch_generic(bad, s.resolver(), got_generic);
+        } catch (const gale::Error&) {
+          generic_ok = false;
+        }
+        if (!fast_ok) {
+          CHECK(got_fast.size() == 1);
+          continue;
+        }
+        REQUIRE(generic_ok);
+        REQUIRE(got_fast.size() == got_generic.size() + 1);
+        for (std::size_t i = 0; i < got_generic.size(); ++i) {
+          CHECK(got_fast[i + 1].kind == got_generic[i].kind);
+          CHECK(got_fast[i + 1].task == got_generic[i].task);
+          CHECK(got_fast[i + 1].spout_task == got_generic[i].spout_task);
+          CHECK(got_fast[i + 1].source_task == got_generic[i].source_task);
+          CHECK(got_fast[i + 1].root == got_generic[i].root);
+          CHECK(got_fast[i + 1].value == got_generic[i].value);
+          CHECK(got_fast[i + 1].meta == got_generic[i].meta);
+          CHECK(got_fast[i + 1].values == got_generic[i].values);
+          CHECK(got_fast[i + 1].anchors == got_generic[i].anchors);
+        }
+      }
+    }
+    // Lists and maps are the generic decoder's: the fast one declines, leaving `out` alone.
+    const std::string nested = gale::wire::encode_batch(sample_batch(s));
+    std::vector<Message> out;
+    CHECK_FALSE(dd::decode_batch_fast(nested, s.resolver(), out));
+    CHECK(out.empty());
+    // Encodings Gale does not write but msgpack allows (fixed-width ints, float32, str8, array16)
+    // decode alike on both paths.
+    Raw raw;
+    raw.pk.pack_array(2);
+    raw.pk.pack_fix_uint64(gale::wire::batch_format_version);
+    raw.pk.pack_array(1);
+    raw.buffer.write("\xdc\x00\x07", 3);  // array16 of 7: a tuple message
+    raw.pk.pack_fix_int8(0);
+    raw.pk.pack_fix_int64(3);
+    raw.pk.pack_fix_uint32(1);
+    raw.pk.pack_fix_int16(0);
+    raw.pk.pack_fix_int32(-2);
+    raw.pk.pack_array(1);
+    raw.pk.pack_array(2);
+    raw.pk.pack_fix_uint8(1);
+    raw.pk.pack_fix_int64(2);
+    raw.pk.pack_array(2);
+    raw.buffer.write("\xd9\x03the", 5);  // str8
+    raw.pk.pack_float(0.5f);
+    std::vector<Message> fast, generic;
+    REQUIRE(dd::decode_batch_fast(raw.str(), s.resolver(), fast));
+    dd::decode_batch_generic(raw.str(), s.resolver(), generic);
+    REQUIRE(fast.size() == 1);
+    REQUIRE(generic.size() == 1);
+    check_same(fast[0], generic[0]);
+    CHECK(fast[0].values == Values{"the", 0.5});
+    CHECK(fast[0].source_task == -2);
+    CHECK(fast[0].anchors == gale::detail::AnchorList{{1, 2}});
+  }
+
   TEST_CASE("batch: random bytes never crash") {
     Streams s;
     std::mt19937_64 rng(20240601);
