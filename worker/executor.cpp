@@ -52,6 +52,14 @@ TaskRouter::TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const
 }
 
 int TaskRouter::stream_index(std::string_view stream) {
+  if (stream.empty()) {
+    // The collectors' default-stream emits; resolved once.
+    if (default_stream_ == k_unresolved) {
+      default_stream_ = component_.stream_index(default_stream);
+    }
+    if (default_stream_ >= 0) return default_stream_;
+    stream = default_stream;  // undeclared: the error below names it
+  }
   if (last_stream_ >= 0 && component_.streams[last_stream_].meta.stream == stream) {
     return last_stream_;
   }

@@ -30,7 +30,8 @@ class TaskRouter {
   TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const Context& context,
              std::uint64_t seed, std::function<void(const std::string&)> report_error);
 
-  // Index of a declared stream. Throws TopologyError naming the component and the stream.
+  // Index of a declared stream; an empty name is the default stream. Throws TopologyError naming
+  // the component and the stream.
   int stream_index(std::string_view stream);
   // Appends the target tasks of a tuple on stream `stream` to `out`. `direct_task` is the task
   // given to emit_direct, or -1. Throws TopologyError when emit() is used on a direct stream,
@@ -44,6 +45,8 @@ class TaskRouter {
   const ComponentPlan& component_;
   std::vector<std::vector<std::unique_ptr<Grouper>>> groupers_;  // [stream][subscriber]
   int last_stream_ = -1;  // cache: most components emit to one stream
+  static constexpr int k_unresolved = -2;
+  int default_stream_ = k_unresolved;  // index of "default", -1 when undeclared
 };
 
 // What every spout and bolt task has. Thread: the task's executor.

@@ -23,6 +23,12 @@ std::uint64_t fields_hash(const Values& values,
 
 namespace {
 
+// Maps a 64-bit hash onto [0, n) by its high bits (multiply and shift), where `% n` would be a
+// 64-bit division per tuple, ten times the cost. The hash's avalanche makes every bit as good.
+std::size_t reduce(std::uint64_t hash, std::size_t n) noexcept {
+  return static_cast<std::size_t>((static_cast<unsigned __int128>(hash) * n) >> 64);
+}
+
 // Round-robin over a shuffled order, reshuffled every round (Storm's shuffle grouping): even load
 // without a random draw per tuple.
 class ShuffleGrouper final : public Grouper {
@@ -53,7 +59,7 @@ class FieldsGrouper final : public Grouper {
   FieldsGrouper(const std::vector<std::int32_t>& tasks, std::vector<std::size_t> fields)
       : tasks_(tasks), fields_(std::move(fields)) {}
   void choose(const Values& values, std::vector<std::int32_t>& out) override {
-    out.push_back(tasks_[fields_hash(values, fields_) % tasks_.size()]);
+    out.push_back(tasks_[reduce(fields_hash(values, fields_), tasks_.size())]);
   }
 
  private:
@@ -104,9 +110,9 @@ class PartialKeyGrouper final : public Grouper {
       : tasks_(tasks), fields_(std::move(fields)), load_(tasks.size(), 0) {}
   void choose(const Values& values, std::vector<std::int32_t>& out) override {
     std::uint64_t h = fields_hash(values, fields_);
-    std::size_t first = h % tasks_.size();
+    std::size_t first = reduce(h, tasks_.size());
     std::uint64_t h2 = (h ^ 0x5bd1e9955bd1e995ull) * 0xff51afd7ed558ccdull;
-    std::size_t second = (h2 ^ (h2 >> 33)) % tasks_.size();
+    std::size_t second = reduce(h2 ^ (h2 >> 33), tasks_.size());
     std::size_t pick = load_[second] < load_[first] ? second : first;
     ++load_[pick];
     out.push_back(tasks_[pick]);

@@ -747,7 +747,10 @@ class RecordingCollector : public gale::BoltCollector {
  protected:
   void do_emit(std::string_view stream, std::span<const gale::Tuple> anchors, gale::Values&& values,
                std::int32_t) override {
-    emits.push_back({std::string(stream), {anchors.begin(), anchors.end()}, std::move(values)});
+    // An empty stream is the default one (see BoltCollector::do_emit).
+    emits.push_back({stream.empty() ? std::string(gale::default_stream) : std::string(stream),
+                     {anchors.begin(), anchors.end()},
+                     std::move(values)});
   }
 };
 

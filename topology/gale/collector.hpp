@@ -21,10 +21,10 @@ class GALE_API SpoutCollector {
   virtual ~SpoutCollector();
 
   // Unreliable emit on the default stream: the tuple is not tracked, ack/fail never run for it.
-  void emit(Values values) { do_emit(default_stream, std::move(values), nullptr, -1); }
+  void emit(Values values) { do_emit(std::string_view(), std::move(values), nullptr, -1); }
   // Reliable emit: ack(id) runs once the whole tuple tree is processed, fail(id) if any part of it
   // fails or times out. With acking off (topology.acker.executors = 0) ack(id) runs at once.
-  void emit(Values values, MessageId id) { do_emit(default_stream, std::move(values), &id, -1); }
+  void emit(Values values, MessageId id) { do_emit(std::string_view(), std::move(values), &id, -1); }
   void emit_to(std::string_view stream, Values values) {
     do_emit(stream, std::move(values), nullptr, -1);
   }
@@ -45,7 +45,8 @@ class GALE_API SpoutCollector {
   virtual std::size_t pending_count() const = 0;
 
  protected:
-  // `id` is null for an unreliable emit; `direct_task` is -1 unless emit_direct was called.
+  // `stream` is empty for the default stream (so the runtime need not compare names on the common
+  // path); `id` is null for an unreliable emit; `direct_task` is -1 unless emit_direct was called.
   virtual void do_emit(std::string_view stream, Values&& values, const MessageId* id,
                        std::int32_t direct_task) = 0;
 };
@@ -59,14 +60,14 @@ class GALE_API BoltCollector {
   virtual ~BoltCollector();
 
   // Unanchored emit: a failure downstream does not replay anything.
-  void emit(Values values) { do_emit(default_stream, {}, std::move(values), -1); }
+  void emit(Values values) { do_emit(std::string_view(), {}, std::move(values), -1); }
   // Anchored emit: the new tuple joins the tuple trees of `anchor`.
   void emit(const Tuple& anchor, Values values) {
-    do_emit(default_stream, std::span<const Tuple>(&anchor, 1), std::move(values), -1);
+    do_emit(std::string_view(), std::span<const Tuple>(&anchor, 1), std::move(values), -1);
   }
   // Anchored to several inputs (joins, aggregations).
   void emit(std::span<const Tuple> anchors, Values values) {
-    do_emit(default_stream, anchors, std::move(values), -1);
+    do_emit(std::string_view(), anchors, std::move(values), -1);
   }
   void emit_to(std::string_view stream, Values values) {
     do_emit(stream, {}, std::move(values), -1);
@@ -94,6 +95,7 @@ class GALE_API BoltCollector {
   virtual void report_error(std::string_view message) = 0;
 
  protected:
+  // `stream` is empty for the default stream; the rest as in SpoutCollector::do_emit.
   virtual void do_emit(std::string_view stream, std::span<const Tuple> anchors, Values&& values,
                        std::int32_t direct_task) = 0;
 };
