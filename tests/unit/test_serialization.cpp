@@ -598,6 +598,47 @@ TEST_SUITE("serialization") {
     CHECK(out.size() == 2);
   }
 
+  TEST_CASE("values: the encoder writes msgpack-c's shortest forms at every size boundary") {
+    const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t small = std::numeric_limits<std::int64_t>::min();
+    for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{127}, std::int64_t{128},
+                           std::int64_t{255}, std::int64_t{256}, std::int64_t{65535},
+                           std::int64_t{65536}, std::int64_t{4294967295}, std::int64_t{4294967296},
+                           big, std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33},
+                           std::int64_t{-128}, std::int64_t{-129}, std::int64_t{-32768},
+                           std::int64_t{-32769}, std::int64_t{-2147483648},
+                           std::int64_t{-2147483649}, small}) {
+      CAPTURE(v);
+      Raw raw;
+      raw.pk.pack_array(1);
+      raw.pk.pack_int64(v);
+      CHECK(gale::wire::encode_values({v}) == raw.str());
+    }
+    for (std::size_t n : {0, 15, 16, 31, 32, 255, 256, 65535, 65536}) {
+      CAPTURE(n);
+      const std::string text(n, 'x');
+      const Bytes bytes(n, 7);
+      List list(n, Value(1));
+      Map map;
+      for (std::size_t i = 0; i < std::min<std::size_t>(n, 300); ++i) map["k" + std::to_string(i)] = 1;
+      Raw raw;
+      raw.pk.pack_array(4);
+      raw.pk.pack_str(static_cast<std::uint32_t>(n));
+      raw.pk.pack_str_body(text.data(), static_cast<std::uint32_t>(n));
+      raw.pk.pack_bin(static_cast<std::uint32_t>(n));
+      raw.pk.pack_bin_body(reinterpret_cast<const char*>(bytes.data()), static_cast<std::uint32_t>(n));
+      raw.pk.pack_array(static_cast<std::uint32_t>(n));
+      for (std::size_t i = 0; i < n; ++i) raw.pk.pack_int64(1);
+      raw.pk.pack_map(static_cast<std::uint32_t>(map.size()));
+      for (const auto& [key, value] : map) {
+        raw.pk.pack_str(static_cast<std::uint32_t>(key.size()));
+        raw.pk.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+        raw.pk.pack_int64(1);
+      }
+      CHECK(gale::wire::encode_values({text, bytes, list, map}) == raw.str());
+    }
+  }
+
   TEST_CASE("batch: the fast decoder agrees with the generic one") {
     namespace dd = gale::wire::detail_decode;
     Streams s;
