@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "worker/message.hpp"
@@ -133,16 +134,23 @@ class BatchQueue {
     }
   }
 
-  // Polls signal_ for up to `how_long`, pausing between reads.
+  // Polls signal_ for up to `how_long`, pausing between reads. After the first few microseconds
+  // each poll also yields the core: when more threads are runnable than there are cores (an
+  // executor per component on a small machine), the thread that would push the next batch may be
+  // waiting for this very core, and a pure spin would only burn its time slice.
   void spin_for_signal(std::chrono::nanoseconds how_long) const {
-    const auto until = std::chrono::steady_clock::now() + how_long;
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + how_long;
+    const auto yield_from = start + std::chrono::microseconds(2);
     while (!signal_.load(std::memory_order_acquire)) {
       for (int i = 0; i < 64; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
       }
-      if (std::chrono::steady_clock::now() >= until) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return;
+      if (now >= yield_from) std::this_thread::yield();
     }
   }
 
