@@ -180,18 +180,6 @@ Message tuple_message(std::int32_t task, const gale::detail::StreamMeta& meta,
   return m;
 }
 
-// An acking message as an executor hands it to the transport.
-Message control_message(MessageKind kind, std::int32_t task, std::int32_t spout_task,
-                        std::uint64_t root, std::uint64_t value) {
-  Message m;
-  m.kind = kind;
-  m.task = task;
-  m.spout_task = spout_task;
-  m.root = root;
-  m.value = value;
-  return m;
-}
-
 }  // namespace
 
 WireModel wordcount_wire_model(bool acking) {
@@ -220,14 +208,14 @@ WireModel wordcount_wire_model(bool acking) {
     const std::uint64_t edge = random();
     sentences.push_back(
         tuple_message(split_task, spout.streams.at(0).meta, spout_task, sentence, root, edge));
-    if (acking) inits.push_back(control_message(MessageKind::acker_init, acker_task, spout_task, root, edge));
+    if (acking) inits.push_back(gale::worker::control_message(MessageKind::acker_init, acker_task, spout_task, root, edge));
     for_each_word(sentence, [&](std::string_view word) {
       const std::uint64_t word_edge = random();
       words.push_back(
           tuple_message(count_task, split.streams.at(0).meta, split_task, word, root, word_edge));
-      if (acking) acks.push_back(control_message(MessageKind::acker_ack, acker_task, 0, root, word_edge));
+      if (acking) acks.push_back(gale::worker::control_message(MessageKind::acker_ack, acker_task, 0, root, word_edge));
     });
-    if (acking) spout_acks.push_back(control_message(MessageKind::spout_ack, spout_task, 0, root, 0));
+    if (acking) spout_acks.push_back(gale::worker::control_message(MessageKind::spout_ack, spout_task, 0, root, 0));
   }
 
   WireModel model;

@@ -187,14 +187,7 @@ void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     const bool last = i + 1 == targets_.size();
     send_to(targets_[i], [&](Message& m) {
-      m.kind = MessageKind::tuple;
-      m.source_task = task.id;
-      m.meta = &sp.meta;
-      if (last) {
-        m.values = std::move(values);
-      } else {
-        m.values = values;
-      }
+      fill_tuple(m, task, sp, values, last);
       if (!track) return;
       // Storm's scheme: one new edge id per (target, anchor); it is XORed into the anchor's ack
       // value and recorded for every root of that anchor.

@@ -131,6 +131,19 @@ class Executor {
     }
     if (batch.size() >= worker_settings_batch_size_) flush_task(task);
   }
+  // Writes the tuple part of a data message emitted by `task` on `stream`: its values are moved
+  // in for the last target and copied for the others.
+  static void fill_tuple(Message& m, const TaskBase& task, const StreamPlan& stream,
+                         Values& values, bool last) {
+    m.kind = MessageKind::tuple;
+    m.source_task = task.id;
+    m.meta = &stream.meta;
+    if (last) {
+      m.values = std::move(values);
+    } else {
+      m.values = values;
+    }
+  }
   // Buffers an acking message (no tuple) for `task`.
   void send_control(MessageKind kind, std::int32_t task, std::uint64_t root,
                     std::uint64_t value = 0, std::int32_t spout_task = 0) {

@@ -39,4 +39,16 @@ struct Message {
   detail::AnchorList anchors;                // tuple only; empty when not tracked
 };
 
+// An acking message (no tuple), e.g. for tests and benchmarks that make batches by hand.
+inline Message control_message(MessageKind kind, std::int32_t task, std::int32_t spout_task,
+                               std::uint64_t root, std::uint64_t value) {
+  Message m;
+  m.kind = kind;
+  m.task = task;
+  m.spout_task = spout_task;
+  m.root = root;
+  m.value = value;
+  return m;
+}
+
 }  // namespace gale::worker

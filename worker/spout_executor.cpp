@@ -185,14 +185,7 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     const bool last = i + 1 == targets_.size();
     send_to(targets_[i], [&](Message& m) {
-      m.kind = MessageKind::tuple;
-      m.source_task = task.id;
-      m.meta = &sp.meta;
-      if (last) {
-        m.values = std::move(values);
-      } else {
-        m.values = values;
-      }
+      fill_tuple(m, task, sp, values, last);
       if (track) {
         std::uint64_t edge = random_.next_id();
         xor_value ^= edge;

@@ -71,13 +71,7 @@ Message tuple_message(std::int32_t task, TupleParts tuple) {
 
 Message ack_message(MessageKind kind, std::int32_t task, std::int32_t spout_task,
                     std::uint64_t root, std::uint64_t value) {
-  Message m;
-  m.kind = kind;
-  m.task = task;
-  m.spout_task = spout_task;
-  m.root = root;
-  m.value = value;
-  return m;
+  return gale::worker::control_message(kind, task, spout_task, root, value);
 }
 
 // Compares two messages field by field (Tuple's operator== compares handles, not content).
