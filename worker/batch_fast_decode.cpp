@@ -14,6 +14,7 @@
 #include <string>
 
 #include "worker/serialization.hpp"
+#include "worker/wire_layout.hpp"
 
 namespace gale::wire::detail_decode {
 
@@ -22,13 +23,7 @@ namespace {
 using worker::Message;
 using worker::MessageKind;
 
-// Mirrors of the format's limits and field counts (serialization.cpp).
-constexpr std::uint32_t k_max_container_size = std::uint32_t{1} << 24;
-constexpr std::uint32_t k_max_blob_size = std::uint32_t{1} << 28;
-constexpr std::uint32_t k_tuple_fields = 7;
-constexpr std::uint32_t k_tick_fields = 2;
-constexpr std::uint32_t k_ack_fields = 5;
-constexpr std::uint8_t k_last_kind = static_cast<std::uint8_t>(MessageKind::spout_fail);
+using namespace layout;
 
 // An integer as msgpack stores it: negative ones as int64, others as uint64.
 struct Int {
@@ -195,7 +190,8 @@ class Reader {
 bool read_message(Reader& in, const StreamResolver& resolve, Message& m) {
   std::uint32_t fields = 0;
   Int kind;
-  if (!in.array(fields) || !in.integer(kind) || kind.negative || kind.u > k_last_kind) {
+  if (!in.array(fields) || !in.integer(kind) || kind.negative ||
+      kind.u > static_cast<std::uint64_t>(k_last_kind)) {
     return false;
   }
   m.kind = static_cast<MessageKind>(kind.u);
@@ -230,8 +226,7 @@ bool read_message(Reader& in, const StreamResolver& resolve, Message& m) {
     }
     case MessageKind::tick:
       if (fields != k_tick_fields) return false;
-      m.meta = &detail::tick_stream_meta();
-      m.source_task = 0;
+      complete_tick(m);
       return true;
     default:
       return fields == k_ack_fields && in.int32(m.spout_task) && in.uint64(m.root) &&

@@ -114,7 +114,7 @@ Executor::Executor(WorkerImpl& worker, ExecutorPlan plan)
       plan_(std::move(plan)),
       queue_(worker.settings().queue_capacity),
       random_(std::random_device{}() ^ (static_cast<std::uint64_t>(plan_.tasks.front()) << 32)),
-      worker_settings_batch_size_(worker.settings().batch_size),
+      batch_size_(worker.settings().batch_size),
       outbox_(static_cast<std::size_t>(worker.plan().layout().task_count()) + 1),
       last_error_log_ns_(plan_.tasks.size(), 0),
       suppressed_errors_(plan_.tasks.size(), 0) {}

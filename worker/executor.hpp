@@ -119,7 +119,7 @@ class Executor {
     Batch& batch = outbox_[task];
     if (batch.empty()) {
       dirty_.push_back(task);
-      batch.reserve(worker_settings_batch_size_);
+      batch.reserve(batch_size_);
     }
     Message& m = batch.emplace_back();
     m.task = task;
@@ -129,7 +129,7 @@ class Executor {
       batch.pop_back();
       throw;
     }
-    if (batch.size() >= worker_settings_batch_size_) flush_task(task);
+    if (batch.size() >= batch_size_) flush_task(task);
   }
   // Writes the tuple part of a data message emitted by `task` on `stream`: its values are moved
   // in for the last target and copied for the others.
@@ -187,7 +187,9 @@ class Executor {
 
   std::int64_t worker_clock_now_ns() const noexcept;
 
-  const std::size_t worker_settings_batch_size_;
+  // topology.producer.batch.size, kept here because send_to() is inline and WorkerImpl is not
+  // complete in this header. Constant after construction.
+  const std::size_t batch_size_;
   std::int64_t clock_reading_ns_ = 0;
   int clock_reuses_left_ = 0;
   bool clock_simulated_ = false;

@@ -1,5 +1,7 @@
 #include "worker/serialization.hpp"
 
+#include "worker/wire_layout.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -29,20 +31,7 @@ using worker::MessageKind;
 constexpr std::size_t k_max_value_depth = 64;
 constexpr const char* k_too_deep = "value nests deeper than the limit of 64 levels";
 static_assert(k_max_value_depth == 64, "update k_too_deep");
-// Elements of one array, or pairs of one map.
-constexpr std::size_t k_max_container_size = std::size_t{1} << 24;
-// Bytes of one string or bytes value.
-constexpr std::size_t k_max_blob_size = std::size_t{1} << 28;
-
-// Number of fields of each message kind's array.
-constexpr std::uint32_t k_tuple_fields = 7;
-constexpr std::uint32_t k_tick_fields = 2;
-constexpr std::uint32_t k_ack_fields = 5;
-constexpr auto k_last_kind = MessageKind::spout_fail;
-
-// Tick tuples come from no task; the executors that make them locally use source task 0 too, so a
-// tick decoded here looks exactly like a local one.
-constexpr std::int32_t k_tick_source_task = 0;
+using namespace layout;  // limits and field counts shared with the fast decoder
 
 const char* kind_name(MessageKind kind) {
   switch (kind) {
@@ -862,10 +851,7 @@ class Decoder : public msgpack::null_visitor {
   }
 
   void finish_message() {
-    if (msg_.kind == MessageKind::tick) {
-      msg_.meta = &detail::tick_stream_meta();
-      msg_.source_task = k_tick_source_task;
-    }
+    if (msg_.kind == MessageKind::tick) complete_tick(msg_);
     out_->push_back(std::move(msg_));
     current_message_ = -1;
   }

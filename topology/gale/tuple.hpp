@@ -19,8 +19,9 @@ struct TupleAccess;
 
 // A tuple received by a bolt: its values, the fields of its stream, and where it came from.
 // A Tuple is a cheap handle (one pointer, reference counted); copies share the same tuple, so a
-// bolt may keep one and ack it later (on the same task thread). Getters throw FieldError for a bad index or field name and TypeError
-// for a value of another type. A default-constructed Tuple is empty and may only be compared.
+// bolt may keep one and ack it later (on the same task thread). Getters throw FieldError for a bad
+// index or field name and TypeError for a value of another type. A default-constructed Tuple is
+// empty and may only be compared.
 class GALE_API Tuple {
  public:
   Tuple() noexcept;

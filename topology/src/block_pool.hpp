@@ -8,8 +8,6 @@
 // mutex-protected stack: one lock per chunk.
 
 #include <cstddef>
-#include <memory>
-#include <new>
 
 #include <gale/export.hpp>
 
@@ -21,33 +19,6 @@ struct BlockPool {
   static constexpr std::size_t block_size = 288;
   GALE_API static void* allocate();
   GALE_API static void deallocate(void* block) noexcept;
-};
-
-// An allocator for std::allocate_shared: single objects that fit a block come from the pool.
-template <class T>
-struct PoolAllocator {
-  using value_type = T;
-  PoolAllocator() noexcept = default;
-  template <class U>
-  PoolAllocator(const PoolAllocator<U>&) noexcept {}
-
-  T* allocate(std::size_t n) {
-    if (n == 1 && sizeof(T) <= BlockPool::block_size && alignof(T) <= alignof(std::max_align_t)) {
-      return static_cast<T*>(BlockPool::allocate());
-    }
-    return std::allocator<T>().allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    if (n == 1 && sizeof(T) <= BlockPool::block_size && alignof(T) <= alignof(std::max_align_t)) {
-      BlockPool::deallocate(p);
-    } else {
-      std::allocator<T>().deallocate(p, n);
-    }
-  }
-  template <class U>
-  friend bool operator==(const PoolAllocator&, const PoolAllocator<U>&) noexcept {
-    return true;
-  }
 };
 
 }  // namespace gale::detail
