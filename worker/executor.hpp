@@ -87,6 +87,9 @@ class Executor {
   virtual bool is_spout() const noexcept { return false; }
   // Spout executors: trees pending over their tasks; a spout whose rounds emitted nothing lately.
   virtual std::uint64_t pending() const noexcept { return 0; }
+  // Spout executors: the latest activation epoch (WorkerImpl::activation_epoch) that a completed
+  // round of produce() saw, its emits counted in pending().
+  virtual std::uint64_t activation_seen() const noexcept { return 0; }
   virtual bool idle() const noexcept { return true; }
 
  protected:

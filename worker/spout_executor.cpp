@@ -71,6 +71,9 @@ class SpoutExecutor final : public Executor {
   bool idle() const noexcept override {
     return empty_rounds_.load(std::memory_order_acquire) >= 3;
   }
+  std::uint64_t activation_seen() const noexcept override {
+    return activation_seen_.load(std::memory_order_acquire);
+  }
 
   void emit(SpoutTask& task, std::string_view stream, Values&& values, const MessageId* id,
             std::int32_t direct_task);
@@ -128,6 +131,7 @@ class SpoutExecutor final : public Executor {
   std::int64_t next_rotation_ns_ = k_never;
   std::atomic<std::uint64_t> pending_total_{0};
   std::atomic<std::uint64_t> empty_rounds_{0};
+  std::atomic<std::uint64_t> activation_seen_{0};
 };
 
 void SpoutCollectorImpl::report_error(std::string_view message) {
@@ -241,6 +245,8 @@ std::int64_t SpoutExecutor::on_timers(std::int64_t now) {
 }
 
 bool SpoutExecutor::produce() {
+  // The epoch first: its bump follows the change of active(), so this round sees that change.
+  const std::uint64_t epoch = worker_.activation_epoch();
   bool active = worker_.active();
   if (active != was_active_) {
     for (auto& task : tasks_) {
@@ -278,8 +284,9 @@ bool SpoutExecutor::produce() {
         emitted_any = true;
       }
     }
-    update_pending();
   }
+  update_pending();
+  activation_seen_.store(epoch, std::memory_order_release);
   if (emitted_any) {
     empty_rounds_.store(0, std::memory_order_release);
   } else {

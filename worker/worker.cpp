@@ -79,14 +79,23 @@ void WorkerImpl::start() {
                 local_tasks_.size(), plan_.acker_tasks().size());
 }
 
-void WorkerImpl::activate() {
-  active_.store(true, std::memory_order_release);
+void WorkerImpl::activate() { set_active(true); }
+
+void WorkerImpl::deactivate() { set_active(false); }
+
+void WorkerImpl::set_active(bool active) {
+  active_.store(active, std::memory_order_release);
+  activation_epoch_.fetch_add(1, std::memory_order_acq_rel);
   wake_all();
 }
 
-void WorkerImpl::deactivate() {
-  active_.store(false, std::memory_order_release);
-  wake_all();
+void WorkerImpl::wait_spouts_saw_activation(std::int64_t deadline_ns) const {
+  const std::uint64_t epoch = activation_epoch();
+  for (const auto& e : executors_) {
+    while (e->is_spout() && e->activation_seen() < epoch && steady_now_ns() < deadline_ns) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
 }
 
 void WorkerImpl::wake_all() {
@@ -198,8 +207,10 @@ bool WorkerImpl::spouts_idle() const {
 void WorkerImpl::stop(std::chrono::milliseconds drain) {
   if (!started_.load() || stopped_.exchange(true)) return;
   const std::int64_t deadline = steady_now_ns() + drain.count() * 1'000'000;
-  // Storm's order: deactivate, let pending trees finish, then stop.
+  // Storm's order: deactivate, let pending trees finish, then stop. A spout may be in a round of
+  // next_tuple() calls when the deactivation comes: the trees of that round count too.
   deactivate();
+  wait_spouts_saw_activation(deadline);
   while (pending_trees() > 0 && steady_now_ns() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -43,6 +43,11 @@ class WorkerImpl {
   const Clock& clock() const noexcept { return *clock_; }
   spdlog::logger& log() const noexcept { return *logger_; }
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  // Bumped by every activate() and deactivate(), after `active` changed: a spout executor that read
+  // epoch E and then active() has seen every change up to E.
+  std::uint64_t activation_epoch() const noexcept {
+    return activation_epoch_.load(std::memory_order_acquire);
+  }
   TaskMetrics& metrics(std::int32_t task) { return *metrics_[task]; }
   const std::vector<std::int32_t>& local_tasks() const noexcept { return local_tasks_; }
   // Hands a batch to the executor of `task`. Blocks on a full queue for data to a bolt from another
@@ -75,6 +80,11 @@ class WorkerImpl {
   // runs the task.
   void deliver_received(std::int32_t task, Batch& batch);
   void stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns);
+  // Sets `active` and bumps the activation epoch; wakes every executor.
+  void set_active(bool active);
+  // Waits until every spout executor finished a round that saw the latest activation epoch (or
+  // until the deadline): after a deactivation, no next_tuple() call is under way or to come.
+  void wait_spouts_saw_activation(std::int64_t deadline_ns) const;
 
   // Constant after construction:
   Topology topology_;  // first: the plan points into it, and it keeps the plugin loaded
@@ -90,6 +100,7 @@ class WorkerImpl {
 
   // Any thread:
   std::atomic<bool> active_{false};
+  std::atomic<std::uint64_t> activation_epoch_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::uint64_t> enqueued_{0};

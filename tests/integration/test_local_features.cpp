@@ -266,6 +266,42 @@ TEST_SUITE("local_features") {
     CHECK(s.acked == s.emitted);  // stop drained every pending tree
   }
 
+  TEST_CASE("stop drains the trees a spout starts while the deactivation reaches it") {
+    // stop() deactivates and then waits for pending trees. A spout in the middle of a round of
+    // next_tuple() calls when the deactivation comes finishes that round; stop must wait for it,
+    // or the trees started then are never acked (the spout executor leaves before their acks).
+    // The window is widest right after an activation: nothing is pending yet and the first round
+    // is under way.
+    class Endless : public Spout {
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+      void next_tuple() override { out_->emit({n_}, MessageId(n_++)); }
+      SpoutCollector* out_ = nullptr;
+      std::int64_t n_ = 0;
+    };
+    TopologyBuilder b;
+    b.set_spout("s", make<Endless>());
+    b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
+    const Topology topology = b.build();
+    for (int round = 0; round < 20; ++round) {
+      CAPTURE(round);
+      worker::Worker w(topology, Config{});
+      w.start();
+      w.deactivate();
+      while (w.stats().components[1].pending > 0) std::this_thread::sleep_for(1ms);
+      const auto before = w.stats().components[1].emitted;
+      w.activate();
+      while (w.stats().components[1].emitted == before) std::this_thread::yield();
+      const auto stopping = std::chrono::steady_clock::now();
+      w.stop(std::chrono::seconds(5));
+      auto s = w.stats().components[1];  // components sorted by id: b, s
+      REQUIRE(s.pending == 0);
+      REQUIRE(s.acked == s.emitted);
+      // Draining takes milliseconds; the 5 s bound is only reached when trees are lost.
+      REQUIRE(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(2));
+    }
+  }
+
   TEST_CASE("an idle spout's sleep grows to topology.spout.wait.max.ms; an emit resets it") {
     // Emits nothing until `wake` is set, then one tuple per call.
     class Quiet : public Spout {
