@@ -78,10 +78,11 @@ class AllGrouper final : public Grouper {
   const std::vector<std::int32_t>& tasks_;
 };
 
-class GlobalGrouper final : public Grouper {
+// Global grouping (the lowest task id), and every grouping but direct and custom onto a
+// component with one task: the choice is fixed, so no hash or draw per tuple.
+class FixedTaskGrouper final : public Grouper {
  public:
-  explicit GlobalGrouper(const std::vector<std::int32_t>& tasks)
-      : task_(*std::min_element(tasks.begin(), tasks.end())) {}
+  explicit FixedTaskGrouper(std::int32_t task) : task_(task) {}
   void choose(const Values&, std::vector<std::int32_t>& out) override { out.push_back(task_); }
 
  private:
@@ -160,7 +161,11 @@ class CustomGrouper final : public Grouper {
 
 std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperArgs args) {
   const auto& tasks = *subscriber.tasks;
-  switch (subscriber.grouping->type) {
+  const GroupingType type = subscriber.grouping->type;
+  if (tasks.size() == 1 && type != GroupingType::direct && type != GroupingType::custom) {
+    return std::make_unique<FixedTaskGrouper>(tasks.front());
+  }
+  switch (type) {
     case GroupingType::shuffle:
       return std::make_unique<ShuffleGrouper>(tasks, args.seed);
     case GroupingType::fields:
@@ -168,7 +173,7 @@ std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperA
     case GroupingType::all:
       return std::make_unique<AllGrouper>(tasks);
     case GroupingType::global:
-      return std::make_unique<GlobalGrouper>(tasks);
+      return std::make_unique<FixedTaskGrouper>(*std::min_element(tasks.begin(), tasks.end()));
     case GroupingType::none:
       return std::make_unique<RandomGrouper>(tasks, args.seed);
     case GroupingType::direct:

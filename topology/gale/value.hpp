@@ -47,9 +47,10 @@ class GALE_API Value {
   Value(unsigned long long i) noexcept : v_(static_cast<std::int64_t>(i)) {}
   Value(double d) noexcept : v_(d) {}
   Value(float d) noexcept : v_(double{d}) {}
-  Value(const char* s) : v_(std::string(s)) {}
+  // Strings are built in place in the variant: no temporary to move (a copy for short strings).
+  Value(const char* s) : v_(std::in_place_type<std::string>, s) {}
   Value(std::string s) noexcept : v_(std::move(s)) {}
-  Value(std::string_view s) : v_(std::string(s)) {}
+  Value(std::string_view s) : v_(std::in_place_type<std::string>, s) {}
   Value(Bytes b) noexcept : v_(std::move(b)) {}
   Value(List l);
   Value(Map m);
