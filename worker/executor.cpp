@@ -5,6 +5,8 @@
 #include <limits>
 #include <random>
 
+#include <pthread.h>
+
 #include <spdlog/spdlog.h>
 
 #include <gale/errors.hpp>
@@ -146,6 +148,7 @@ void Executor::join() {
 }
 
 void Executor::run() {
+  name_thread();
   init();
   ready_.store(true, std::memory_order_release);
   ready_.notify_all();
@@ -204,6 +207,17 @@ void Executor::run() {
 }
 
 std::int64_t Executor::worker_clock_now_ns() const noexcept { return worker_.clock().now_ns(); }
+
+void Executor::name_thread() const {
+  // "gale:<component>:<first task>" as far as the kernel's 15 characters go, so `top -H`, perf
+  // and debuggers tell the executors apart.
+  const std::string component =
+      plan_.component_index < 0 ? "acker"
+                                : worker_.plan().component(plan_.component_index).def->id;
+  std::string name = "gale:" + component + ":" + std::to_string(plan_.tasks.front());
+  if (name.size() > 15) name.resize(15);
+  pthread_setname_np(pthread_self(), name.c_str());
+}
 
 void Executor::init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component) {
   const Plan& plan = worker_.plan();

@@ -186,6 +186,7 @@ class Executor {
 
  private:
   void run();
+  void name_thread() const;
   void flush_task(std::int32_t task);
 
   std::int64_t worker_clock_now_ns() const noexcept;

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -300,6 +302,25 @@ TEST_SUITE("local_features") {
       // Draining takes milliseconds; the 5 s bound is only reached when trees are lost.
       REQUIRE(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(2));
     }
+  }
+
+  TEST_CASE("executor threads are named after their component and first task") {
+    TopologyBuilder b;
+    b.set_spout("numbers", make<FixedTupleSpout>(Fields{"n"}, numbers(3)));
+    b.set_bolt("a_rather_long_bolt_name", make<PassBolt>()).shuffle_grouping("numbers");
+    worker::Worker w(b.build(), Config{});
+    w.start();
+    std::multiset<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(entry.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name.rfind("gale:", 0) == 0) names.insert(name);
+    }
+    w.stop();
+    // Tasks are numbered in component order: the bolt 1, the spout 2, the acker 3. The kernel
+    // keeps 15 characters of a name.
+    CHECK(names == std::multiset<std::string>{"gale:a_rather_l", "gale:numbers:2", "gale:acker:3"});
   }
 
   TEST_CASE("an idle spout's sleep grows to topology.spout.wait.max.ms; an emit resets it") {
