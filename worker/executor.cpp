@@ -158,6 +158,7 @@ void Executor::run() {
   bool busy = false;
   bool loaded = false;  // the last round took a full batch or more from the queue
   const std::chrono::nanoseconds spin_ns(worker_.settings().executor_spin_ns);
+  const bool spin_light_load = worker_.settings().executor_spin_light_load;
   std::int64_t next_deadline = on_timers(clock.now_ns());
   while (true) {
     std::int64_t wait_ns = 0;
@@ -172,11 +173,12 @@ void Executor::run() {
     }
     // Only an executor under load (its last round took at least a full batch) polls before
     // sleeping; one that is idle or sees a trickle sleeps at once, so light traffic costs no
-    // polling.
+    // polling. With topology.executor.spin.light.load any round with work counts as load.
     const auto spin = loaded ? spin_ns : std::chrono::nanoseconds::zero();
     std::size_t taken =
         queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
-    loaded = taken >= worker_.settings().batch_size;
+    loaded = taken >= worker_.settings().batch_size ||
+             (spin_light_load && (taken > 0 || busy));
     clock_reuses_left_ = 0;  // time passed while waiting
     for (Batch& batch : inbox_) {
       const std::size_t n = batch.size();

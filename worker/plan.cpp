@@ -26,6 +26,7 @@ RuntimeSettings RuntimeSettings::from(const Config& config) {
   s.spout_sleep_max_ns = std::max<std::int64_t>(
       config.get_int(keys::topology_spout_wait_max_ms, 100) * 1'000'000, s.spout_sleep_ns);
   s.executor_spin_ns = config.get_int(keys::topology_executor_spin_micros, 50) * 1'000;
+  s.executor_spin_light_load = config.get_bool(keys::topology_executor_spin_light_load, false);
   s.debug = config.get_bool(keys::topology_debug, false);
   return s;
 }

@@ -101,6 +101,7 @@ struct RuntimeSettings {
   std::int64_t spout_sleep_ns = 1'000'000;
   std::int64_t spout_sleep_max_ns = 100'000'000;
   std::int64_t executor_spin_ns = 50'000;
+  bool executor_spin_light_load = false;
   bool debug = false;
 
   static RuntimeSettings from(const Config& config);

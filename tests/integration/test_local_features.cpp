@@ -377,9 +377,10 @@ TEST_SUITE("local_features") {
   TEST_CASE("the Gale wait settings are validated") {
     TopologyBuilder b;
     b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(1)));
-    for (const char* key : {keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros}) {
+    for (const char* key : {keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros,
+                            keys::topology_executor_spin_light_load}) {
       Config config;
-      config.set(key, -1);
+      config.set(key, -1);  // negative, and not a boolean
       std::string message;
       try {
         worker::Worker w(b.build(), config);

@@ -10,14 +10,21 @@ using gale::testing::RunOptions;
 TEST_SUITE("local_wordcount") {
   TEST_CASE("word count over a finite spout gives exact counts") {
     const auto input = test::sentences(200);
-    for (int acking : {1, 0}) {
+    // Every way an executor can wait for input: poll under load (default), poll after any work,
+    // never poll.
+    enum class Wait { under_load, light_load, never };
+    for (auto [acking, wait] : {std::pair{1, Wait::under_load}, std::pair{0, Wait::under_load},
+                                std::pair{1, Wait::light_load}, std::pair{1, Wait::never}}) {
       CAPTURE(acking);
+      CAPTURE(static_cast<int>(wait));
       TopologyBuilder b;
       b.set_spout("sentences", make<FixedTupleSpout>(Fields{"sentence"}, input), 2);
       b.set_bolt("split", make<test::SplitBolt>(), 3).shuffle_grouping("sentences");
       b.set_bolt("count", make<test::CountBolt>(), 2).fields_grouping("split", {"word"});
       RunOptions options;
       options.config.set(keys::topology_acker_executors, acking);
+      if (wait == Wait::light_load) options.config.set(keys::topology_executor_spin_light_load, true);
+      if (wait == Wait::never) options.config.set(keys::topology_executor_spin_micros, 0);
       auto result = complete_topology(b.build(), options);
 
       CHECK(result.emitted("sentences").size() == input.size());

@@ -51,6 +51,7 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_sleep_spout_wait_strategy_time_ms, Rule::int_at_least, 0},
     {keys::topology_spout_wait_max_ms, Rule::int_at_least, 0},
     {keys::topology_executor_spin_micros, Rule::int_at_least, 0},
+    {keys::topology_executor_spin_light_load, Rule::boolean},
     {keys::topology_name, Rule::string},
 };
 
