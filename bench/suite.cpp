@@ -73,6 +73,9 @@ const std::vector<LocalScenario>& local_scenarios() {
   return scenarios;
 }
 
+// The half-rate local latency run with topology.executor.spin.light.load.
+constexpr const char* k_spin_light_id = "sweep/50/spin-light-load";
+
 std::string sweep_id(double fraction) {
   return "sweep/" + std::to_string(static_cast<int>(fraction * 100 + 0.5));
 }
@@ -169,11 +172,18 @@ class Suite {
     return parse_result(r.output);
   }
 
-  Figures local(Shape shape, bool acking, double rate) const {
-    return child({"local", "--shape", name_of(shape), "--acking", acking_text(acking), "--rate",
-                  number_text(rate), "--warmup", number_text(o_.warmup_s), "--duration",
-                  number_text(o_.duration_s), "--max-pending", std::to_string(o_.max_pending)},
-                 o_.warmup_s + o_.duration_s + 30);
+  // `overrides`: KEY=VALUE topology settings for this run only.
+  Figures local(Shape shape, bool acking, double rate,
+                const std::vector<std::string>& overrides = {}) const {
+    std::vector<std::string> args{"local", "--shape", name_of(shape), "--acking",
+                                  acking_text(acking), "--rate", number_text(rate), "--warmup",
+                                  number_text(o_.warmup_s), "--duration", number_text(o_.duration_s),
+                                  "--max-pending", std::to_string(o_.max_pending)};
+    for (const std::string& o : overrides) {
+      args.push_back("-c");
+      args.push_back(o);
+    }
+    return child(args, o_.warmup_s + o_.duration_s + 30);
   }
 
   void run_throughput() {
@@ -220,6 +230,17 @@ class Suite {
             },
             "p99_ms");
       }
+      // The same half rate with executors that poll after any work (an opt-in): what the latency
+      // costs in wake-ups.
+      measure(
+          k_spin_light_id, "word count, local, acking on at 50% of saturation, spin.light.load",
+          [&] {
+            Figures f = local(Shape::wordcount, true, 0.5 * *saturated,
+                              {std::string(gale::keys::topology_executor_spin_light_load) + "=true"});
+            f["offered_rate"] = 0.5 * *saturated;
+            return f;
+          },
+          "p99_ms");
     }
   }
 
@@ -506,19 +527,21 @@ class Suite {
 
   std::string latency_section() const {
     Rows rows{{"scenario", "offered words/s", "achieved", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
-               "trees"}};
+               "trees", "CPU cores"}};
     auto row = [&](const std::string& id, const std::string& what) {
       auto offered = med(id, "offered_rate");
       rows.push_back({what, si(offered ? std::optional(*offered * k_words_per_sentence) : offered),
                       si(med(id, "sink_rate")), fixed(med(id, "p50_ms"), 3),
                       fixed(med(id, "p99_ms"), 3), fixed(med(id, "p999_ms"), 3),
-                      fixed(med(id, "max_ms"), 3), si(med(id, "lat_count"))});
+                      fixed(med(id, "max_ms"), 3), si(med(id, "lat_count")),
+                      fixed(med(id, "cpu_cores"), 2)});
     };
     row(sweep_id(0.5), "word count, local");
+    row(k_spin_light_id, "the same, spin.light.load");
     if (o_.cluster) row("cluster/latency", "word count, 2 workers");
     std::string out =
         "3. Complete latency (spout emit to ack()) at half the saturated rate, acking on\n" +
-        render_table(rows, {false, true, true, true, true, true, true, true});
+        render_table(rows, {false, true, true, true, true, true, true, true, true});
 
     Rows sweep{{"offered", "offered words/s", "achieved", "p50 ms", "p99 ms", "p99.9 ms"}};
     for (double fraction : o_.sweep) {
