@@ -99,6 +99,18 @@ class WhereBolt : public BasicBolt {
   std::int32_t task_ = 0;
 };
 
+// Emits 0, 1, 2, ... reliably (the number is the message id), as fast as it is called.
+class EndlessSpout : public Spout {
+ public:
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+  void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+  void next_tuple() override { out_->emit({n_}, MessageId(n_++)); }
+
+ private:
+  SpoutCollector* out_ = nullptr;
+  std::int64_t n_ = 0;
+};
+
 std::atomic<int> g_closed{0};
 std::atomic<int> g_cleaned{0};
 
@@ -241,15 +253,8 @@ TEST_SUITE("local_features") {
   }
 
   TEST_CASE("deactivate stops next_tuple; activate resumes it") {
-    class Endless : public Spout {
-      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
-      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
-      void next_tuple() override { out_->emit({n_}, MessageId(n_++)); }
-      SpoutCollector* out_ = nullptr;
-      std::int64_t n_ = 0;
-    };
     TopologyBuilder b;
-    b.set_spout("s", make<Endless>());
+    b.set_spout("s", make<EndlessSpout>());
     b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
     worker::Worker w(b.build(), Config{});
     w.start();
@@ -274,15 +279,8 @@ TEST_SUITE("local_features") {
     // or the trees started then are never acked (the spout executor leaves before their acks).
     // The window is widest right after an activation: nothing is pending yet and the first round
     // is under way.
-    class Endless : public Spout {
-      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
-      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
-      void next_tuple() override { out_->emit({n_}, MessageId(n_++)); }
-      SpoutCollector* out_ = nullptr;
-      std::int64_t n_ = 0;
-    };
     TopologyBuilder b;
-    b.set_spout("s", make<Endless>());
+    b.set_spout("s", make<EndlessSpout>());
     b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
     const Topology topology = b.build();
     for (int round = 0; round < 20; ++round) {
