@@ -216,29 +216,28 @@ class Suite {
       ++failures_;
       return;
     }
+    // Local word count, acking on, with the spout limited to `fraction` of the saturated rate.
+    auto at_fraction = [&](double fraction, const std::vector<std::string>& overrides) {
+      const double rate = fraction * *saturated;
+      Figures f = local(Shape::wordcount, true, rate, overrides);
+      f["offered_rate"] = rate;
+      f["fraction"] = fraction;
+      return f;
+    };
     for (int r = 0; r < o_.runs; ++r) {
       for (double fraction : o_.sweep) {
-        const double rate = fraction * *saturated;
         measure(
             sweep_id(fraction),
             "word count, local, acking on at " + percent(fraction) + " of saturation",
-            [&] {
-              Figures f = local(Shape::wordcount, true, rate);
-              f["offered_rate"] = rate;
-              f["fraction"] = fraction;
-              return f;
-            },
-            "p99_ms");
+            [&] { return at_fraction(fraction, {}); }, "p99_ms");
       }
       // The same half rate with executors that poll after any work (an opt-in): what the latency
       // costs in wake-ups.
       measure(
           k_spin_light_id, "word count, local, acking on at 50% of saturation, spin.light.load",
           [&] {
-            Figures f = local(Shape::wordcount, true, 0.5 * *saturated,
-                              {std::string(gale::keys::topology_executor_spin_light_load) + "=true"});
-            f["offered_rate"] = 0.5 * *saturated;
-            return f;
+            return at_fraction(
+                0.5, {std::string(gale::keys::topology_executor_spin_light_load) + "=true"});
           },
           "p99_ms");
     }
