@@ -19,10 +19,10 @@
 
 #include "bench/probe.hpp"
 #include "bench/topologies.hpp"
+#include "topology/src/plan.hpp"
 #include "topology/src/tuple_data.hpp"
-#include "worker/message.hpp"
-#include "worker/plan.hpp"
-#include "worker/serialization.hpp"
+#include "wire/codec.hpp"
+#include "wire/message.hpp"
 
 namespace gale::bench {
 
@@ -155,10 +155,10 @@ Figures run_handwritten(double warmup_s, double duration_s) {
 
 namespace {
 
-using gale::worker::Message;
-using gale::worker::MessageKind;
+using gale::wire::Message;
+using gale::wire::MessageKind;
 
-const gale::worker::ComponentPlan& component_plan(const gale::worker::Plan& plan,
+const gale::detail::ComponentPlan& component_plan(const gale::detail::Plan& plan,
                                                   std::string_view id) {
   for (const auto& c : plan.components()) {
     if (c.def->id == id) return c;
@@ -186,10 +186,10 @@ WireModel wordcount_wire_model(bool acking) {
   gale::Config config;
   config.set(gale::keys::topology_acker_executors, acking ? 1 : 0);
   const gale::Topology topo = topology(Shape::wordcount);
-  const gale::worker::Plan plan(topo, config);
+  const gale::detail::Plan plan(topo, config);
   const auto batch_size = static_cast<std::size_t>(
       plan.config().get_int(gale::keys::topology_producer_batch_size,
-                            static_cast<std::int64_t>(gale::worker::RuntimeSettings{}.batch_size)));
+                            static_cast<std::int64_t>(gale::detail::RuntimeSettings{}.batch_size)));
   const auto& spout = component_plan(plan, k_spout);
   const auto& split = component_plan(plan, k_split);
   const auto& count = component_plan(plan, k_count);
@@ -208,14 +208,20 @@ WireModel wordcount_wire_model(bool acking) {
     const std::uint64_t edge = random();
     sentences.push_back(
         tuple_message(split_task, spout.streams.at(0).meta, spout_task, sentence, root, edge));
-    if (acking) inits.push_back(gale::worker::control_message(MessageKind::acker_init, acker_task, spout_task, root, edge));
+    if (acking)
+      inits.push_back(
+          gale::wire::control_message(MessageKind::acker_init, acker_task, spout_task, root, edge));
     for_each_word(sentence, [&](std::string_view word) {
       const std::uint64_t word_edge = random();
       words.push_back(
           tuple_message(count_task, split.streams.at(0).meta, split_task, word, root, word_edge));
-      if (acking) acks.push_back(gale::worker::control_message(MessageKind::acker_ack, acker_task, 0, root, word_edge));
+      if (acking)
+        acks.push_back(
+            gale::wire::control_message(MessageKind::acker_ack, acker_task, 0, root, word_edge));
     });
-    if (acking) spout_acks.push_back(gale::worker::control_message(MessageKind::spout_ack, spout_task, 0, root, 0));
+    if (acking)
+      spout_acks.push_back(
+          gale::wire::control_message(MessageKind::spout_ack, spout_task, 0, root, 0));
   }
 
   WireModel model;

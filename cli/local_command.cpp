@@ -13,16 +13,16 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 
 #include <gale/config.hpp>
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
-#include "cli/signals.hpp"
 #include "cli/report.hpp"
-#include "worker/plugin_loader.hpp"
+#include "cli/signals.hpp"
+#include "plugin/loader.hpp"
 #include "worker/worker.hpp"
 
 namespace gale::cli {
@@ -44,19 +44,18 @@ struct LocalOptions {
 
 po::options_description visible_options() {
   po::options_description options("Options");
-  options.add_options()
-      ("help,h", "show this help and exit")
-      ("duration,d", po::value<double>()->value_name("S"),
-       "stop after S seconds (default: run until Ctrl-C or SIGTERM)")
-      ("set,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE")->composing(),
-       "set a config entry; repeatable; wins over the plugin and --config")
-      ("config", po::value<std::string>()->value_name("FILE"),
-       "read config entries from FILE (gale.conf format, see below)")
-      ("drain", po::value<double>()->value_name("S")->default_value(5, "5"),
-       "on stop, wait up to S seconds for pending tuple trees to complete")
-      ("log-level", po::value<std::string>()->value_name("LEVEL"),
-       "trace, debug, info, warn, error or off (default: $GALE_LOG_LEVEL, else info); logs go "
-       "to stderr");
+  options.add_options()("help,h", "show this help and exit")(
+      "duration,d", po::value<double>()->value_name("S"),
+      "stop after S seconds (default: run until Ctrl-C or SIGTERM)")(
+      "set,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE")->composing(),
+      "set a config entry; repeatable; wins over the plugin and --config")(
+      "config", po::value<std::string>()->value_name("FILE"),
+      "read config entries from FILE (gale.conf format, see below)")(
+      "drain", po::value<double>()->value_name("S")->default_value(5, "5"),
+      "on stop, wait up to S seconds for pending tuple trees to complete")(
+      "log-level", po::value<std::string>()->value_name("LEVEL"),
+      "trace, debug, info, warn, error or off (default: $GALE_LOG_LEVEL, else info); logs go "
+      "to stderr");
   return options;
 }
 
@@ -82,7 +81,8 @@ LocalOptions parse_options(const std::vector<std::string>& args) {
     }
   }
   o.drain_s = vm["drain"].as<double>();
-  if (!(o.drain_s >= 0 && o.drain_s < 3.2e8)) throw po::error("--drain must be zero or more seconds");
+  if (!(o.drain_s >= 0 && o.drain_s < 3.2e8))
+    throw po::error("--drain must be zero or more seconds");
   if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
   if (vm.count("config")) o.config_file = vm["config"].as<std::string>();
   if (vm.count("log-level")) o.log_level = vm["log-level"].as<std::string>();
@@ -118,8 +118,8 @@ std::string describe(const Topology& topology, const std::vector<std::string>& o
     text += id + " x" + std::to_string(topology.component(id).num_tasks);
   }
   const auto ackers = config.get_int(keys::topology_acker_executors, 1);
-  text += ackers == 0 ? ", acking off" : ", " + std::to_string(ackers) +
-                                            (ackers == 1 ? " acker" : " ackers");
+  text += ackers == 0 ? ", acking off"
+                      : ", " + std::to_string(ackers) + (ackers == 1 ? " acker" : " ackers");
   return text;
 }
 
@@ -178,7 +178,7 @@ int run_local(const std::vector<std::string>& args) {
     setenv("GALE_LOG_LEVEL", o.log_level.c_str(), 1);
   }
 
-  worker::LoadedPlugin plugin = worker::load_plugin(o.plugin);
+  plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin);
   Config config;
   config.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
   config.merge(plugin.config);
@@ -207,10 +207,9 @@ int run_local(const std::vector<std::string>& args) {
             << std::endl;
   const auto started = Clock::now();
   worker.start();
-  const auto deadline =
-      o.duration_s ? started + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(*o.duration_s))
-                   : Clock::time_point::max();
+  const auto deadline = o.duration_s ? started + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(*o.duration_s))
+                                     : Clock::time_point::max();
 
   // Progress lines are due at whole seconds after the start, so they do not drift.
   worker::WorkerStats before = stats_of(worker);

@@ -13,8 +13,8 @@
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "common/logging.hpp"
 #include "nimbus/daemon.hpp"
-#include "worker/logging.hpp"
 
 namespace gale::cli {
 
@@ -99,7 +99,7 @@ int run_nimbus(const std::vector<std::string>& args) {
     throw Error("cannot create the state directory '" + options.nimbus.state_dir.string() +
                 "': " + ec.message());
   }
-  auto logger = worker::make_logger("nimbus", (options.nimbus.state_dir / "nimbus.log").string());
+  auto logger = common::make_logger("nimbus", (options.nimbus.state_dir / "nimbus.log").string());
   nimbus::run_daemon(options, stop_requested, logger);
   return 0;
 }

@@ -22,10 +22,10 @@
 
 #include "cli/client_commands.hpp"
 #include "cluster/rpc.hpp"
+#include "common/clock.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
-#include "worker/clock.hpp"
 
 namespace gale::cli {
 
@@ -225,7 +225,7 @@ int run_supervisor(const std::vector<std::string>& args) {
     return verb == "fetch_plugin" ? fetches.call(verb, body) : heartbeats.call(verb, body);
   };
   supervisor::PosixLauncher launcher;
-  worker::SteadyClock clock;
+  common::SteadyClock clock;
   supervisor::Supervisor daemon(options, rpc, launcher, clock);
 
   std::string ports;

@@ -15,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 #include <zmq.hpp>
 
 #include <gale/config.hpp>
@@ -25,10 +25,12 @@
 #include "cluster/assignment_file.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/rpc.hpp"
-#include "worker/logging.hpp"
-#include "worker/plugin_loader.hpp"
+#include "common/logging.hpp"
+#include "plugin/loader.hpp"
+#include "topology/src/plan.hpp"
+#include "transport/zmq_transport.hpp"
+#include "worker/process/routes.hpp"
 #include "worker/worker.hpp"
-#include "worker/zmq_transport.hpp"
 
 namespace gale::cli {
 
@@ -58,15 +60,14 @@ struct WorkerArgs {
 
 po::options_description visible_options() {
   po::options_description options("Options (all required)");
-  options.add_options()
-      ("help,h", "show this help and exit")
-      ("nimbus", po::value<std::string>()->value_name("HOST:PORT"), "nimbus to heartbeat")
-      ("supervisor", po::value<std::string>()->value_name("ID"), "the supervisor's id")
-      ("host", po::value<std::string>()->value_name("H"), "the address to bind the data port on")
-      ("port", po::value<int>()->value_name("P"), "the slot: the data port")
-      ("dir", po::value<std::string>()->value_name("D"),
-       "the slot's directory (assignment.msgpack, heartbeat, worker.log)")
-      ("plugin", po::value<std::string>()->value_name("FILE"), "the topology plugin");
+  options.add_options()("help,h", "show this help and exit")(
+      "nimbus", po::value<std::string>()->value_name("HOST:PORT"), "nimbus to heartbeat")(
+      "supervisor", po::value<std::string>()->value_name("ID"), "the supervisor's id")(
+      "host", po::value<std::string>()->value_name("H"), "the address to bind the data port on")(
+      "port", po::value<int>()->value_name("P"), "the slot: the data port")(
+      "dir", po::value<std::string>()->value_name("D"),
+      "the slot's directory (assignment.msgpack, heartbeat, worker.log)")(
+      "plugin", po::value<std::string>()->value_name("FILE"), "the topology plugin");
   return options;
 }
 
@@ -93,9 +94,9 @@ WorkerArgs parse_args(const std::vector<std::string>& args) {
 // The supervisor watches the file's modification time; the content (Unix time in ms) is for
 // people. Written aside and renamed, so that nobody reads a half-written file.
 void touch_heartbeat(const fs::path& path, spdlog::logger& log) {
-  const auto now_ms = std::chrono::duration_cast<milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   fs::path tmp = path;
   tmp += ".tmp";
   {
@@ -155,7 +156,9 @@ Map heartbeat_body(const WorkerArgs& a, const cluster::Assignment& assignment,
   std::string last_error;
   const Clock::time_point now = Clock::now();
   for (const worker::ComponentStats& c : worker.stats().components) {
-    Map s{{"kind", c.is_spout ? "spout" : c.is_acker ? "acker" : "bolt"},
+    Map s{{"kind", c.is_spout   ? "spout"
+                   : c.is_acker ? "acker"
+                                : "bolt"},
           {"tasks", static_cast<std::int64_t>(c.tasks)},
           {"emitted", static_cast<std::int64_t>(c.emitted)},
           {"transferred", static_cast<std::int64_t>(c.transferred)},
@@ -246,21 +249,21 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
   }
   const std::vector<std::int32_t> my_tasks = slot->tasks;
 
-  worker::LoadedPlugin plugin = worker::load_plugin(a.plugin);
+  plugin::LoadedPlugin plugin = plugin::load_plugin(a.plugin);
   // Nimbus's config already merged the plugin's; merging again keeps keys the file may lack.
   Config config = plugin.config;
   config.merge(file.config);
   const double heartbeat_secs = config.get_double("worker.heartbeat.frequency.secs", 1.0);
-  const auto heartbeat_period = milliseconds(
-      static_cast<std::int64_t>(std::clamp(heartbeat_secs, 0.05, 60.0) * 1000));
+  const auto heartbeat_period =
+      milliseconds(static_cast<std::int64_t>(std::clamp(heartbeat_secs, 0.05, 60.0) * 1000));
 
   zmq::context_t context(1);
-  worker::ZmqTransportOptions transport_options;
+  transport::ZmqTransportOptions transport_options;
   transport_options.host = a.host;
   transport_options.port = a.port;
   transport_options.logger = log;
-  worker::ZmqTransport transport(context, transport_options);
-  transport.set_routes(cluster::routes_of(assignment));
+  transport::ZmqTransport transport(context, transport_options);
+  transport.set_routes(worker::routes_of(assignment));
 
   worker::WorkerOptions options;
   options.tasks = my_tasks;
@@ -269,7 +272,9 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
   options.log_file = (dir / "worker.log").string();
   // Declared after the transport: destroyed (stopped) before it, as the transport requires.
   worker::Worker worker(plugin.topology, config, options);
-  transport.start(worker);
+  const detail::Plan& plan = worker.plan();
+  transport.start([&plan](std::int32_t c, std::int32_t s) { return plan.resolve(c, s); },
+                  [&worker](std::vector<wire::Message>&& m) { worker.receive(std::move(m)); });
   worker.start();  // spouts start active
   std::string status = "active";
   follow_status(file.status, worker, status, *log);
@@ -289,7 +294,8 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
     touch_heartbeat(dir / "heartbeat", *log);
     std::optional<cluster::Reply> reply;
     try {
-      reply = nimbus.call("worker_heartbeat", heartbeat_body(a, assignment, worker, started, rates));
+      reply =
+          nimbus.call("worker_heartbeat", heartbeat_body(a, assignment, worker, started, rates));
     } catch (const std::exception& e) {
       log->warn("nimbus sent a malformed reply: {}", e.what());
     }
@@ -324,7 +330,7 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
             drain = k_drain_on_reassign;
             break;
           }
-          transport.set_routes(cluster::routes_of(newer));
+          transport.set_routes(worker::routes_of(newer));
           log->info("assignment version {}: peers updated", newer.version);
           assignment = std::move(newer);
         }
@@ -357,7 +363,7 @@ int run_worker(const std::vector<std::string>& args) {
     std::cout << worker_help();
     return 0;
   }
-  auto log = worker::make_logger("worker-" + std::to_string(a.port),
+  auto log = common::make_logger("worker-" + std::to_string(a.port),
                                  (fs::path(a.dir) / "worker.log").string());
   // Few lines, and the supervisor reads the last error from the file: write each at once.
   log->flush_on(spdlog::level::info);

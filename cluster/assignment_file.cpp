@@ -10,8 +10,7 @@
 
 #include <gale/errors.hpp>
 
-#include "worker/serialization.hpp"
-#include "worker/zmq_transport.hpp"
+#include "wire/codec.hpp"
 
 namespace gale::cluster {
 
@@ -111,14 +110,6 @@ AssignmentFile read_assignment_file(const std::filesystem::path& path) {
   } catch (const ProtocolError& e) {
     throw ProtocolError(path.string() + ": " + e.what());
   }
-}
-
-std::vector<worker::TaskRoute> routes_of(const Assignment& assignment) {
-  std::vector<worker::TaskRoute> routes;
-  for (const WorkerAssignment& w : assignment.workers) {
-    routes.push_back({"tcp://" + w.host + ":" + std::to_string(w.port), w.tasks});
-  }
-  return routes;
 }
 
 }  // namespace gale::cluster

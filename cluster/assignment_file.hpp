@@ -1,7 +1,8 @@
 #pragma once
 
-// The file through which a supervisor tells a worker what to run: D/workers/<port>/assignment.msgpack
-// (docs/cluster.md). Written by the supervisor, read by the worker at start.
+// The file through which a supervisor tells a worker what to run:
+// D/workers/<port>/assignment.msgpack (docs/cluster.md). Written by the supervisor, read by the
+// worker at start.
 //
 // Encoding: wire::encode_values of one value, a map
 //   {assignment: Assignment::to_map(), config: map of the topology config, status: "active" | ...}
@@ -40,9 +41,5 @@ AssignmentFile read_assignment_file(const std::filesystem::path& path);
 // Config <-> msgpack map, as the file and the control messages carry it.
 Map config_to_map(const Config& config);
 Config config_from_map(const Map& map);
-
-// The data routes of an assignment: each worker's tcp://host:port and the tasks it hosts (what
-// worker::ZmqTransport::set_routes takes).
-std::vector<worker::TaskRoute> routes_of(const Assignment& assignment);
 
 }  // namespace gale::cluster

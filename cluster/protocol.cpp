@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "worker/serialization.hpp"
+#include "wire/codec.hpp"
 
 namespace gale::cluster {
 
@@ -17,15 +17,19 @@ Values decode_envelope(std::string_view bytes, const char* what) {
     throw ProtocolError(std::string("malformed ") + what + ": " + e.what());
   }
   if (v.size() != 3) {
-    throw ProtocolError(std::string("malformed ") + what + ": expected [version, verb, body], got " +
-                        std::to_string(v.size()) + " elements");
+    throw ProtocolError(std::string("malformed ") + what +
+                        ": expected [version, verb, body], got " + std::to_string(v.size()) +
+                        " elements");
   }
-  if (!v[0].is_int()) throw ProtocolError(std::string("malformed ") + what + ": version is not an int");
+  if (!v[0].is_int())
+    throw ProtocolError(std::string("malformed ") + what + ": version is not an int");
   if (v[0].as_int() != protocol_version) {
-    throw ProtocolError(std::string(what) + " has protocol version " + std::to_string(v[0].as_int()) +
-                        ", this Gale speaks version " + std::to_string(protocol_version));
+    throw ProtocolError(std::string(what) + " has protocol version " +
+                        std::to_string(v[0].as_int()) + ", this Gale speaks version " +
+                        std::to_string(protocol_version));
   }
-  if (!v[1].is_string()) throw ProtocolError(std::string("malformed ") + what + ": verb is not a string");
+  if (!v[1].is_string())
+    throw ProtocolError(std::string("malformed ") + what + ": verb is not a string");
   return v;
 }
 
@@ -46,7 +50,9 @@ Request decode_request(std::string_view bytes) {
   return {v[1].as_string(), v[2].as_map()};
 }
 
-std::string encode_ok(const Map& body) { return wire::encode_values({protocol_version, "ok", body}); }
+std::string encode_ok(const Map& body) {
+  return wire::encode_values({protocol_version, "ok", body});
+}
 
 std::string encode_error(std::string_view message) {
   return wire::encode_values({protocol_version, "error", std::string(message)});
@@ -63,7 +69,8 @@ Reply decode_reply(std::string_view bytes) {
     if (!v[2].is_string()) throw ProtocolError("malformed reply: error message is not a string");
     r.error = v[2].as_string();
   } else {
-    throw ProtocolError("malformed reply: status '" + v[1].as_string() + "' is neither ok nor error");
+    throw ProtocolError("malformed reply: status '" + v[1].as_string() +
+                        "' is neither ok nor error");
   }
   return r;
 }
@@ -195,10 +202,14 @@ Assignment Assignment::from_map(const Map& m) {
 
 const char* status_name(TopologyStatus s) noexcept {
   switch (s) {
-    case TopologyStatus::active: return "active";
-    case TopologyStatus::inactive: return "inactive";
-    case TopologyStatus::rebalancing: return "rebalancing";
-    case TopologyStatus::killed: return "killed";
+    case TopologyStatus::active:
+      return "active";
+    case TopologyStatus::inactive:
+      return "inactive";
+    case TopologyStatus::rebalancing:
+      return "rebalancing";
+    case TopologyStatus::killed:
+      return "killed";
   }
   return "unknown";
 }

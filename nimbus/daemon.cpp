@@ -8,13 +8,13 @@
 #include <gale/errors.hpp>
 
 #include "cluster/rpc.hpp"
-#include "worker/clock.hpp"
+#include "common/clock.hpp"
 
 namespace gale::nimbus {
 
 void run_daemon(const DaemonOptions& options, const std::function<bool()>& should_stop,
                 std::shared_ptr<spdlog::logger> logger) {
-  worker::SteadyClock clock;
+  common::SteadyClock clock;
   Nimbus nimbus(options.nimbus, clock, logger);
   zmq::context_t context(1);
   const std::string endpoint = "tcp://" + options.host + ":" + std::to_string(options.port);

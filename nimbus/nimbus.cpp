@@ -85,7 +85,7 @@ std::int64_t message_timeout_secs(const Map& config) {
 
 }  // namespace
 
-Nimbus::Nimbus(NimbusOptions options, const worker::Clock& clock,
+Nimbus::Nimbus(NimbusOptions options, const common::Clock& clock,
                std::shared_ptr<spdlog::logger> logger)
     : clock_(clock),
       logger_(std::move(logger)),

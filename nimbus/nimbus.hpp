@@ -21,9 +21,9 @@
 #include <gale/value.hpp>
 
 #include "cluster/protocol.hpp"
+#include "common/clock.hpp"
 #include "nimbus/scheduler.hpp"
 #include "nimbus/state.hpp"
-#include "worker/clock.hpp"
 
 namespace spdlog {
 class logger;
@@ -51,7 +51,7 @@ class Nimbus {
  public:
   // Recovers every topology under options.state_dir. Throws ConfigError for an invalid nimbus.*
   // key and gale::Error when the state directory cannot be created.
-  Nimbus(NimbusOptions options, const worker::Clock& clock, std::shared_ptr<spdlog::logger> logger);
+  Nimbus(NimbusOptions options, const common::Clock& clock, std::shared_ptr<spdlog::logger> logger);
   ~Nimbus();
 
   // Answers one request: [1, "ok", body] or [1, "error", message]. Never throws: malformed input
@@ -125,7 +125,7 @@ class Nimbus {
   std::string new_topology_id(const std::string& name) const;
 
   // Constant after construction.
-  const worker::Clock& clock_;
+  const common::Clock& clock_;
   std::shared_ptr<spdlog::logger> logger_;
   std::int64_t supervisor_timeout_ns_;
   std::chrono::milliseconds plugin_check_timeout_;

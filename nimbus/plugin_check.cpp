@@ -14,9 +14,9 @@
 #include <gale/errors.hpp>
 
 #include "cluster/protocol.hpp"
-#include "worker/plan.hpp"
-#include "worker/plugin_loader.hpp"
-#include "worker/serialization.hpp"
+#include "plugin/loader.hpp"
+#include "topology/src/plan.hpp"
+#include "wire/codec.hpp"
 
 namespace gale::nimbus {
 
@@ -45,12 +45,12 @@ std::string user_message(std::string message, const std::string& path, const std
                              const Map& overrides) {
   Values answer;
   try {
-    worker::LoadedPlugin plugin = worker::load_plugin(path);
+    plugin::LoadedPlugin plugin = plugin::load_plugin(path);
     Config config = plugin.config;
     for (const auto& [key, value] : overrides) config.set(key, value);
     config.set(keys::topology_name, name);
     config.validate();
-    worker::Plan plan(plugin.topology, config);
+    detail::Plan plan(plugin.topology, config);
     List executors;
     for (const auto& e : plan.executors())
       executors.push_back(List(e.tasks.begin(), e.tasks.end()));

@@ -21,7 +21,7 @@ struct PluginCheck {
   Map config;                                        // merged and validated
 };
 
-// Forks a child that loads the plugin at `path` (worker::load_plugin), merges its config with
+// Forks a child that loads the plugin at `path` (plugin::load_plugin), merges its config with
 // `overrides` (overrides win) and sets topology.name to `name`, validates the config, computes the
 // plan's executors, reports them over a pipe and exits. The parent waits up to `timeout` and
 // kills a child that takes longer. Failures are values: a loader error (with `path` replaced by a

@@ -13,7 +13,7 @@
 
 #include <gale/errors.hpp>
 
-#include "worker/serialization.hpp"
+#include "wire/codec.hpp"
 
 namespace gale::nimbus {
 

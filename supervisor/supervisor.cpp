@@ -16,7 +16,7 @@
 #include <gale/errors.hpp>
 
 #include "cluster/assignment_file.hpp"
-#include "worker/logging.hpp"
+#include "common/logging.hpp"
 
 namespace gale::supervisor {
 
@@ -44,7 +44,7 @@ milliseconds seconds_key(const Config& config, const char* key, milliseconds fal
 }
 
 // The last line of worker.log logged at level error or critical ("2026-01-02 03:04:05.678 error
-// [name] text", the pattern of worker::make_logger), or empty.
+// [name] text", the pattern of common::make_logger), or empty.
 // Only lines from byte `offset` on count (the log of earlier topologies on the slot does not),
 // unless the file is now shorter than that (it was truncated).
 std::string last_error_line(const fs::path& log, std::int64_t offset) {
@@ -156,12 +156,12 @@ struct Supervisor::Slot {
 };
 
 Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-                       const worker::Clock& clock)
+                       const common::Clock& clock)
     : options_(std::move(options)),
       rpc_(std::move(rpc)),
       launcher_(launcher),
       clock_(clock),
-      log_(worker::make_logger("supervisor", options_.log_file)),
+      log_(common::make_logger("supervisor", options_.log_file)),
       plugins_(options_.state_dir / "plugins") {
   for (std::int64_t port : options_.ports) {
     auto slot = std::make_unique<Slot>();

@@ -21,9 +21,9 @@
 #include <gale/value.hpp>
 
 #include "cluster/protocol.hpp"
+#include "common/clock.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
-#include "worker/clock.hpp"
 
 namespace spdlog {
 class logger;
@@ -86,7 +86,7 @@ class Supervisor {
  public:
   // REQUIRES: `launcher` and `clock` outlive the supervisor.
   Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-             const worker::Clock& clock);
+             const common::Clock& clock);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -136,7 +136,7 @@ class Supervisor {
   const SupervisorOptions options_;
   const RpcCall rpc_;
   ProcessLauncher& launcher_;
-  const worker::Clock& clock_;
+  const common::Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
 
   PluginCache plugins_;

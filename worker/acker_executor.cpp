@@ -17,9 +17,9 @@ constexpr std::size_t k_buckets = 4;
 
 class AckerExecutor final : public Executor {
  public:
-  AckerExecutor(WorkerImpl& worker, ExecutorPlan plan)
+  AckerExecutor(WorkerImpl& worker, detail::ExecutorPlan plan)
       : Executor(worker, std::move(plan)), table_(k_buckets) {
-    const RuntimeSettings& s = worker_.settings();
+    const detail::RuntimeSettings& s = worker_.settings();
     if (s.timeouts_enabled) {
       rotation_interval_ns_ = std::max<std::int64_t>(s.message_timeout_ns / (k_buckets - 1), 1);
     }
@@ -34,16 +34,16 @@ class AckerExecutor final : public Executor {
   }
   void shutdown() override {}
 
-  void on_message(Message& m) override {
+  void on_message(wire::Message& m) override {
     AckerTable::Result r;
     switch (m.kind) {
-      case MessageKind::acker_init:
+      case wire::MessageKind::acker_init:
         r = table_.init(m.root, m.value, m.spout_task);
         break;
-      case MessageKind::acker_ack:
+      case wire::MessageKind::acker_ack:
         r = table_.ack(m.root, m.value);
         break;
-      case MessageKind::acker_fail:
+      case wire::MessageKind::acker_fail:
         r = table_.fail(m.root);
         break;
       default:
@@ -54,8 +54,8 @@ class AckerExecutor final : public Executor {
     if (r.outcome == AckerTable::Outcome::pending) return;
     const bool completed = r.outcome == AckerTable::Outcome::completed;
     (completed ? metrics_->acked : metrics_->failed).add();
-    send_control(completed ? MessageKind::spout_ack : MessageKind::spout_fail, r.spout_task,
-                 m.root);
+    send_control(completed ? wire::MessageKind::spout_ack : wire::MessageKind::spout_fail,
+                 r.spout_task, m.root);
   }
 
   std::int64_t on_timers(std::int64_t now) override {
@@ -76,7 +76,7 @@ class AckerExecutor final : public Executor {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, ExecutorPlan plan) {
+std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, detail::ExecutorPlan plan) {
   return std::make_unique<AckerExecutor>(worker, std::move(plan));
 }
 

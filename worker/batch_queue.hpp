@@ -8,11 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "worker/message.hpp"
+#include "wire/message.hpp"
 
 namespace gale::worker {
-
-using Batch = std::vector<Message>;
 
 // An executor's input: a bounded queue of message batches. Producers hand over whole batches, so
 // the lock is taken once per batch, never per tuple; the consumer takes every queued batch at once.
@@ -27,7 +25,7 @@ class BatchQueue {
   // down instead of growing memory (backpressure). Returns false, dropping the batch, once closed.
   // Takes the messages of `batch` and leaves it empty, with a recycled vector's capacity when one
   // is spare.
-  bool push(Batch& batch) {
+  bool push(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || size_ < capacity_; });
     if (closed_) return false;
@@ -36,12 +34,12 @@ class BatchQueue {
     not_empty_.notify_one();
     return true;
   }
-  bool push(Batch&& batch) { return push(batch); }
+  bool push(wire::Batch&& batch) { return push(batch); }
 
   // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
   // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
   // volume is bounded by the data tuples in flight. Returns false once closed.
-  bool push_control(Batch& batch) {
+  bool push_control(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
     if (closed_) return false;
     enqueue_locked(batch);
@@ -49,17 +47,17 @@ class BatchQueue {
     not_empty_.notify_one();
     return true;
   }
-  bool push_control(Batch&& batch) { return push_control(batch); }
+  bool push_control(wire::Batch&& batch) { return push_control(batch); }
 
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
   // for a batch, wake() or close(), the first `spin` of it awake (polling), the rest asleep.
   // Returns the number of messages taken. The batches in `spent` (emptied by the consumer) become
   // spares for producers; `spent` is left empty.
-  std::size_t pop_all(std::vector<Batch>& out, std::chrono::nanoseconds timeout,
-                      std::vector<Batch>& spent,
+  std::size_t pop_all(std::vector<wire::Batch>& out, std::chrono::nanoseconds timeout,
+                      std::vector<wire::Batch>& spent,
                       std::chrono::nanoseconds spin = std::chrono::nanoseconds::zero()) {
     std::unique_lock lock(mutex_);
-    for (Batch& b : spent) {
+    for (wire::Batch& b : spent) {
       if (spares_.size() >= k_max_spares) break;
       if (b.capacity() > 0) spares_.push_back(std::move(b));
     }
@@ -90,8 +88,8 @@ class BatchQueue {
     return taken;
   }
 
-  std::size_t pop_all(std::vector<Batch>& out, std::chrono::nanoseconds timeout) {
-    std::vector<Batch> none;
+  std::size_t pop_all(std::vector<wire::Batch>& out, std::chrono::nanoseconds timeout) {
+    std::vector<wire::Batch> none;
     return pop_all(out, timeout, none);
   }
 
@@ -123,7 +121,7 @@ class BatchQueue {
   std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  void enqueue_locked(Batch& batch) {
+  void enqueue_locked(wire::Batch& batch) {
     signal_.store(true, std::memory_order_release);
     size_ += batch.size();
     batches_.push_back(std::move(batch));
@@ -165,8 +163,8 @@ class BatchQueue {
   mutable std::mutex mutex_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
-  std::vector<Batch> batches_;
-  std::vector<Batch> spares_;  // empty, with capacity
+  std::vector<wire::Batch> batches_;
+  std::vector<wire::Batch> spares_;  // empty, with capacity
   std::size_t size_ = 0;
   bool closed_ = false;
   bool woken_ = false;

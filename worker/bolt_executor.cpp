@@ -60,7 +60,7 @@ class BoltExecutor final : public Executor {
  protected:
   void init() override;
   void shutdown() override;
-  void on_message(Message& message) override;
+  void on_message(wire::Message& message) override;
   std::int64_t on_timers(std::int64_t now) override;
 
  private:
@@ -86,8 +86,8 @@ void BoltCollectorImpl::do_emit(std::string_view stream, std::span<const Tuple> 
 }
 
 void BoltExecutor::init() {
-  const Plan& plan = worker_.plan();
-  const ComponentPlan& component = plan.component(plan_.component_index);
+  const detail::Plan& plan = worker_.plan();
+  const detail::ComponentPlan& component = plan.component(plan_.component_index);
   std::int64_t tick_secs = 0;
   if (const Value* v = component.config.find(keys::topology_tick_tuple_freq_secs);
       v != nullptr && !v->is_null()) {
@@ -142,9 +142,10 @@ void BoltExecutor::execute(BoltTask& task, const Tuple& input) {
   }
 }
 
-void BoltExecutor::on_message(Message& message) {
+void BoltExecutor::on_message(wire::Message& message) {
   BoltTask* task = task_of(message.task);
-  if (task == nullptr || (message.kind != MessageKind::tuple && message.kind != MessageKind::tick)) {
+  if (task == nullptr ||
+      (message.kind != wire::MessageKind::tuple && message.kind != wire::MessageKind::tick)) {
     worker_.log().error("bolt executor got a message of kind {} for task {} it does not run",
                         static_cast<int>(message.kind), message.task);
     return;
@@ -153,7 +154,7 @@ void BoltExecutor::on_message(Message& message) {
   // block is free again when `input` goes out of scope, ready for the next message.
   detail::TupleData* data = detail::new_tuple_data();
   data->source_task = message.source_task;
-  data->meta = message.kind == MessageKind::tick ? &detail::tick_stream_meta() : message.meta;
+  data->meta = message.kind == wire::MessageKind::tick ? &detail::tick_stream_meta() : message.meta;
   data->values = std::move(message.values);
   data->anchors = std::move(message.anchors);
   const Tuple input = detail::TupleAccess::wrap(data);
@@ -182,11 +183,11 @@ std::int64_t BoltExecutor::on_timers(std::int64_t now) {
 
 void BoltExecutor::emit(BoltTask& task, std::string_view stream, std::span<const Tuple> anchors,
                         Values&& values, std::int32_t direct_task) {
-  const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
+  const detail::StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   const bool track = worker_.plan().acking() && !anchors.empty();
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     const bool last = i + 1 == targets_.size();
-    send_to(targets_[i], [&](Message& m) {
+    send_to(targets_[i], [&](wire::Message& m) {
       fill_tuple(m, task, sp, values, last);
       if (!track) return;
       // Storm's scheme: one new edge id per (target, anchor); it is XORed into the anchor's ack
@@ -218,7 +219,7 @@ void BoltExecutor::ack(BoltTask& task, const Tuple& input) {
   task.metrics->acked.add();
   if (!worker_.plan().acking()) return;
   for (const detail::Anchor& a : d->anchors) {
-    send_control(MessageKind::acker_ack, worker_.plan().acker_for(a.root), a.root,
+    send_control(wire::MessageKind::acker_ack, worker_.plan().acker_for(a.root), a.root,
                  a.edge ^ d->ack_val);
   }
 }
@@ -230,13 +231,13 @@ void BoltExecutor::fail(BoltTask& task, const Tuple& input) {
   task.metrics->failed.add();
   if (!worker_.plan().acking()) return;
   for (const detail::Anchor& a : d->anchors) {
-    send_control(MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
+    send_control(wire::MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
   }
 }
 
 }  // namespace
 
-std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, ExecutorPlan plan) {
+std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, detail::ExecutorPlan plan) {
   return std::make_unique<BoltExecutor>(worker, std::move(plan));
 }
 

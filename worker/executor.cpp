@@ -22,7 +22,7 @@ constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 // Messages ahead of the one being handled that are prefetched.
 constexpr std::size_t k_prefetch_distance = 2;
 
-void prefetch_message(const Message& message) {
+void prefetch_message(const wire::Message& message) {
   // The lines a small tuple's message uses: its header, the values' header and first value.
   const char* p = reinterpret_cast<const char*>(&message);
   __builtin_prefetch(p);
@@ -35,13 +35,14 @@ void prefetch_message(const Message& message) {
 // ---------------------------------------------------------------------------------------------
 // TaskRouter
 
-TaskRouter::TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const Context& context,
-                       std::uint64_t seed, std::function<void(const std::string&)> report_error)
+TaskRouter::TaskRouter(WorkerImpl& worker, const detail::ComponentPlan& component,
+                       const Context& context, std::uint64_t seed,
+                       std::function<void(const std::string&)> report_error)
     : component_(component) {
   groupers_.resize(component.streams.size());
   for (std::size_t s = 0; s < component.streams.size(); ++s) {
-    const StreamPlan& stream = component.streams[s];
-    for (const SubscriberPlan& sub : stream.subscribers) {
+    const detail::StreamPlan& stream = component.streams[s];
+    for (const detail::SubscriberPlan& sub : stream.subscribers) {
       GrouperArgs args;
       args.context = &context;
       args.stream = stream.meta.stream;
@@ -72,8 +73,8 @@ int TaskRouter::stream_index(std::string_view stream) {
       declared += (declared.empty() ? "" : ", ") + s.meta.stream;
     }
     throw TopologyError("component '" + component_.def->id + "' emitted to undeclared stream '" +
-                        std::string(stream) + "' (declared: " +
-                        (declared.empty() ? "none" : declared) + ")");
+                        std::string(stream) +
+                        "' (declared: " + (declared.empty() ? "none" : declared) + ")");
   }
   last_stream_ = index;
   return index;
@@ -81,13 +82,13 @@ int TaskRouter::stream_index(std::string_view stream) {
 
 void TaskRouter::route(int stream, const Values& values, std::int32_t direct_task,
                        std::vector<std::int32_t>& out) {
-  const StreamPlan& sp = component_.streams[stream];
+  const detail::StreamPlan& sp = component_.streams[stream];
   if (sp.direct != (direct_task >= 0)) {
-    throw TopologyError(sp.direct ? "component '" + component_.def->id + "' used emit() on direct stream '" +
-                                        sp.meta.stream + "'; use emit_direct()"
-                                  : "component '" + component_.def->id +
-                                        "' used emit_direct() on non-direct stream '" +
-                                        sp.meta.stream + "'");
+    throw TopologyError(
+        sp.direct ? "component '" + component_.def->id + "' used emit() on direct stream '" +
+                        sp.meta.stream + "'; use emit_direct()"
+                  : "component '" + component_.def->id +
+                        "' used emit_direct() on non-direct stream '" + sp.meta.stream + "'");
   }
   if (!sp.direct) {
     auto& groupers = groupers_[stream];
@@ -95,7 +96,7 @@ void TaskRouter::route(int stream, const Values& values, std::int32_t direct_tas
     return;
   }
   bool subscribed = false;
-  for (const SubscriberPlan& sub : sp.subscribers) {
+  for (const detail::SubscriberPlan& sub : sp.subscribers) {
     if (std::binary_search(sub.tasks->begin(), sub.tasks->end(), direct_task)) {
       out.push_back(direct_task);
       subscribed = true;
@@ -111,7 +112,7 @@ void TaskRouter::route(int stream, const Values& values, std::int32_t direct_tas
 // ---------------------------------------------------------------------------------------------
 // Executor
 
-Executor::Executor(WorkerImpl& worker, ExecutorPlan plan)
+Executor::Executor(WorkerImpl& worker, detail::ExecutorPlan plan)
     : worker_(worker),
       plan_(std::move(plan)),
       queue_(worker.settings().queue_capacity),
@@ -153,7 +154,7 @@ void Executor::run() {
   ready_.store(true, std::memory_order_release);
   ready_.notify_all();
 
-  const Clock& clock = worker_.clock();
+  const common::Clock& clock = worker_.clock();
   clock_simulated_ = clock.simulated();
   bool busy = false;
   bool loaded = false;  // the last round took a full batch or more from the queue
@@ -175,12 +176,10 @@ void Executor::run() {
     // sleeping; one that is idle or sees a trickle sleeps at once, so light traffic costs no
     // polling. With topology.executor.spin.light.load any round with work counts as load.
     const auto spin = loaded ? spin_ns : std::chrono::nanoseconds::zero();
-    std::size_t taken =
-        queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
-    loaded = taken >= worker_.settings().batch_size ||
-             (spin_light_load && (taken > 0 || busy));
+    std::size_t taken = queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
+    loaded = taken >= worker_.settings().batch_size || (spin_light_load && (taken > 0 || busy));
     clock_reuses_left_ = 0;  // time passed while waiting
-    for (Batch& batch : inbox_) {
+    for (wire::Batch& batch : inbox_) {
       const std::size_t n = batch.size();
       for (std::size_t i = 0; i < n; ++i) {
         // The messages were written on another core: fetch a few ahead so their lines arrive in
@@ -192,7 +191,8 @@ void Executor::run() {
       spent_.push_back(std::move(batch));  // back to the queue's spares with the next pop_all
     }
     inbox_.clear();
-    // Read before the clock: a request is made after the clock moved, so this run sees the new time.
+    // Read before the clock: a request is made after the clock moved, so this run sees the new
+    // time.
     std::uint64_t timer_epoch = timers_requested_.load(std::memory_order_acquire);
     clock_reading_ns_ = clock.now_ns();
     clock_reuses_left_ = clock_simulated_ ? 0 : k_clock_reuse;
@@ -214,30 +214,29 @@ void Executor::name_thread() const {
   // "gale:<component>:<first task>" as far as the kernel's 15 characters go, so `top -H`, perf
   // and debuggers tell the executors apart.
   const std::string component =
-      plan_.component_index < 0 ? "acker"
-                                : worker_.plan().component(plan_.component_index).def->id;
+      plan_.component_index < 0 ? "acker" : worker_.plan().component(plan_.component_index).def->id;
   std::string name = "gale:" + component + ":" + std::to_string(plan_.tasks.front());
   if (name.size() > 15) name.resize(15);
   pthread_setname_np(pthread_self(), name.c_str());
 }
 
-void Executor::init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component) {
-  const Plan& plan = worker_.plan();
+void Executor::init_task(TaskBase& task, std::int32_t id, const detail::ComponentPlan& component) {
+  const detail::Plan& plan = worker_.plan();
   task.id = id;
   task.component = &component;
   task.metrics = &worker_.metrics(id);
   task.context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
-  task.router = std::make_unique<TaskRouter>(
-      worker_, component, *task.context, random_.next(),
-      [this, id](const std::string& e) { report_error(id, e); });
+  task.router =
+      std::make_unique<TaskRouter>(worker_, component, *task.context, random_.next(),
+                                   [this, id](const std::string& e) { report_error(id, e); });
 }
 
-const StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
-                                       const Values& values, std::int32_t direct_task) {
+const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
+                                               const Values& values, std::int32_t direct_task) {
   int s = task.router->stream_index(stream);
   targets_.clear();
   task.router->route(s, values, direct_task, targets_);
-  const StreamPlan& sp = task.router->stream(s);
+  const detail::StreamPlan& sp = task.router->stream(s);
   task.metrics->emitted.add();
   task.metrics->transferred.add(targets_.size());
   if (worker_.capturing()) {
@@ -251,7 +250,7 @@ const StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
 }
 
 void Executor::flush_task(std::int32_t task) {
-  Batch& batch = outbox_[task];
+  wire::Batch& batch = outbox_[task];
   if (batch.empty()) return;
   worker_.deliver(task, batch, this);  // leaves `batch` empty, maybe with a recycled capacity
 }
@@ -266,8 +265,8 @@ void Executor::report_error(std::int32_t task, std::string_view what) {
   TaskMetrics& m = worker_.metrics(task);
   m.errors.add();
   m.set_last_error(std::string(what));
-  auto local = static_cast<std::size_t>(
-      std::find(plan_.tasks.begin(), plan_.tasks.end(), task) - plan_.tasks.begin());
+  auto local = static_cast<std::size_t>(std::find(plan_.tasks.begin(), plan_.tasks.end(), task) -
+                                        plan_.tasks.begin());
   if (local >= plan_.tasks.size()) local = 0;
   // Wall time, not the injected clock: this only paces the log.
   std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(

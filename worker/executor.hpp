@@ -12,11 +12,11 @@
 
 #include <gale/context.hpp>
 
+#include "topology/src/plan.hpp"
 #include "topology/src/tuple_data.hpp"
 #include "worker/batch_queue.hpp"
 #include "worker/groupers.hpp"
 #include "worker/metrics.hpp"
-#include "worker/plan.hpp"
 #include "worker/random.hpp"
 
 namespace gale::worker {
@@ -27,7 +27,7 @@ class WorkerImpl;
 // Thread: the task's executor.
 class TaskRouter {
  public:
-  TaskRouter(WorkerImpl& worker, const ComponentPlan& component, const Context& context,
+  TaskRouter(WorkerImpl& worker, const detail::ComponentPlan& component, const Context& context,
              std::uint64_t seed, std::function<void(const std::string&)> report_error);
 
   // Index of a declared stream; an empty name is the default stream. Throws TopologyError naming
@@ -39,10 +39,10 @@ class TaskRouter {
   // directly.
   void route(int stream, const Values& values, std::int32_t direct_task,
              std::vector<std::int32_t>& out);
-  const StreamPlan& stream(int index) const { return component_.streams[index]; }
+  const detail::StreamPlan& stream(int index) const { return component_.streams[index]; }
 
  private:
-  const ComponentPlan& component_;
+  const detail::ComponentPlan& component_;
   std::vector<std::vector<std::unique_ptr<Grouper>>> groupers_;  // [stream][subscriber]
   int last_stream_ = -1;  // cache: most components emit to one stream
   static constexpr int k_unresolved = -2;
@@ -52,7 +52,7 @@ class TaskRouter {
 // What every spout and bolt task has. Thread: the task's executor.
 struct TaskBase {
   std::int32_t id = 0;
-  const ComponentPlan* component = nullptr;
+  const detail::ComponentPlan* component = nullptr;
   TaskMetrics* metrics = nullptr;
   std::unique_ptr<Context> context;
   std::unique_ptr<TaskRouter> router;
@@ -65,7 +65,7 @@ struct TaskBase {
 // owner thread.
 class Executor {
  public:
-  Executor(WorkerImpl& worker, ExecutorPlan plan);
+  Executor(WorkerImpl& worker, detail::ExecutorPlan plan);
   virtual ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -81,9 +81,11 @@ class Executor {
     queue_.wake();
   }
   // The last requested epoch whose timer run, and the flush of what it emitted, completed.
-  std::uint64_t timer_epoch() const noexcept { return timers_seen_.load(std::memory_order_acquire); }
+  std::uint64_t timer_epoch() const noexcept {
+    return timers_seen_.load(std::memory_order_acquire);
+  }
   BatchQueue& queue() noexcept { return queue_; }
-  const ExecutorPlan& plan() const noexcept { return plan_; }
+  const detail::ExecutorPlan& plan() const noexcept { return plan_; }
   virtual bool is_spout() const noexcept { return false; }
   // Spout executors: trees pending over their tasks; a spout whose rounds emitted nothing lately.
   virtual std::uint64_t pending() const noexcept { return 0; }
@@ -96,7 +98,7 @@ class Executor {
   // Runs on the executor thread before the loop (open/prepare) and after it (close/cleanup).
   virtual void init() = 0;
   virtual void shutdown() = 0;
-  virtual void on_message(Message& message) = 0;
+  virtual void on_message(wire::Message& message) = 0;
   // Timers due at `now` (ticks, timeouts, rotations); returns the next deadline (INT64_MAX: none).
   virtual std::int64_t on_timers(std::int64_t now) = 0;
   // Spouts: call next_tuple; returns true when anything was emitted.
@@ -109,22 +111,22 @@ class Executor {
   virtual bool drains_before_stop() const noexcept { return true; }
 
   // Fills the common part of a task: context and router. Throws what a custom grouping throws.
-  void init_task(TaskBase& task, std::int32_t id, const ComponentPlan& component);
+  void init_task(TaskBase& task, std::int32_t id, const detail::ComponentPlan& component);
   // The common start of an emit: resolves the stream, routes the values into `targets_`, counts
   // and captures. Returns the stream. Throws TopologyError for a bad stream or direct task.
-  const StreamPlan& begin_emit(TaskBase& task, std::string_view stream, const Values& values,
-                               std::int32_t direct_task);
+  const detail::StreamPlan& begin_emit(TaskBase& task, std::string_view stream,
+                                       const Values& values, std::int32_t direct_task);
   // Appends a message for `task` to its outbox batch and lets `fill` write it in place (a tuple
   // is built where the receiver will read it). A full batch is handed over at once. If `fill`
   // throws, the message is dropped and the exception propagates.
   template <class Fill>
   void send_to(std::int32_t task, Fill&& fill) {
-    Batch& batch = outbox_[task];
+    wire::Batch& batch = outbox_[task];
     if (batch.empty()) {
       dirty_.push_back(task);
       batch.reserve(batch_size_);
     }
-    Message& m = batch.emplace_back();
+    wire::Message& m = batch.emplace_back();
     m.task = task;
     try {
       fill(m);
@@ -136,9 +138,9 @@ class Executor {
   }
   // Writes the tuple part of a data message emitted by `task` on `stream`: its values are moved
   // in for the last target and copied for the others.
-  static void fill_tuple(Message& m, const TaskBase& task, const StreamPlan& stream,
+  static void fill_tuple(wire::Message& m, const TaskBase& task, const detail::StreamPlan& stream,
                          Values& values, bool last) {
-    m.kind = MessageKind::tuple;
+    m.kind = wire::MessageKind::tuple;
     m.source_task = task.id;
     m.meta = &stream.meta;
     if (last) {
@@ -148,9 +150,9 @@ class Executor {
     }
   }
   // Buffers an acking message (no tuple) for `task`.
-  void send_control(MessageKind kind, std::int32_t task, std::uint64_t root,
+  void send_control(wire::MessageKind kind, std::int32_t task, std::uint64_t root,
                     std::uint64_t value = 0, std::int32_t spout_task = 0) {
-    send_to(task, [&](Message& m) {
+    send_to(task, [&](wire::Message& m) {
       m.kind = kind;
       m.root = root;
       m.value = value;
@@ -179,7 +181,7 @@ class Executor {
   void report_exception(std::int32_t task, std::string_view callback, std::exception_ptr error);
 
   WorkerImpl& worker_;
-  const ExecutorPlan plan_;
+  const detail::ExecutorPlan plan_;
   BatchQueue queue_;
   Random random_;
   std::vector<std::int32_t> targets_;  // the current emit's target tasks
@@ -197,10 +199,10 @@ class Executor {
   std::int64_t clock_reading_ns_ = 0;
   int clock_reuses_left_ = 0;
   bool clock_simulated_ = false;
-  std::vector<Batch> outbox_;          // indexed by task id
-  std::vector<std::int32_t> dirty_;    // tasks with a non-empty outbox batch
-  std::vector<Batch> inbox_;
-  std::vector<Batch> spent_;           // processed inbox batches, returned to queue_ as spares
+  std::vector<wire::Batch> outbox_;  // indexed by task id
+  std::vector<std::int32_t> dirty_;  // tasks with a non-empty outbox batch
+  std::vector<wire::Batch> inbox_;
+  std::vector<wire::Batch> spent_;  // processed inbox batches, returned to queue_ as spares
   std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
   std::atomic<std::uint64_t> timers_requested_{0};
@@ -210,8 +212,8 @@ class Executor {
   std::thread thread_;
 };
 
-std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, ExecutorPlan plan);
-std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, ExecutorPlan plan);
-std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, ExecutorPlan plan);
+std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, detail::ExecutorPlan plan);
+std::unique_ptr<Executor> make_bolt_executor(WorkerImpl& worker, detail::ExecutorPlan plan);
+std::unique_ptr<Executor> make_acker_executor(WorkerImpl& worker, detail::ExecutorPlan plan);
 
 }  // namespace gale::worker

@@ -127,8 +127,9 @@ class PartialKeyGrouper final : public Grouper {
 
 class CustomGrouper final : public Grouper {
  public:
-  CustomGrouper(std::unique_ptr<CustomStreamGrouping> grouping, const std::vector<std::int32_t>& tasks,
-                std::int32_t source_task, std::function<void(const std::string&)> report_error)
+  CustomGrouper(std::unique_ptr<CustomStreamGrouping> grouping,
+                const std::vector<std::int32_t>& tasks, std::int32_t source_task,
+                std::function<void(const std::string&)> report_error)
       : grouping_(std::move(grouping)),
         tasks_(tasks),
         source_task_(source_task),
@@ -137,10 +138,9 @@ class CustomGrouper final : public Grouper {
     std::size_t first = out.size();
     grouping_->choose_tasks(source_task_, values, out);
     // Keep only tasks that subscribe; anything else is a bug in the grouping, reported not routed.
-    auto bad = std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-                              [&](std::int32_t t) {
-                                return !std::binary_search(tasks_.begin(), tasks_.end(), t);
-                              });
+    auto bad = std::remove_if(
+        out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+        [&](std::int32_t t) { return !std::binary_search(tasks_.begin(), tasks_.end(), t); });
     if (bad != out.end()) {
       if (report_error_) {
         report_error_("custom grouping chose task " + std::to_string(*bad) +
@@ -159,7 +159,7 @@ class CustomGrouper final : public Grouper {
 
 }  // namespace
 
-std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperArgs args) {
+std::unique_ptr<Grouper> make_grouper(const detail::SubscriberPlan& subscriber, GrouperArgs args) {
   const auto& tasks = *subscriber.tasks;
   const GroupingType type = subscriber.grouping->type;
   if (tasks.size() == 1 && type != GroupingType::direct && type != GroupingType::custom) {
@@ -181,7 +181,8 @@ std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperA
     case GroupingType::local_or_shuffle: {
       std::vector<std::int32_t> local;
       for (std::int32_t t : tasks) {
-        if (std::find(args.local_tasks.begin(), args.local_tasks.end(), t) != args.local_tasks.end()) {
+        if (std::find(args.local_tasks.begin(), args.local_tasks.end(), t) !=
+            args.local_tasks.end()) {
           local.push_back(t);
         }
       }
@@ -193,8 +194,8 @@ std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperA
       auto grouping = subscriber.grouping->custom();
       if (!grouping) throw TopologyError("custom grouping factory returned null");
       grouping->prepare(*args.context, args.stream, tasks);
-      return std::make_unique<CustomGrouper>(std::move(grouping), tasks,
-                                             args.context->task_id(), std::move(args.report_error));
+      return std::make_unique<CustomGrouper>(std::move(grouping), tasks, args.context->task_id(),
+                                             std::move(args.report_error));
     }
   }
   return nullptr;

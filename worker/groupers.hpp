@@ -10,7 +10,7 @@
 #include <gale/export.hpp>
 #include <gale/value.hpp>
 
-#include "worker/plan.hpp"
+#include "topology/src/plan.hpp"
 
 namespace gale::worker {
 
@@ -25,16 +25,17 @@ class GALE_API Grouper {
 };
 
 struct GrouperArgs {
-  const Context* context = nullptr;        // the emitting task (custom groupings)
-  std::string stream;                      // the stream's name (custom groupings)
-  std::vector<std::int32_t> local_tasks;   // tasks hosted by this worker (local_or_shuffle)
-  std::uint64_t seed = 1;                  // shuffle order
+  const Context* context = nullptr;       // the emitting task (custom groupings)
+  std::string stream;                     // the stream's name (custom groupings)
+  std::vector<std::int32_t> local_tasks;  // tasks hosted by this worker (local_or_shuffle)
+  std::uint64_t seed = 1;                 // shuffle order
   std::function<void(const std::string&)> report_error;  // a custom grouping misbehaved
 };
 
 // The grouper for a subscriber, or nullptr for a direct grouping (the emitter picks the task).
 // Throws whatever a custom grouping's factory or prepare() throws.
-GALE_API std::unique_ptr<Grouper> make_grouper(const SubscriberPlan& subscriber, GrouperArgs args);
+GALE_API std::unique_ptr<Grouper> make_grouper(const detail::SubscriberPlan& subscriber,
+                                               GrouperArgs args);
 
 // Fields grouping's key hash over the selected values; stable across processes.
 GALE_API std::uint64_t fields_hash(const Values& values,

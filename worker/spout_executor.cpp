@@ -56,8 +56,8 @@ struct SpoutTask : TaskBase {
 
 class SpoutExecutor final : public Executor {
  public:
-  SpoutExecutor(WorkerImpl& worker, ExecutorPlan plan) : Executor(worker, std::move(plan)) {
-    const RuntimeSettings& s = worker_.settings();
+  SpoutExecutor(WorkerImpl& worker, detail::ExecutorPlan plan) : Executor(worker, std::move(plan)) {
+    const detail::RuntimeSettings& s = worker_.settings();
     if (s.timeouts_enabled && worker_.plan().acking()) {
       rotation_interval_ns_ =
           std::max<std::int64_t>(s.message_timeout_ns / (k_pending_buckets - 1), 1);
@@ -68,9 +68,7 @@ class SpoutExecutor final : public Executor {
   std::uint64_t pending() const noexcept override {
     return pending_total_.load(std::memory_order_relaxed);
   }
-  bool idle() const noexcept override {
-    return empty_rounds_.load(std::memory_order_acquire) >= 3;
-  }
+  bool idle() const noexcept override { return empty_rounds_.load(std::memory_order_acquire) >= 3; }
   std::uint64_t activation_seen() const noexcept override {
     return activation_seen_.load(std::memory_order_acquire);
   }
@@ -84,7 +82,7 @@ class SpoutExecutor final : public Executor {
  protected:
   void init() override;
   void shutdown() override;
-  void on_message(Message& message) override;
+  void on_message(wire::Message& message) override;
   std::int64_t on_timers(std::int64_t now) override;
   bool produce() override;
   bool drains_before_stop() const noexcept override { return false; }
@@ -92,10 +90,11 @@ class SpoutExecutor final : public Executor {
   // doubling with every further empty round up to topology.spout.wait.max.ms. Acks and commands
   // arrive on the queue and end the sleep early.
   std::int64_t idle_wait_ns() const noexcept override {
-    const RuntimeSettings& s = worker_.settings();
+    const detail::RuntimeSettings& s = worker_.settings();
     if (!worker_.active()) return k_max_idle_wait_ns;
     const std::uint64_t rounds = empty_rounds_.load(std::memory_order_relaxed);
-    const int doublings = static_cast<int>(std::min<std::uint64_t>(rounds > 0 ? rounds - 1 : 0, 20));
+    const int doublings =
+        static_cast<int>(std::min<std::uint64_t>(rounds > 0 ? rounds - 1 : 0, 20));
     return std::min(s.spout_sleep_ns << doublings, s.spout_sleep_max_ns);
   }
 
@@ -146,9 +145,10 @@ void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const
 }
 
 void SpoutExecutor::init() {
-  const Plan& plan = worker_.plan();
-  const ComponentPlan& component = plan.component(plan_.component_index);
-  const RuntimeSettings component_settings = RuntimeSettings::from(component.config);
+  const detail::Plan& plan = worker_.plan();
+  const detail::ComponentPlan& component = plan.component(plan_.component_index);
+  const detail::RuntimeSettings component_settings =
+      detail::RuntimeSettings::from(component.config);
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<SpoutTask>();
     task->max_pending = component_settings.max_spout_pending;
@@ -181,14 +181,14 @@ void SpoutExecutor::shutdown() {
 
 void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& values,
                          const MessageId* id, std::int32_t direct_task) {
-  const StreamPlan& sp = begin_emit(task, stream, values, direct_task);
+  const detail::StreamPlan& sp = begin_emit(task, stream, values, direct_task);
   task.emitted = true;
   const bool track = id != nullptr && worker_.plan().acking() && !targets_.empty();
   const std::uint64_t root = track ? random_.next_id() : 0;
   std::uint64_t xor_value = 0;
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     const bool last = i + 1 == targets_.size();
-    send_to(targets_[i], [&](Message& m) {
+    send_to(targets_[i], [&](wire::Message& m) {
       fill_tuple(m, task, sp, values, last);
       if (track) {
         std::uint64_t edge = random_.next_id();
@@ -200,7 +200,7 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   if (id == nullptr) return;
   if (track) {
     task.pending.insert(root, PendingTuple{*id, latency_now_ns()});
-    send_control(MessageKind::acker_init, worker_.plan().acker_for(root), root, xor_value,
+    send_control(wire::MessageKind::acker_init, worker_.plan().acker_for(root), root, xor_value,
                  task.id);
   } else {
     // Acking off, or nobody subscribes: the tree is complete the moment it is emitted. ack() runs
@@ -209,8 +209,9 @@ void SpoutExecutor::emit(SpoutTask& task, std::string_view stream, Values&& valu
   }
 }
 
-void SpoutExecutor::on_message(Message& message) {
-  if (message.kind != MessageKind::spout_ack && message.kind != MessageKind::spout_fail) {
+void SpoutExecutor::on_message(wire::Message& message) {
+  if (message.kind != wire::MessageKind::spout_ack &&
+      message.kind != wire::MessageKind::spout_fail) {
     worker_.log().error("spout executor got an unexpected message kind {}",
                         static_cast<int>(message.kind));
     return;
@@ -219,7 +220,7 @@ void SpoutExecutor::on_message(Message& message) {
   if (task == nullptr) return;
   PendingTuple pending;
   if (!task->pending.take(message.root, pending)) return;  // already timed out
-  if (message.kind == MessageKind::spout_ack) {
+  if (message.kind == wire::MessageKind::spout_ack) {
     task->metrics->acked.add();
     task->metrics->complete_latency.record(latency_now_ns() - pending.emit_ns);
     if (task->spout) call(*task, "ack", [&] { task->spout->ack(pending.id); });
@@ -297,7 +298,7 @@ bool SpoutExecutor::produce() {
 
 }  // namespace
 
-std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, ExecutorPlan plan) {
+std::unique_ptr<Executor> make_spout_executor(WorkerImpl& worker, detail::ExecutorPlan plan) {
   return std::make_unique<SpoutExecutor>(worker, std::move(plan));
 }
 

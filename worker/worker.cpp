@@ -8,9 +8,9 @@
 
 #include <gale/errors.hpp>
 
+#include "common/logging.hpp"
+#include "transport/remote_transport.hpp"
 #include "worker/executor.hpp"
-#include "worker/logging.hpp"
-#include "worker/transport.hpp"
 #include "worker/worker_impl.hpp"
 
 namespace gale::worker {
@@ -31,9 +31,9 @@ WorkerImpl::WorkerImpl(Topology topology, Config config, WorkerOptions options)
     : topology_(std::move(topology)),
       options_(std::move(options)),
       plan_(topology_, merged_config(topology_, std::move(config))),
-      settings_(RuntimeSettings::from(plan_.config())),
-      clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()),
-      logger_(make_logger(options_.name, options_.log_file)) {
+      settings_(detail::RuntimeSettings::from(plan_.config())),
+      clock_(options_.clock ? options_.clock : std::make_shared<common::SteadyClock>()),
+      logger_(common::make_logger(options_.name, options_.log_file)) {
   const std::int32_t task_count = plan_.layout().task_count();
   if (options_.tasks.empty()) {
     for (std::int32_t t = 1; t <= task_count; ++t) local_tasks_.push_back(t);
@@ -51,7 +51,7 @@ WorkerImpl::WorkerImpl(Topology topology, Config config, WorkerOptions options)
   executor_of_task_.assign(static_cast<std::size_t>(task_count) + 1, nullptr);
   for (std::int32_t t : local_tasks_) metrics_[t] = std::make_unique<TaskMetrics>();
 
-  for (const ExecutorPlan& ep : plan_.executors()) {
+  for (const detail::ExecutorPlan& ep : plan_.executors()) {
     // An executor runs here when its tasks are assigned here (the scheduler assigns whole
     // executors).
     if (!std::binary_search(local_tasks_.begin(), local_tasks_.end(), ep.tasks.front())) continue;
@@ -110,7 +110,7 @@ void WorkerImpl::sync_timers() {
   }
 }
 
-bool WorkerImpl::deliver(std::int32_t task, Batch& batch, const Executor* from) {
+bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, const Executor* from) {
   Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
                      ? executor_of_task_[task]
                      : nullptr;
@@ -136,23 +136,23 @@ bool WorkerImpl::deliver(std::int32_t task, Batch& batch, const Executor* from) 
   return ok;
 }
 
-void WorkerImpl::receive(std::vector<Message>&& messages) {
+void WorkerImpl::receive(std::vector<wire::Message>&& messages) {
   if (messages.empty()) return;
   // An executor's outbox batch is for one task, so a received batch nearly always is too: hand it
   // on whole (the queue gives the vector's capacity back, for the transport's next decode).
   const std::int32_t first = messages.front().task;
   if (std::all_of(messages.begin(), messages.end(),
-                  [&](const Message& m) { return m.task == first; })) {
+                  [&](const wire::Message& m) { return m.task == first; })) {
     deliver_received(first, messages);
     return;
   }
   // Regroup per destination task, keeping the order of each task's messages.
-  std::vector<std::pair<std::int32_t, Batch>> per_task;
-  for (Message& m : messages) {
+  std::vector<std::pair<std::int32_t, wire::Batch>> per_task;
+  for (wire::Message& m : messages) {
     auto it = std::find_if(per_task.begin(), per_task.end(),
                            [&](const auto& p) { return p.first == m.task; });
     if (it == per_task.end()) {
-      per_task.emplace_back(m.task, Batch{});
+      per_task.emplace_back(m.task, wire::Batch{});
       it = per_task.end() - 1;
       it->second.reserve(messages.size());
     }
@@ -161,7 +161,7 @@ void WorkerImpl::receive(std::vector<Message>&& messages) {
   for (auto& [task, batch] : per_task) deliver_received(task, batch);
 }
 
-void WorkerImpl::deliver_received(std::int32_t task, Batch& batch) {
+void WorkerImpl::deliver_received(std::int32_t task, wire::Batch& batch) {
   const bool local = task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size() &&
                      executor_of_task_[task] != nullptr;
   if (local) {
@@ -172,9 +172,10 @@ void WorkerImpl::deliver_received(std::int32_t task, Batch& batch) {
   dropped_since_log_ += batch.size();
   const std::int64_t now = steady_now_ns();
   if (now - last_drop_log_ns_ >= 1'000'000'000) {
-    logger_->error("dropped {} messages from other workers for tasks this worker does not "
-                   "run (last: task {}; assignment changed?)",
-                   dropped_since_log_, task);
+    logger_->error(
+        "dropped {} messages from other workers for tasks this worker does not "
+        "run (last: task {}; assignment changed?)",
+        dropped_since_log_, task);
     last_drop_log_ns_ = now;
     dropped_since_log_ = 0;
   }
@@ -215,9 +216,10 @@ void WorkerImpl::stop(std::chrono::milliseconds drain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (pending_trees() > 0) {
-    logger_->warn("stopping with {} tuple trees still pending; their spouts will not see them "
-                  "acked",
-                  pending_trees());
+    logger_->warn(
+        "stopping with {} tuple trees still pending; their spouts will not see them "
+        "acked",
+        pending_trees());
   }
   stop_executors(true, false, deadline);
   stop_executors(false, true, deadline + 1'000'000'000);
@@ -296,7 +298,8 @@ std::uint64_t Worker::activity() const { return impl_->activity(); }
 void Worker::wake_all() { impl_->wake_all(); }
 void Worker::sync_timers() { impl_->sync_timers(); }
 std::vector<CapturedEmit> Worker::captured() const { return impl_->captured(); }
-void Worker::receive(std::vector<Message>&& messages) { impl_->receive(std::move(messages)); }
+void Worker::receive(std::vector<wire::Message>&& messages) { impl_->receive(std::move(messages)); }
 const std::vector<std::int32_t>& Worker::tasks() const noexcept { return impl_->local_tasks(); }
+const detail::Plan& Worker::plan() const noexcept { return impl_->plan(); }
 
 }  // namespace gale::worker

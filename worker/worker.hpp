@@ -10,22 +10,32 @@
 #include <gale/export.hpp>
 #include <gale/topology.hpp>
 
+namespace gale::common {
+class Clock;
+}
+namespace gale::detail {
+class Plan;
+}
+namespace gale::transport {
+class RemoteTransport;
+}
+namespace gale::wire {
+struct Message;
+}
+
 namespace gale::worker {
 
-class Clock;
-class RemoteTransport;
 class WorkerImpl;
-struct Message;
 
 struct WorkerOptions {
-  std::shared_ptr<Clock> clock;      // null: the steady clock
-  std::vector<std::int32_t> tasks;   // tasks hosted by this worker; empty: every task (local mode)
-  bool capture_emits = false;        // record every emitted tuple (the test kit reads them)
-  std::string name = "local";        // logger name
-  std::string log_file;              // also log here when not empty
+  std::shared_ptr<common::Clock> clock;  // null: the steady clock
+  std::vector<std::int32_t> tasks;  // tasks hosted by this worker; empty: every task (local mode)
+  bool capture_emits = false;       // record every emitted tuple (the test kit reads them)
+  std::string name = "local";       // logger name
+  std::string log_file;             // also log here when not empty
   // Carries batches for tasks hosted elsewhere (cluster mode); must outlive the Worker. Null in
   // local mode, where every task is hosted here.
-  RemoteTransport* remote = nullptr;
+  transport::RemoteTransport* remote = nullptr;
 };
 
 // Complete latency of spout tuple trees (emit to ack), from a log-bucketed histogram.
@@ -40,14 +50,14 @@ struct ComponentStats {
   bool is_spout = false;
   bool is_acker = false;
   int tasks = 0;
-  std::uint64_t emitted = 0;    // tuples emitted, all streams (a tuple sent to 3 tasks counts once)
-  std::uint64_t transferred = 0;// tuples delivered to tasks (a tuple sent to 3 tasks counts 3)
-  std::uint64_t acked = 0;      // spouts: trees completed; bolts: input tuples acked
-  std::uint64_t failed = 0;     // spouts: trees failed (timeouts included); bolts: inputs failed
-  std::uint64_t timed_out = 0;  // spouts: trees failed because they timed out
-  std::uint64_t executed = 0;   // bolts: execute() calls (ticks included)
-  std::uint64_t errors = 0;     // exceptions thrown by user code plus report_error() calls
-  std::uint64_t pending = 0;    // spouts: trees pending now
+  std::uint64_t emitted = 0;  // tuples emitted, all streams (a tuple sent to 3 tasks counts once)
+  std::uint64_t transferred = 0;  // tuples delivered to tasks (a tuple sent to 3 tasks counts 3)
+  std::uint64_t acked = 0;        // spouts: trees completed; bolts: input tuples acked
+  std::uint64_t failed = 0;       // spouts: trees failed (timeouts included); bolts: inputs failed
+  std::uint64_t timed_out = 0;    // spouts: trees failed because they timed out
+  std::uint64_t executed = 0;     // bolts: execute() calls (ticks included)
+  std::uint64_t errors = 0;       // exceptions thrown by user code plus report_error() calls
+  std::uint64_t pending = 0;      // spouts: trees pending now
   LatencySummary complete_latency;  // spouts with acking on
   std::string last_error;
 };
@@ -106,11 +116,13 @@ class GALE_API Worker {
   // Hands messages that arrived from other workers to the executors of their tasks. Blocks while a
   // destination queue is full (backpressure onto the transport). Messages for tasks not hosted
   // here are dropped and logged. Thread: the transport's receiving thread.
-  void receive(std::vector<Message>&& messages);
+  void receive(std::vector<wire::Message>&& messages);
   // The tasks this worker hosts, ascending.
   const std::vector<std::int32_t>& tasks() const noexcept;
 
-  WorkerImpl& impl() noexcept { return *impl_; }
+  // The topology as planned for running: components, streams, tasks (e.g. to resolve the streams
+  // of batches received from other workers). Valid as long as the Worker.
+  const detail::Plan& plan() const noexcept;
 
  private:
   std::unique_ptr<WorkerImpl> impl_;

@@ -10,10 +10,10 @@
 #include <gale/config.hpp>
 #include <gale/topology.hpp>
 
+#include "common/clock.hpp"
+#include "topology/src/plan.hpp"
 #include "worker/batch_queue.hpp"
-#include "worker/clock.hpp"
 #include "worker/metrics.hpp"
-#include "worker/plan.hpp"
 #include "worker/worker.hpp"
 
 namespace spdlog {
@@ -38,9 +38,9 @@ class WorkerImpl {
   void stop(std::chrono::milliseconds drain);
 
   // --- used by executors (any thread) ---
-  const Plan& plan() const noexcept { return plan_; }
-  const RuntimeSettings& settings() const noexcept { return settings_; }
-  const Clock& clock() const noexcept { return *clock_; }
+  const detail::Plan& plan() const noexcept { return plan_; }
+  const detail::RuntimeSettings& settings() const noexcept { return settings_; }
+  const common::Clock& clock() const noexcept { return *clock_; }
   spdlog::logger& log() const noexcept { return *logger_; }
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
   // Bumped by every activate() and deactivate(), after `active` changed: a spout executor that read
@@ -52,11 +52,12 @@ class WorkerImpl {
   const std::vector<std::int32_t>& local_tasks() const noexcept { return local_tasks_; }
   // Hands a batch to the executor of `task`. Blocks on a full queue for data to a bolt from another
   // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
-  // because the worker is shutting down. Always leaves `batch` empty (maybe with capacity to reuse).
-  bool deliver(std::int32_t task, Batch& batch, const Executor* from);
+  // because the worker is shutting down. Always leaves `batch` empty (maybe with capacity to
+  // reuse).
+  bool deliver(std::int32_t task, wire::Batch& batch, const Executor* from);
   // Messages from other workers (see Worker::receive). Leaves `messages` empty, maybe with a
   // recycled vector's capacity.
-  void receive(std::vector<Message>&& messages);
+  void receive(std::vector<wire::Message>&& messages);
   void note_processed(std::uint64_t n) noexcept {
     processed_.fetch_add(n, std::memory_order_acq_rel);
   }
@@ -78,7 +79,7 @@ class WorkerImpl {
  private:
   // Delivers a received batch for one task, or drops it (logged, paced) when no executor here
   // runs the task.
-  void deliver_received(std::int32_t task, Batch& batch);
+  void deliver_received(std::int32_t task, wire::Batch& batch);
   void stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns);
   // Sets `active` and bumps the activation epoch; wakes every executor.
   void set_active(bool active);
@@ -89,9 +90,9 @@ class WorkerImpl {
   // Constant after construction:
   Topology topology_;  // first: the plan points into it, and it keeps the plugin loaded
   WorkerOptions options_;
-  Plan plan_;
-  RuntimeSettings settings_;
-  std::shared_ptr<Clock> clock_;
+  detail::Plan plan_;
+  detail::RuntimeSettings settings_;
+  std::shared_ptr<common::Clock> clock_;
   std::shared_ptr<spdlog::logger> logger_;
   std::vector<std::int32_t> local_tasks_;
   std::vector<std::unique_ptr<TaskMetrics>> metrics_;  // indexed by task id; null when not local

@@ -5,12 +5,12 @@
 
 #include <gale/gale.hpp>
 
+#include "topology/src/plan.hpp"
 #include "worker/groupers.hpp"
-#include "worker/plan.hpp"
 
 using namespace gale;
+using gale::detail::Plan;
 using gale::worker::GrouperArgs;
-using gale::worker::Plan;
 
 namespace {
 
@@ -30,7 +30,8 @@ class Sink : public Bolt {
 // Picks task = n % 4 + first target; once in a while a task that does not subscribe.
 class ModuloGrouping : public CustomStreamGrouping {
  public:
-  void prepare(const Context&, const std::string& stream, const std::vector<std::int32_t>& tasks) override {
+  void prepare(const Context&, const std::string& stream,
+               const std::vector<std::int32_t>& tasks) override {
     prepared_stream = stream;
     tasks_ = tasks;
   }

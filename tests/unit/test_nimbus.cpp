@@ -23,13 +23,13 @@
 
 #include "cluster/protocol.hpp"
 #include "cluster/rpc.hpp"
+#include "common/clock.hpp"
 #include "nimbus/daemon.hpp"
 #include "nimbus/nimbus.hpp"
 #include "nimbus/scheduler.hpp"
 #include "nimbus/state.hpp"
-#include "worker/clock.hpp"
-#include "worker/serialization.hpp"
 #include "tests/support/support.hpp"
+#include "wire/codec.hpp"
 
 // Nimbus without sockets: the scheduler as a pure function, the state store through a real
 // directory, and the request handlers through handle() with a manual clock.
@@ -93,7 +93,7 @@ bool has(const std::string& text, const std::string& part) {
 // A nimbus over a temporary state directory, driven by a manual clock.
 struct Fixture {
   TempDir dir;
-  gale::worker::ManualClock clock;
+  gale::common::ManualClock clock;
   std::unique_ptr<Nimbus> nimbus;
   std::int64_t timeout_secs = 3;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "worker/plugin_loader.hpp"
+#include "plugin/loader.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/support.hpp"
 
@@ -16,10 +16,10 @@
 
 namespace {
 
+using gale::plugin::load_plugin;
 using gale::test::error_of;
 using gale::test::has;
 using gale::test::ids_of;
-using gale::worker::load_plugin;
 
 std::string plugin_path(const std::string& name) {
   return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
@@ -150,7 +150,7 @@ TEST_SUITE("plugin_loader") {
   TEST_CASE("a relative path without a slash is loaded from the current directory") {
     const auto saved = std::filesystem::current_path();
     std::filesystem::current_path(GALE_TEST_PLUGIN_DIR);
-    std::optional<gale::worker::LoadedPlugin> plugin;
+    std::optional<gale::plugin::LoadedPlugin> plugin;
     try {
       plugin.emplace(load_plugin("good_plugin.so"));
     } catch (...) {

@@ -11,9 +11,9 @@
 #include "worker/rotating_map.hpp"
 
 using namespace std::chrono_literals;
-using gale::worker::Batch;
+using gale::wire::Batch;
+using gale::wire::Message;
 using gale::worker::BatchQueue;
-using gale::worker::Message;
 using gale::worker::RotatingMap;
 
 namespace {
@@ -151,7 +151,8 @@ TEST_SUITE("queue") {
     CHECK(m.size() == 0);
   }
 
-  TEST_CASE("rotating map: random operations agree with a plain map, through growth and shrinking") {
+  TEST_CASE(
+      "rotating map: random operations agree with a plain map, through growth and shrinking") {
     // Keys from a small range collide and form long probe runs, so removals in the middle of a
     // run (which shift the entries after it back) are exercised on every kind of position.
     std::mt19937_64 rng(4242);

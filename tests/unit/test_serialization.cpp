@@ -13,7 +13,7 @@
 #include <gale/tuple.hpp>
 #include <gale/value.hpp>
 
-#include "worker/serialization.hpp"
+#include "wire/codec.hpp"
 
 using gale::Bytes;
 using gale::Fields;
@@ -23,8 +23,8 @@ using gale::Value;
 using gale::Values;
 using gale::detail::Anchor;
 using gale::detail::StreamMeta;
-using gale::worker::Message;
-using gale::worker::MessageKind;
+using gale::wire::Message;
+using gale::wire::MessageKind;
 
 namespace {
 
@@ -71,7 +71,7 @@ Message tuple_message(std::int32_t task, TupleParts tuple) {
 
 Message ack_message(MessageKind kind, std::int32_t task, std::int32_t spout_task,
                     std::uint64_t root, std::uint64_t value) {
-  return gale::worker::control_message(kind, task, spout_task, root, value);
+  return gale::wire::control_message(kind, task, spout_task, root, value);
 }
 
 // Compares two messages field by field (Tuple's operator== compares handles, not content).
@@ -100,7 +100,8 @@ void check_same(const Message& got, const Message& want) {
 std::vector<Message> sample_batch(const Streams& s) {
   const std::uint64_t big = std::numeric_limits<std::uint64_t>::max();
   std::vector<Message> batch;
-  batch.push_back(tuple_message(3, make_tuple(s.words, {"the", 1}, 2, {{big, 0x1234}, {7, big}, {9, 10}})));
+  batch.push_back(
+      tuple_message(3, make_tuple(s.words, {"the", 1}, 2, {{big, 0x1234}, {7, big}, {9, 10}})));
   batch.push_back(tuple_message(0, make_tuple(s.sentences, {"the cow jumped"}, 9)));
   batch.push_back(
       tuple_message(4, make_tuple(s.errors, {Map{{"code", 5}, {"why", List{"x"}}}}, 2, {{1, 2}})));
@@ -595,13 +596,27 @@ TEST_SUITE("serialization") {
   TEST_CASE("values: the encoder writes msgpack-c's shortest forms at every size boundary") {
     const std::int64_t big = std::numeric_limits<std::int64_t>::max();
     const std::int64_t small = std::numeric_limits<std::int64_t>::min();
-    for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{127}, std::int64_t{128},
-                           std::int64_t{255}, std::int64_t{256}, std::int64_t{65535},
-                           std::int64_t{65536}, std::int64_t{4294967295}, std::int64_t{4294967296},
-                           big, std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33},
-                           std::int64_t{-128}, std::int64_t{-129}, std::int64_t{-32768},
-                           std::int64_t{-32769}, std::int64_t{-2147483648},
-                           std::int64_t{-2147483649}, small}) {
+    for (std::int64_t v : {std::int64_t{0},
+                           std::int64_t{1},
+                           std::int64_t{127},
+                           std::int64_t{128},
+                           std::int64_t{255},
+                           std::int64_t{256},
+                           std::int64_t{65535},
+                           std::int64_t{65536},
+                           std::int64_t{4294967295},
+                           std::int64_t{4294967296},
+                           big,
+                           std::int64_t{-1},
+                           std::int64_t{-32},
+                           std::int64_t{-33},
+                           std::int64_t{-128},
+                           std::int64_t{-129},
+                           std::int64_t{-32768},
+                           std::int64_t{-32769},
+                           std::int64_t{-2147483648},
+                           std::int64_t{-2147483649},
+                           small}) {
       CAPTURE(v);
       Raw raw;
       raw.pk.pack_array(1);
@@ -614,13 +629,15 @@ TEST_SUITE("serialization") {
       const Bytes bytes(n, 7);
       List list(n, Value(1));
       Map map;
-      for (std::size_t i = 0; i < std::min<std::size_t>(n, 300); ++i) map["k" + std::to_string(i)] = 1;
+      for (std::size_t i = 0; i < std::min<std::size_t>(n, 300); ++i)
+        map["k" + std::to_string(i)] = 1;
       Raw raw;
       raw.pk.pack_array(4);
       raw.pk.pack_str(static_cast<std::uint32_t>(n));
       raw.pk.pack_str_body(text.data(), static_cast<std::uint32_t>(n));
       raw.pk.pack_bin(static_cast<std::uint32_t>(n));
-      raw.pk.pack_bin_body(reinterpret_cast<const char*>(bytes.data()), static_cast<std::uint32_t>(n));
+      raw.pk.pack_bin_body(reinterpret_cast<const char*>(bytes.data()),
+                           static_cast<std::uint32_t>(n));
       raw.pk.pack_array(static_cast<std::uint32_t>(n));
       for (std::size_t i = 0; i < n; ++i) raw.pk.pack_int64(1);
       raw.pk.pack_map(static_cast<std::uint32_t>(map.size()));
@@ -644,12 +661,18 @@ TEST_SUITE("serialization") {
     };
     auto random_scalar = [&]() -> Value {
       switch (rng() % 7) {
-        case 0: return Value();
-        case 1: return Value(rng() % 2 == 0);
-        case 2: return Value(static_cast<std::int64_t>(rng()) >> (rng() % 64));
-        case 3: return Value(static_cast<double>(static_cast<std::int64_t>(rng())) / 7.0);
-        case 4: return Value(random_text(40));
-        case 5: return Value(random_text(70000));  // str32
+        case 0:
+          return Value();
+        case 1:
+          return Value(rng() % 2 == 0);
+        case 2:
+          return Value(static_cast<std::int64_t>(rng()) >> (rng() % 64));
+        case 3:
+          return Value(static_cast<double>(static_cast<std::int64_t>(rng())) / 7.0);
+        case 4:
+          return Value(random_text(40));
+        case 5:
+          return Value(random_text(70000));  // str32
         default: {
           const std::string t = random_text(300);  // bin16
           return Value(Bytes(t.begin(), t.end()));
@@ -664,13 +687,16 @@ TEST_SUITE("serialization") {
         switch (rng() % 5) {
           case 0: {
             gale::detail::AnchorList anchors;
-            for (std::uint64_t a = rng() % 4; a > 0; --a) anchors.push_back({rng(), rng() >> (rng() % 64)});
-            batch.push_back(tuple_message(task, make_tuple(s.words, {random_text(12), random_scalar()},
-                                                           static_cast<std::int32_t>(rng() % 9),
-                                                           std::move(anchors))));
+            for (std::uint64_t a = rng() % 4; a > 0; --a)
+              anchors.push_back({rng(), rng() >> (rng() % 64)});
+            batch.push_back(tuple_message(
+                task, make_tuple(s.words, {random_text(12), random_scalar()},
+                                 static_cast<std::int32_t>(rng() % 9), std::move(anchors))));
             break;
           }
-          case 1: batch.push_back(tuple_message(task, make_tuple(s.errors, {random_scalar()}, 1))); break;
+          case 1:
+            batch.push_back(tuple_message(task, make_tuple(s.errors, {random_scalar()}, 1)));
+            break;
           case 2: {
             Message tick;
             tick.kind = MessageKind::tick;

@@ -19,10 +19,10 @@
 #include "cli/supervisor_command.hpp"
 #include "cluster/assignment_file.hpp"
 #include "cluster/protocol.hpp"
+#include "common/clock.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
-#include "worker/clock.hpp"
 
 // The supervisor without processes, sockets or real time: a fake launcher whose "processes" end
 // when the test says so, a manual clock, and a fake nimbus answering fetch_plugin.
@@ -150,7 +150,7 @@ Value assigned(std::int64_t port, const std::string& topology, std::int64_t vers
 struct Fixture {
   TempDir dir;
   FakeLauncher launcher;
-  gale::worker::ManualClock clock;
+  gale::common::ManualClock clock;
   FakeNimbus nimbus;
   std::unique_ptr<Supervisor> supervisor;
 
@@ -575,9 +575,14 @@ TEST_SUITE("supervisor") {
     using gale::Value;
     auto stats = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
                     std::int64_t executed, std::int64_t rate) {
-      Map s{{"kind", kind}, {"tasks", tasks}, {"emitted", emitted}, {"acked", emitted},
-            {"failed", std::int64_t{2}}, {"executed", executed},
-            {"emitted_per_s", rate}, {"executed_per_s", rate}};
+      Map s{{"kind", kind},
+            {"tasks", tasks},
+            {"emitted", emitted},
+            {"acked", emitted},
+            {"failed", std::int64_t{2}},
+            {"executed", executed},
+            {"emitted_per_s", rate},
+            {"executed_per_s", rate}};
       return s;
     };
     Map spout = stats("spout", 1, 1000, 0, 100);

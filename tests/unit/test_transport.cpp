@@ -29,21 +29,22 @@
 
 #include "cluster/assignment_file.hpp"
 #include "tests/integration/topologies.hpp"
-#include "worker/plan.hpp"
-#include "worker/serialization.hpp"
-#include "worker/worker.hpp"
-#include "worker/zmq_transport.hpp"
 #include "tests/support/support.hpp"
+#include "topology/src/plan.hpp"
+#include "transport/zmq_transport.hpp"
+#include "wire/codec.hpp"
+#include "worker/process/routes.hpp"
+#include "worker/worker.hpp"
 
 using namespace gale;
 using gale::testing::FixedTupleSpout;
-using gale::worker::Message;
-using gale::worker::MessageKind;
-using gale::worker::TaskRoute;
+using gale::transport::TaskRoute;
+using gale::transport::ZmqTransport;
+using gale::transport::ZmqTransportOptions;
+using gale::wire::Message;
+using gale::wire::MessageKind;
 using gale::worker::Worker;
 using gale::worker::WorkerOptions;
-using gale::worker::ZmqTransport;
-using gale::worker::ZmqTransportOptions;
 using Clock = std::chrono::steady_clock;
 using gale::test::free_port;
 
@@ -116,7 +117,7 @@ struct TwoWorkers {
     b.set_bolt("count", make<TallyBolt>(tally), 2).fields_grouping("split", {"word"});
     Topology topology = b.build();
 
-    worker::Plan plan(topology, config);
+    detail::Plan plan(topology, config);
     std::vector<std::vector<std::int32_t>> tasks(2);
     int i = 0;
     for (const auto& executor : plan.executors()) {
@@ -144,7 +145,12 @@ struct TwoWorkers {
   ~TwoWorkers() { stop(); }
 
   void start() {
-    for (int w = 0; w < 2; ++w) transports[w]->start(*workers[w]);
+    for (int w = 0; w < 2; ++w) {
+      Worker& worker = *workers[w];
+      transports[w]->start(
+          [&worker](std::int32_t c, std::int32_t s) { return worker.plan().resolve(c, s); },
+          [&worker](std::vector<Message>&& m) { worker.receive(std::move(m)); });
+    }
     for (auto& w : workers) w->start();
   }
 
@@ -192,8 +198,8 @@ struct TwoWorkers {
 };
 
 // Acking messages carry no tuple, so a test can make batches of them without a topology.
-worker::Batch ack_batch(std::int32_t task, std::uint64_t first, int n) {
-  worker::Batch batch;
+wire::Batch ack_batch(std::int32_t task, std::uint64_t first, int n) {
+  wire::Batch batch;
   for (int i = 0; i < n; ++i) {
     Message m;
     m.kind = MessageKind::acker_ack;
@@ -215,14 +221,14 @@ const gale::wire::StreamResolver numbers_only = [](std::int32_t c, std::int32_t 
   return c == 0 && s == 0 ? &numbers_stream : nullptr;
 };
 
-worker::Batch data_batch(std::int32_t task, std::int64_t n) {
+wire::Batch data_batch(std::int32_t task, std::int64_t n) {
   Message m;
   m.kind = MessageKind::tuple;
   m.task = task;
   m.meta = &numbers_stream;
   m.values = {Value(n)};
   m.source_task = 1;
-  worker::Batch batch;
+  wire::Batch batch;
   batch.push_back(std::move(m));
   return batch;
 }
@@ -291,11 +297,11 @@ TEST_SUITE("transport") {
     junk.connect(endpoint_of(run.ports[1]));
     std::vector<std::string> bad = {
         std::string("\x00\x01\x02 definitely not msgpack", 26),
-        std::string("\x93\x01\x02\x03"),                 // [1, 2, 3]
-        std::string("\x92\x07\x90"),                     // version 7
+        std::string("\x93\x01\x02\x03"),                              // [1, 2, 3]
+        std::string("\x92\x07\x90"),                                  // version 7
         std::string("\x92\x01\x91\x97\x00\x01\x09\x09\x01\x90\x90"),  // unknown stream (9, 9)
-        std::string("\x92\x01\x91\x95\x03\x01\x00\x01"),  // truncated ack
-        std::string(),                                   // empty
+        std::string("\x92\x01\x91\x95\x03\x01\x00\x01"),              // truncated ack
+        std::string(),                                                // empty
     };
     for (const std::string& b : bad) {
       REQUIRE(junk.send(zmq::buffer(b), zmq::send_flags::none));
@@ -303,9 +309,7 @@ TEST_SUITE("transport") {
     // A well-formed batch for a task that worker does not host: delivered, dropped and logged.
     std::string stray = gale::wire::encode_batch(ack_batch(9999, 1, 1));
     REQUIRE(junk.send(zmq::buffer(stray), zmq::send_flags::none));
-    CHECK(eventually([&] {
-      return run.transports[1]->stats().malformed_batches == bad.size();
-    }));
+    CHECK(eventually([&] { return run.transports[1]->stats().malformed_batches == bad.size(); }));
 
     REQUIRE(eventually([&] { return run.all_acked(); }, std::chrono::seconds(120)));
     run.stop();
@@ -458,7 +462,8 @@ TEST_SUITE("transport") {
 
   TEST_CASE("assignment file: round trip, atomic replacement, clear errors") {
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("gale-assignment-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("gale-assignment-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const fs::path path = dir / "assignment.msgpack";
 
@@ -487,7 +492,7 @@ TEST_SUITE("transport") {
     for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++files;
     CHECK(files == 1);  // no temporary file left behind
 
-    auto routes = cluster::routes_of(a);
+    auto routes = worker::routes_of(a);
     REQUIRE(routes.size() == 2);
     CHECK(routes[1].endpoint == "tcp://10.0.0.2:6701");
     CHECK(routes[1].tasks == std::vector<std::int32_t>{3, 4});

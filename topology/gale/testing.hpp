@@ -25,11 +25,6 @@
 #include <gale/topology.hpp>
 #include <gale/value.hpp>
 
-namespace gale::worker {
-class Worker;
-class ManualClock;
-}  // namespace gale::worker
-
 namespace gale::testing {
 
 struct RunOptions {
@@ -75,7 +70,8 @@ class GALE_API CompletedTopology {
 // A running topology driven step by step by a test.
 class GALE_API TrackedTopology {
  public:
-  // Starts the topology (every task in this process). Throws like gale::worker::Worker.
+  // Starts the topology (every task in this process). Throws gale::ConfigError when the config
+  // merged over the topology's is invalid.
   explicit TrackedTopology(const Topology& topology, RunOptions options = {});
   ~TrackedTopology();
   TrackedTopology(const TrackedTopology&) = delete;
@@ -98,9 +94,9 @@ class GALE_API TrackedTopology {
   void stop();
 
  private:
+  struct Run;  // the running topology and its clock
   RunOptions options_;
-  std::shared_ptr<worker::ManualClock> clock_;
-  std::unique_ptr<worker::Worker> worker_;
+  std::unique_ptr<Run> run_;
   std::chrono::milliseconds simulated_{0};
   std::chrono::steady_clock::time_point deadline_;
 };

@@ -9,7 +9,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace gale::worker {
+namespace gale::common {
 
 // A logger for one daemon or worker, writing to stderr (and to `file` when not empty). Its level
 // comes from GALE_LOG_LEVEL (trace, debug, info, warn, error, off; default info). Loggers are not
@@ -17,4 +17,4 @@ namespace gale::worker {
 GALE_API std::shared_ptr<spdlog::logger> make_logger(const std::string& name,
                                                      const std::string& file = "");
 
-}  // namespace gale::worker
+}  // namespace gale::common

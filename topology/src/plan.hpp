@@ -14,7 +14,7 @@
 
 #include "topology/src/tuple_data.hpp"
 
-namespace gale::worker {
+namespace gale::detail {
 
 // One bolt subscribed to a stream, resolved to indices.
 struct SubscriberPlan {
@@ -39,10 +39,10 @@ struct ComponentPlan {
   const ComponentDef* def = nullptr;
   std::int32_t index = -1;
   bool is_spout = false;
-  Config config;                        // topology config merged with the component's
-  std::vector<StreamPlan> streams;      // ordered by stream name, like ComponentDef::streams
+  Config config;                    // topology config merged with the component's
+  std::vector<StreamPlan> streams;  // ordered by stream name, like ComponentDef::streams
   const std::vector<std::int32_t>* tasks = nullptr;
-  int executors = 1;                    // min(parallelism, num_tasks)
+  int executors = 1;  // min(parallelism, num_tasks)
 
   // Index of a declared stream, or -1.
   int stream_index(std::string_view stream) const noexcept;
@@ -107,4 +107,4 @@ struct RuntimeSettings {
   static RuntimeSettings from(const Config& config);
 };
 
-}  // namespace gale::worker
+}  // namespace gale::detail

@@ -1,9 +1,9 @@
-#include "worker/plan.hpp"
+#include "topology/src/plan.hpp"
 
 #include <gale/errors.hpp>
 #include <gale/streams.hpp>
 
-namespace gale::worker {
+namespace gale::detail {
 
 int ComponentPlan::stream_index(std::string_view stream) const noexcept {
   for (std::size_t i = 0; i < streams.size(); ++i) {
@@ -22,7 +22,8 @@ RuntimeSettings RuntimeSettings::from(const Config& config) {
   s.queue_capacity =
       static_cast<std::size_t>(config.get_int(keys::topology_executor_receive_buffer_size, 16384));
   s.batch_size = static_cast<std::size_t>(config.get_int(keys::topology_producer_batch_size, 64));
-  s.spout_sleep_ns = config.get_int(keys::topology_sleep_spout_wait_strategy_time_ms, 1) * 1'000'000;
+  s.spout_sleep_ns =
+      config.get_int(keys::topology_sleep_spout_wait_strategy_time_ms, 1) * 1'000'000;
   s.spout_sleep_max_ns = std::max<std::int64_t>(
       config.get_int(keys::topology_spout_wait_max_ms, 100) * 1'000'000, s.spout_sleep_ns);
   s.executor_spin_ns = config.get_int(keys::topology_executor_spin_micros, 50) * 1'000;
@@ -136,4 +137,4 @@ const detail::StreamMeta* Plan::resolve(std::int32_t component_index,
   return &streams[stream_index].meta;
 }
 
-}  // namespace gale::worker
+}  // namespace gale::detail

@@ -13,15 +13,15 @@
 #include <limits>
 #include <string>
 
-#include "worker/serialization.hpp"
-#include "worker/wire_layout.hpp"
+#include "wire/codec.hpp"
+#include "wire/layout.hpp"
 
 namespace gale::wire::detail_decode {
 
 namespace {
 
-using worker::Message;
-using worker::MessageKind;
+using wire::Message;
+using wire::MessageKind;
 
 using namespace layout;
 
@@ -68,10 +68,14 @@ class Reader {
     }
     std::uint64_t raw = 0;
     switch (b) {
-      case 0xcc: return unsigned_of(1, n);
-      case 0xcd: return unsigned_of(2, n);
-      case 0xce: return unsigned_of(4, n);
-      case 0xcf: return unsigned_of(8, n);
+      case 0xcc:
+        return unsigned_of(1, n);
+      case 0xcd:
+        return unsigned_of(2, n);
+      case 0xce:
+        return unsigned_of(4, n);
+      case 0xcf:
+        return unsigned_of(8, n);
       case 0xd0:
         if (!big_endian(1, 1, raw)) return false;
         return signed_of(static_cast<std::int8_t>(raw), n);
@@ -84,7 +88,8 @@ class Reader {
       case 0xd3:
         if (!big_endian(1, 8, raw)) return false;
         return signed_of(static_cast<std::int64_t>(raw), n);
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -118,9 +123,18 @@ class Reader {
     }
     std::uint64_t size = 0;
     switch (b) {
-      case 0xc0: ++p_; values.emplace_back(); return true;
-      case 0xc2: ++p_; values.emplace_back(false); return true;
-      case 0xc3: ++p_; values.emplace_back(true); return true;
+      case 0xc0:
+        ++p_;
+        values.emplace_back();
+        return true;
+      case 0xc2:
+        ++p_;
+        values.emplace_back(false);
+        return true;
+      case 0xc3:
+        ++p_;
+        values.emplace_back(true);
+        return true;
       case 0xca: {
         if (!big_endian(1, 4, size)) return false;
         values.emplace_back(double{std::bit_cast<float>(static_cast<std::uint32_t>(size))});
@@ -131,13 +145,20 @@ class Reader {
         values.emplace_back(std::bit_cast<double>(size));
         return true;
       }
-      case 0xd9: return big_endian(1, 1, size) && string(size, values);
-      case 0xda: return big_endian(1, 2, size) && string(size, values);
-      case 0xdb: return big_endian(1, 4, size) && string(size, values);
-      case 0xc4: return big_endian(1, 1, size) && bytes(size, values);
-      case 0xc5: return big_endian(1, 2, size) && bytes(size, values);
-      case 0xc6: return big_endian(1, 4, size) && bytes(size, values);
-      default: break;
+      case 0xd9:
+        return big_endian(1, 1, size) && string(size, values);
+      case 0xda:
+        return big_endian(1, 2, size) && string(size, values);
+      case 0xdb:
+        return big_endian(1, 4, size) && string(size, values);
+      case 0xc4:
+        return big_endian(1, 1, size) && bytes(size, values);
+      case 0xc5:
+        return big_endian(1, 2, size) && bytes(size, values);
+      case 0xc6:
+        return big_endian(1, 4, size) && bytes(size, values);
+      default:
+        break;
     }
     Int n;
     if (!integer(n)) return false;  // lists, maps, ext, 0xc1

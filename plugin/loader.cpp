@@ -1,4 +1,4 @@
-#include "worker/plugin_loader.hpp"
+#include "plugin/loader.hpp"
 
 #include <dlfcn.h>
 
@@ -13,7 +13,7 @@
 #include <system_error>
 #include <utility>
 
-namespace gale::worker {
+namespace gale::plugin {
 
 namespace {
 
@@ -105,4 +105,4 @@ LoadedPlugin load_plugin(const std::string& path) {
   return LoadedPlugin{path, std::move(topology), std::move(config)};
 }
 
-}  // namespace gale::worker
+}  // namespace gale::plugin

@@ -6,7 +6,7 @@
 #include <gale/export.hpp>
 #include <gale/topology.hpp>
 
-namespace gale::worker {
+namespace gale::plugin {
 
 // A topology loaded from a plugin: the validated topology (which keeps the library loaded) and the
 // config its build function set.
@@ -25,4 +25,4 @@ struct LoadedPlugin {
 // its config is invalid. Thread: any.
 GALE_API LoadedPlugin load_plugin(const std::string& path);
 
-}  // namespace gale::worker
+}  // namespace gale::plugin

@@ -1,6 +1,6 @@
-#include "worker/serialization.hpp"
+#include "wire/codec.hpp"
 
-#include "worker/wire_layout.hpp"
+#include "wire/layout.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -24,8 +24,8 @@ namespace gale::wire {
 
 namespace {
 
-using worker::Message;
-using worker::MessageKind;
+using wire::Message;
+using wire::MessageKind;
 
 // Limits (see docs/wire-format.md). Lists and maps may nest this deep inside a value.
 constexpr std::size_t k_max_value_depth = 64;
@@ -35,13 +35,20 @@ using namespace layout;  // limits and field counts shared with the fast decoder
 
 const char* kind_name(MessageKind kind) {
   switch (kind) {
-    case MessageKind::tuple: return "tuple";
-    case MessageKind::tick: return "tick";
-    case MessageKind::acker_init: return "acker_init";
-    case MessageKind::acker_ack: return "acker_ack";
-    case MessageKind::acker_fail: return "acker_fail";
-    case MessageKind::spout_ack: return "spout_ack";
-    case MessageKind::spout_fail: return "spout_fail";
+    case MessageKind::tuple:
+      return "tuple";
+    case MessageKind::tick:
+      return "tick";
+    case MessageKind::acker_init:
+      return "acker_init";
+    case MessageKind::acker_ack:
+      return "acker_ack";
+    case MessageKind::acker_fail:
+      return "acker_fail";
+    case MessageKind::spout_ack:
+      return "spout_ack";
+    case MessageKind::spout_fail:
+      return "spout_fail";
   }
   return "unknown";
 }
@@ -252,13 +259,23 @@ void pack_string(Packer& pk, const std::string& s) {
 void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
   Packer& pk = enc.pk();
   switch (v.type()) {
-    case Value::Type::null: pk.pack_nil(); break;
-    case Value::Type::boolean: v.as_bool() ? pk.pack_true() : pk.pack_false(); break;
+    case Value::Type::null:
+      pk.pack_nil();
+      break;
+    case Value::Type::boolean:
+      v.as_bool() ? pk.pack_true() : pk.pack_false();
+      break;
     // pack_int64 picks the shortest msgpack integer form (1 byte for 0..127).
-    case Value::Type::integer: pk.pack_int64(v.as_int()); break;
+    case Value::Type::integer:
+      pk.pack_int64(v.as_int());
+      break;
     // Always float64: float32 would lose precision, and the type must survive the round trip.
-    case Value::Type::floating: enc.float64(v.as_double()); break;
-    case Value::Type::string: pack_string(pk, v.as_string()); break;
+    case Value::Type::floating:
+      enc.float64(v.as_double());
+      break;
+    case Value::Type::string:
+      pack_string(pk, v.as_string());
+      break;
     case Value::Type::bytes: {
       const Bytes& b = v.as_bytes();
       check_size(b.size(), k_max_blob_size, "bytes value");
@@ -446,9 +463,14 @@ class Decoder : public msgpack::null_visitor {
   bool visit_str(const char* data, std::uint32_t size) {
     check_blob(size, "string");
     switch (place()) {
-      case Place::value: deliver(Value(std::string(data, size))); break;
-      case Place::key: top().key.assign(data, size); break;
-      case Place::field: wrong_field("string");
+      case Place::value:
+        deliver(Value(std::string(data, size)));
+        break;
+      case Place::key:
+        top().key.assign(data, size);
+        break;
+      case Place::field:
+        wrong_field("string");
     }
     return true;
   }
@@ -468,9 +490,14 @@ class Decoder : public msgpack::null_visitor {
   bool start_array(std::uint32_t size) {
     check_container(size, "array");
     switch (place()) {
-      case Place::value: open_value(Slot::list, size); break;
-      case Place::key: wrong_key("array");
-      case Place::field: open_field(size); break;
+      case Place::value:
+        open_value(Slot::list, size);
+        break;
+      case Place::key:
+        wrong_key("array");
+      case Place::field:
+        open_field(size);
+        break;
     }
     return true;
   }
@@ -489,13 +516,18 @@ class Decoder : public msgpack::null_visitor {
         deliver(std::move(v));
         return true;
       }
-      case Slot::anchor: msg_.anchors.push_back(anchor_); break;
-      case Slot::message: finish_message(); break;
+      case Slot::anchor:
+        msg_.anchors.push_back(anchor_);
+        break;
+      case Slot::message:
+        finish_message();
+        break;
       case Slot::batch:
       case Slot::messages:
       case Slot::anchors:
       case Slot::values:
-      case Slot::map: break;
+      case Slot::map:
+        break;
     }
     pop();
     return true;
@@ -504,9 +536,13 @@ class Decoder : public msgpack::null_visitor {
   bool start_map(std::uint32_t size) {
     check_container(size, "map");
     switch (place()) {
-      case Place::value: open_value(Slot::map, size); break;
-      case Place::key: wrong_key("map");
-      case Place::field: wrong_field("map");
+      case Place::value:
+        open_value(Slot::map, size);
+        break;
+      case Place::key:
+        wrong_key("map");
+      case Place::field:
+        wrong_field("map");
     }
     return true;
   }
@@ -564,9 +600,12 @@ class Decoder : public msgpack::null_visitor {
     const Frame& f = top();
     switch (f.slot) {
       case Slot::values:
-      case Slot::list: return Place::value;
-      case Slot::map: return f.want_key ? Place::key : Place::value;
-      default: return Place::field;
+      case Slot::list:
+        return Place::value;
+      case Slot::map:
+        return f.want_key ? Place::key : Place::value;
+      default:
+        return Place::field;
     }
   }
 
@@ -601,33 +640,47 @@ class Decoder : public msgpack::null_visitor {
     switch (f.slot) {
       case Slot::batch:
         return f.index == 0 ? std::pair{"batch version", k_uint} : std::pair{"messages", k_array};
-      case Slot::messages: return {"message", k_array};
-      case Slot::anchors: return {"anchor", k_array};
+      case Slot::messages:
+        return {"message", k_array};
+      case Slot::anchors:
+        return {"anchor", k_array};
       case Slot::anchor:
         return f.index == 0 ? std::pair{"anchor root", k_uint} : std::pair{"anchor edge", k_uint};
       case Slot::message:
         switch (f.index) {
-          case 0: return {"kind", k_int};
-          case 1: return {"task", k_int};
-          default: break;
+          case 0:
+            return {"kind", k_int};
+          case 1:
+            return {"task", k_int};
+          default:
+            break;
         }
         if (msg_.kind == MessageKind::tuple) {
           switch (f.index) {
-            case 2: return {"component index", k_int};
-            case 3: return {"stream index", k_int};
-            case 4: return {"source task", k_int};
-            case 5: return {"anchors", k_array};
-            default: return {"values", k_array};
+            case 2:
+              return {"component index", k_int};
+            case 3:
+              return {"stream index", k_int};
+            case 4:
+              return {"source task", k_int};
+            case 5:
+              return {"anchors", k_array};
+            default:
+              return {"values", k_array};
           }
         }
         switch (f.index) {
-          case 2: return {"spout task", k_int};
-          case 3: return {"root", k_uint};
-          default: return {"value", k_uint};
+          case 2:
+            return {"spout task", k_int};
+          case 3:
+            return {"root", k_uint};
+          default:
+            return {"value", k_uint};
         }
       case Slot::values:
       case Slot::list:
-      case Slot::map: break;
+      case Slot::map:
+        break;
     }
     return {"value", "a value"};
   }
@@ -683,8 +736,11 @@ class Decoder : public msgpack::null_visitor {
         }
         deliver(Value(n.is_signed ? n.i : static_cast<std::int64_t>(n.u)));
         return true;
-      case Place::key: wrong_key(type);
-      case Place::field: field_integer(n, type); return true;
+      case Place::key:
+        wrong_key(type);
+      case Place::field:
+        field_integer(n, type);
+        return true;
     }
     return true;
   }
@@ -697,9 +753,14 @@ class Decoder : public msgpack::null_visitor {
         if (f.index != 0) wrong_field(type);
         check_version(n, f.size);
         return;
-      case Slot::anchor: (f.index == 0 ? anchor_.root : anchor_.edge) = uint64(n); return;
-      case Slot::message: message_field(f, n, type); return;
-      default: wrong_field(type);
+      case Slot::anchor:
+        (f.index == 0 ? anchor_.root : anchor_.edge) = uint64(n);
+        return;
+      case Slot::message:
+        message_field(f, n, type);
+        return;
+      default:
+        wrong_field(type);
     }
   }
 
@@ -730,12 +791,17 @@ class Decoder : public msgpack::null_visitor {
         }
         return;
       }
-      case 1: msg_.task = int32(n); return;
-      default: break;
+      case 1:
+        msg_.task = int32(n);
+        return;
+      default:
+        break;
     }
     if (msg_.kind == MessageKind::tuple) {
       switch (f.index) {
-        case 2: component_ = int32(n); return;
+        case 2:
+          component_ = int32(n);
+          return;
         case 3: {
           const std::int32_t stream = int32(n);
           msg_.meta = (*resolve_)(component_, stream);
@@ -745,14 +811,23 @@ class Decoder : public msgpack::null_visitor {
           }
           return;
         }
-        case 4: msg_.source_task = int32(n); return;
-        default: wrong_field(type);  // anchors and values are arrays
+        case 4:
+          msg_.source_task = int32(n);
+          return;
+        default:
+          wrong_field(type);  // anchors and values are arrays
       }
     }
     switch (f.index) {
-      case 2: msg_.spout_task = int32(n); return;
-      case 3: msg_.root = uint64(n); return;
-      default: msg_.value = uint64(n); return;
+      case 2:
+        msg_.spout_task = int32(n);
+        return;
+      case 3:
+        msg_.root = uint64(n);
+        return;
+      default:
+        msg_.value = uint64(n);
+        return;
     }
   }
 
@@ -809,7 +884,8 @@ class Decoder : public msgpack::null_visitor {
           return;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     wrong_field("array");
   }
@@ -830,8 +906,12 @@ class Decoder : public msgpack::null_visitor {
   void deliver(Value v) {
     Frame& f = top();
     switch (f.slot) {
-      case Slot::values: values_->push_back(std::move(v)); return;
-      case Slot::list: f.list.push_back(std::move(v)); return;
+      case Slot::values:
+        values_->push_back(std::move(v));
+        return;
+      case Slot::list:
+        f.list.push_back(std::move(v));
+        return;
       case Slot::map: {
         // Gale writes keys in order, so the end hint makes each insert O(1); other orders work.
         auto hint = f.map.end();
@@ -845,7 +925,8 @@ class Decoder : public msgpack::null_visitor {
         f.map.emplace_hint(hint, std::move(f.key), std::move(v));
         return;
       }
-      default: break;
+      default:
+        break;
     }
     malformed("internal: a value outside a value container");  // unreachable: place() checked
   }
@@ -868,10 +949,10 @@ class Decoder : public msgpack::null_visitor {
   std::size_t value_depth_ = 0;  // list and map frames in use
   std::optional<std::size_t> parse_error_offset_;
   std::int64_t current_message_ = -1;
-  Message msg_;                               // message being read
-  std::int32_t component_ = 0;                // its component index, until the stream index
-  detail::Anchor anchor_{};                   // anchor being read
-  Values* values_ = nullptr;                  // where the open values frame puts its values
+  Message msg_;                 // message being read
+  std::int32_t component_ = 0;  // its component index, until the stream index
+  detail::Anchor anchor_{};     // anchor being read
+  Values* values_ = nullptr;    // where the open values frame puts its values
 };
 
 }  // namespace
@@ -895,7 +976,7 @@ Values decode_values(std::string_view bytes) {
   return values;
 }
 
-std::string encode_batch(std::span<const worker::Message> messages) {
+std::string encode_batch(std::span<const wire::Message> messages) {
   check_size(messages.size(), k_max_container_size, "batch");
   std::string out;
   // A [word, count] tuple message is ~20 bytes; reserving a little more avoids regrowth for the
@@ -910,13 +991,13 @@ std::string encode_batch(std::span<const worker::Message> messages) {
 }
 
 void decode_batch(std::string_view bytes, const StreamResolver& resolve,
-                  std::vector<worker::Message>& out) {
+                  std::vector<wire::Message>& out) {
   if (detail_decode::decode_batch_fast(bytes, resolve, out)) return;
   detail_decode::decode_batch_generic(bytes, resolve, out);
 }
 
 void detail_decode::decode_batch_generic(std::string_view bytes, const StreamResolver& resolve,
-                                         std::vector<worker::Message>& out) {
+                                         std::vector<wire::Message>& out) {
   const std::size_t old_size = out.size();
   Decoder decoder(bytes, resolve, out);
   try {

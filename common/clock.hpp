@@ -6,7 +6,7 @@
 
 #include <gale/export.hpp>
 
-namespace gale::worker {
+namespace gale::common {
 
 // The runtime's source of time, injected so that timeouts and tick tuples can be tested without
 // sleeping (ManualClock). Times are nanoseconds since an arbitrary epoch.
@@ -45,4 +45,4 @@ class GALE_API ManualClock final : public Clock {
   std::atomic<std::int64_t> now_{1'000'000'000'000};
 };
 
-}  // namespace gale::worker
+}  // namespace gale::common

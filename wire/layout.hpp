@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "topology/src/tuple_data.hpp"
-#include "worker/message.hpp"
+#include "wire/message.hpp"
 
 namespace gale::wire::layout {
 
@@ -20,14 +20,14 @@ inline constexpr std::size_t k_max_blob_size = std::size_t{1} << 28;
 inline constexpr std::uint32_t k_tuple_fields = 7;
 inline constexpr std::uint32_t k_tick_fields = 2;
 inline constexpr std::uint32_t k_ack_fields = 5;
-inline constexpr auto k_last_kind = worker::MessageKind::spout_fail;
+inline constexpr auto k_last_kind = wire::MessageKind::spout_fail;
 
 // Tick tuples come from no task; the executors that make them locally use source task 0 too, so a
 // decoded tick looks exactly like a local one.
 inline constexpr std::int32_t k_tick_source_task = 0;
 
 // Completes a decoded tick message: the receiver rebuilds its fixed stream and source.
-inline void complete_tick(worker::Message& m) noexcept {
+inline void complete_tick(wire::Message& m) noexcept {
   m.meta = &detail::tick_stream_meta();
   m.source_task = k_tick_source_task;
 }

@@ -1,4 +1,4 @@
-#include "worker/logging.hpp"
+#include "common/logging.hpp"
 
 #include <cstdlib>
 
@@ -6,7 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace gale::worker {
+namespace gale::common {
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::string& file) {
   // One stderr sink for the process: its mutex keeps lines of different loggers whole.
@@ -23,4 +23,4 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name, const std::
   return logger;
 }
 
-}  // namespace gale::worker
+}  // namespace gale::common

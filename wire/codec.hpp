@@ -15,7 +15,7 @@
 #include <gale/value.hpp>
 
 #include "topology/src/tuple_data.hpp"
-#include "worker/message.hpp"
+#include "wire/message.hpp"
 
 namespace gale::wire {
 
@@ -29,15 +29,15 @@ GALE_API Values decode_values(std::string_view bytes);
 
 // Finds the stream a decoded tuple is on; returns nullptr for an unknown (component, stream) pair,
 // which makes decode_batch throw.
-using StreamResolver =
-    std::function<const detail::StreamMeta*(std::int32_t component_index, std::int32_t stream_index)>;
+using StreamResolver = std::function<const detail::StreamMeta*(std::int32_t component_index,
+                                                               std::int32_t stream_index)>;
 
 // A batch of messages (all kinds) for transfer between workers.
-GALE_API std::string encode_batch(std::span<const worker::Message> messages);
+GALE_API std::string encode_batch(std::span<const wire::Message> messages);
 // Appends the decoded messages to `out`. Throws gale::Error on malformed input, an unknown message
 // kind or stream, or a format version mismatch; on throw, `out` holds none of the batch.
 GALE_API void decode_batch(std::string_view bytes, const StreamResolver& resolve,
-                           std::vector<worker::Message>& out);
+                           std::vector<wire::Message>& out);
 
 // The two halves of decode_batch, exposed for tests that check they agree.
 namespace detail_decode {
@@ -45,10 +45,10 @@ namespace detail_decode {
 // returns true, or returns false with `out` as it was for anything else (lists or maps, malformed
 // or unexpected input). Throws only what the resolver throws.
 GALE_API bool decode_batch_fast(std::string_view bytes, const StreamResolver& resolve,
-                                std::vector<worker::Message>& out);
+                                std::vector<wire::Message>& out);
 // The generic decoder: every valid batch; precise errors for the others.
 GALE_API void decode_batch_generic(std::string_view bytes, const StreamResolver& resolve,
-                                   std::vector<worker::Message>& out);
+                                   std::vector<wire::Message>& out);
 }  // namespace detail_decode
 
 }  // namespace gale::wire

@@ -21,16 +21,14 @@
 
 #include <gale/export.hpp>
 
-#include "worker/serialization.hpp"
-#include "worker/transport.hpp"
+#include "transport/remote_transport.hpp"
+#include "wire/codec.hpp"
 
 namespace spdlog {
 class logger;
 }
 
-namespace gale::worker {
-
-class Worker;
+namespace gale::transport {
 
 struct ZmqTransportOptions {
   std::string host = "127.0.0.1";  // the PULL socket binds tcp://host:port
@@ -48,7 +46,7 @@ struct ZmqTransportOptions {
 
 // Point-in-time counters (any thread).
 struct ZmqTransportStats {
-  std::uint64_t batches_sent = 0;       // handed to ZeroMQ
+  std::uint64_t batches_sent = 0;  // handed to ZeroMQ
   std::uint64_t bytes_sent = 0;
   std::uint64_t batches_received = 0;   // decoded and delivered
   std::uint64_t malformed_batches = 0;  // received, failed to decode, dropped
@@ -72,10 +70,10 @@ struct TaskRoute {
 // block in send() (like BatchQueue::push_control: an executor blocked on acks could close a
 // deadlock cycle between two workers); their volume is bounded by max.spout.pending.
 //
-// Receiving: a receiver thread decodes each message with the Plan's stream resolver and hands it
-// to Worker::receive(), which blocks while a destination queue is full (backpressure reaches the
-// peers through ZeroMQ's high-water marks). Malformed batches are logged (rate limited) and
-// dropped.
+// Receiving: a receiver thread decodes each message with the stream resolver given to start() and
+// hands it to Worker::receive(), which blocks while a destination queue is full (backpressure
+// reaches the peers through ZeroMQ's high-water marks). Malformed batches are logged (rate limited)
+// and dropped.
 //
 // Delivery: a batch handed to ZeroMQ while both ends live arrives, in order per peer. Batches lost
 // with a crashed peer, or dropped when a route changes or at stop, are replayed by acking.
@@ -84,7 +82,7 @@ struct TaskRoute {
 // set_routes() and stats() from any thread. The receiver and sender threads are private.
 class GALE_API ZmqTransport final : public RemoteTransport {
  public:
-  using Deliver = std::function<void(std::vector<Message>&&)>;
+  using Deliver = std::function<void(std::vector<wire::Message>&&)>;
 
   // Binds the PULL socket at tcp://host:port. `context` must outlive the transport. Throws
   // gale::Error naming the endpoint when it cannot bind (port in use, bad host).
@@ -97,9 +95,6 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // Starts the sender and receiver threads; received batches are decoded with `resolve` and given
   // to `deliver` on the receiver thread. REQUIRES: called once, before any send().
   void start(wire::StreamResolver resolve, Deliver deliver);
-  // Same, delivering to `worker` (resolving streams with its plan). REQUIRES: `worker` outlives
-  // stop(); stop the worker before the transport, so a receive() blocked on a full queue returns.
-  void start(Worker& worker);
 
   // Stops the sender after it handed to ZeroMQ what it could within `flush` (batches still waiting
   // then are dropped and counted), closes the PUSH sockets (their linger is bounded by what is left
@@ -122,7 +117,7 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // `task`. Blocks while the queue is over its limits and the batch carries data tuples (see
   // limit_blocking). Returns false (the batch is dropped) when no route is known for `task`, the
   // transport is stopping, or the blocking limit passed.
-  bool send(std::int32_t task, Batch&& batch) override;
+  bool send(std::int32_t task, wire::Batch&& batch) override;
 
   // tcp://host:port of the PULL socket.
   const std::string& endpoint() const noexcept { return endpoint_; }
@@ -180,4 +175,4 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::atomic<std::uint64_t> dropped_batches_{0};
 };
 
-}  // namespace gale::worker
+}  // namespace gale::transport

@@ -1,12 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <gale/value.hpp>
 
 #include "topology/src/tuple_data.hpp"
 
-namespace gale::worker {
+namespace gale::wire {
 
 enum class MessageKind : std::uint8_t {
   tuple,       // a data tuple for `task`
@@ -29,15 +30,18 @@ struct Message {
   Message() noexcept {}
 
   MessageKind kind = MessageKind::tuple;
-  std::int32_t task = 0;         // destination task
-  std::int32_t spout_task = 0;   // acker_init only
-  std::int32_t source_task = 0;  // tuple only: the emitting task
-  std::uint64_t root = 0;        // acking messages
-  std::uint64_t value = 0;       // acker_init and acker_ack
+  std::int32_t task = 0;                     // destination task
+  std::int32_t spout_task = 0;               // acker_init only
+  std::int32_t source_task = 0;              // tuple only: the emitting task
+  std::uint64_t root = 0;                    // acking messages
+  std::uint64_t value = 0;                   // acker_init and acker_ack
   const detail::StreamMeta* meta = nullptr;  // tuple only: the stream it was emitted on
   Values values;                             // tuple only
   detail::AnchorList anchors;                // tuple only; empty when not tracked
 };
+
+// What executors and workers hand over at once: the messages of one batch.
+using Batch = std::vector<Message>;
 
 // An acking message (no tuple), e.g. for tests and benchmarks that make batches by hand.
 inline Message control_message(MessageKind kind, std::int32_t task, std::int32_t spout_task,
@@ -51,4 +55,4 @@ inline Message control_message(MessageKind kind, std::int32_t task, std::int32_t
   return m;
 }
 
-}  // namespace gale::worker
+}  // namespace gale::wire

@@ -6,9 +6,9 @@
 #include <gale/context.hpp>
 #include <gale/errors.hpp>
 
-#include "worker/clock.hpp"
+#include "common/clock.hpp"
+#include "topology/src/plan.hpp"
 #include "worker/worker.hpp"
-#include "worker/worker_impl.hpp"
 
 namespace gale::testing {
 
@@ -22,6 +22,11 @@ const std::vector<Values>& no_tuples() {
 }
 
 }  // namespace
+
+struct TrackedTopology::Run {
+  std::shared_ptr<common::ManualClock> clock;  // null: real time
+  std::unique_ptr<worker::Worker> worker;
+};
 
 const std::vector<Values>& CompletedTopology::emitted(std::string_view component,
                                                       std::string_view stream) const {
@@ -38,28 +43,29 @@ const std::vector<Values>& CompletedTopology::emitted(std::string_view component
 
 ComponentCounts CompletedTopology::counts(std::string_view component) const {
   auto it = counts_.find(component);
-  if (it == counts_.end()) throw TopologyError("unknown component '" + std::string(component) + "'");
+  if (it == counts_.end())
+    throw TopologyError("unknown component '" + std::string(component) + "'");
   return it->second;
 }
 
 TrackedTopology::TrackedTopology(const Topology& topology, RunOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), run_(std::make_unique<Run>()) {
   worker::WorkerOptions wo;
   wo.capture_emits = true;
   wo.name = "test";
   if (options_.simulated_time) {
-    clock_ = std::make_shared<worker::ManualClock>();
-    wo.clock = clock_;
+    run_->clock = std::make_shared<common::ManualClock>();
+    wo.clock = run_->clock;
   }
-  worker_ = std::make_unique<worker::Worker>(topology, options_.config, std::move(wo));
+  run_->worker = std::make_unique<worker::Worker>(topology, options_.config, std::move(wo));
   deadline_ = std::chrono::steady_clock::now() + options_.wall_limit;
-  worker_->start();
+  run_->worker->start();
 }
 
 TrackedTopology::~TrackedTopology() { stop(); }
 
 void TrackedTopology::stop() {
-  if (worker_) worker_->stop(std::chrono::milliseconds(0));
+  if (run_->worker) run_->worker->stop(std::chrono::milliseconds(0));
 }
 
 void TrackedTopology::wait_idle() {
@@ -69,32 +75,33 @@ void TrackedTopology::wait_idle() {
     if (std::chrono::steady_clock::now() > deadline_) {
       throw Error("test kit: topology still busy after " +
                   std::to_string(options_.wall_limit.count()) + " ms (" +
-                  std::to_string(worker_->pending_trees()) + " tuple trees pending)");
+                  std::to_string(run_->worker->pending_trees()) + " tuple trees pending)");
     }
-    std::uint64_t before = worker_->activity();
-    bool idle = worker_->quiescent() && worker_->spouts_idle();
+    std::uint64_t before = run_->worker->activity();
+    bool idle = run_->worker->quiescent() && run_->worker->spouts_idle();
     std::this_thread::sleep_for(2ms);
-    if (idle && worker_->quiescent() && worker_->spouts_idle() && worker_->activity() == before) {
+    if (idle && run_->worker->quiescent() && run_->worker->spouts_idle() &&
+        run_->worker->activity() == before) {
       return;
     }
   }
 }
 
 void TrackedTopology::advance_time(std::chrono::milliseconds by) {
-  if (!clock_) throw Error("test kit: advance_time needs RunOptions::simulated_time");
-  clock_->advance(by);
+  if (!run_->clock) throw Error("test kit: advance_time needs RunOptions::simulated_time");
+  run_->clock->advance(by);
   simulated_ += by;
   // Every executor runs its timers against the new time before we look for idleness: ticks and
   // timeouts come from inside executors, not from a queue the idle check could see.
-  worker_->sync_timers();
+  run_->worker->sync_timers();
   wait_idle();
 }
 
 void TrackedTopology::run_to_completion() {
   while (true) {
     wait_idle();
-    if (worker_->pending_trees() == 0) return;
-    if (clock_) {
+    if (run_->worker->pending_trees() == 0) return;
+    if (run_->clock) {
       advance_time(options_.time_step);
     } else {
       std::this_thread::sleep_for(10ms);
@@ -102,20 +109,20 @@ void TrackedTopology::run_to_completion() {
   }
 }
 
-std::uint64_t TrackedTopology::pending_trees() const { return worker_->pending_trees(); }
+std::uint64_t TrackedTopology::pending_trees() const { return run_->worker->pending_trees(); }
 
 CompletedTopology TrackedTopology::result() const {
   CompletedTopology r;
   r.simulated_time_ = simulated_;
-  const worker::Plan& plan = worker_->impl().plan();
-  for (const worker::ComponentPlan& c : plan.components()) {
+  const detail::Plan& plan = run_->worker->plan();
+  for (const detail::ComponentPlan& c : plan.components()) {
     r.counts_[c.def->id];  // every component is known, even one that emitted nothing
   }
-  for (worker::CapturedEmit& e : worker_->captured()) {
-    const worker::ComponentPlan& c = plan.component(e.component_index);
+  for (worker::CapturedEmit& e : run_->worker->captured()) {
+    const detail::ComponentPlan& c = plan.component(e.component_index);
     r.emitted_[c.def->id][c.streams[e.stream_index].meta.stream].push_back(std::move(e.values));
   }
-  for (const worker::ComponentStats& s : worker_->stats().components) {
+  for (const worker::ComponentStats& s : run_->worker->stats().components) {
     if (s.is_acker) continue;
     ComponentCounts& counts = r.counts_[s.component];
     counts.emitted = s.emitted;
@@ -154,7 +161,8 @@ void FixedTupleSpout::declare_outputs(OutputDeclarer& declarer) {
 
 void FixedTupleSpout::open(const Context& context, SpoutCollector& out) {
   out_ = &out;
-  const auto tasks = static_cast<std::int64_t>(context.component_tasks(context.component_id()).size());
+  const auto tasks =
+      static_cast<std::int64_t>(context.component_tasks(context.component_id()).size());
   for (auto i = static_cast<std::int64_t>(tuples_.size()) - 1; i >= 0; --i) {
     if (i % tasks == context.task_index()) to_emit_.push_back(i);
   }

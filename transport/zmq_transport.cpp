@@ -1,4 +1,4 @@
-#include "worker/zmq_transport.hpp"
+#include "transport/zmq_transport.hpp"
 
 #include <algorithm>
 #include <map>
@@ -8,11 +8,9 @@
 
 #include <gale/errors.hpp>
 
-#include "worker/logging.hpp"
-#include "worker/worker.hpp"
-#include "worker/worker_impl.hpp"
+#include "common/logging.hpp"
 
-namespace gale::worker {
+namespace gale::transport {
 
 namespace {
 
@@ -43,9 +41,9 @@ class LogPacer {
   std::uint64_t skipped_ = 0;
 };
 
-bool carries_data(const Batch& batch) {
+bool carries_data(const wire::Batch& batch) {
   return std::any_of(batch.begin(), batch.end(),
-                     [](const Message& m) { return m.kind == MessageKind::tuple; });
+                     [](const wire::Message& m) { return m.kind == wire::MessageKind::tuple; });
 }
 
 }  // namespace
@@ -62,7 +60,7 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, ZmqTransportOptions options)
     : context_(context),
       options_(std::move(options)),
       logger_(options_.logger ? options_.logger
-                              : make_logger("transport-" + std::to_string(options_.port))),
+                              : common::make_logger("transport-" + std::to_string(options_.port))),
       endpoint_("tcp://" + options_.host + ":" + std::to_string(options_.port)),
       pull_(context_, zmq::socket_type::pull) {
   if (options_.port < 1 || options_.port > 65535) {
@@ -89,12 +87,6 @@ void ZmqTransport::start(wire::StreamResolver resolve, Deliver deliver) {
   logger_->info("data transport listening on {}", endpoint_);
 }
 
-void ZmqTransport::start(Worker& worker) {
-  const Plan& plan = worker.impl().plan();
-  start([&plan](std::int32_t c, std::int32_t s) { return plan.resolve(c, s); },
-        [&worker](std::vector<Message>&& messages) { worker.receive(std::move(messages)); });
-}
-
 void ZmqTransport::stop(std::chrono::milliseconds flush) {
   if (stopped_) return;
   stopped_ = true;
@@ -110,10 +102,10 @@ void ZmqTransport::stop(std::chrono::milliseconds flush) {
   if (receiver_.joinable()) receiver_.join();
   pull_.close();
   auto s = stats();
-  logger_->info("data transport stopped: {} batches ({} bytes) sent, {} received, {} malformed, "
-                "{} dropped",
-                s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches,
-                s.dropped_batches);
+  logger_->info(
+      "data transport stopped: {} batches ({} bytes) sent, {} received, {} malformed, "
+      "{} dropped",
+      s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches, s.dropped_batches);
 }
 
 void ZmqTransport::set_routes(std::vector<TaskRoute> routes) {
@@ -143,7 +135,7 @@ void ZmqTransport::limit_blocking(std::chrono::steady_clock::time_point deadline
   has_room_.notify_all();
 }
 
-bool ZmqTransport::send(std::int32_t task, Batch&& batch) {
+bool ZmqTransport::send(std::int32_t task, wire::Batch&& batch) {
   if (batch.empty()) return true;
   const bool data = carries_data(batch);
   // Encoded here, on the executor's thread, so that the single sender thread only moves bytes.
@@ -177,8 +169,8 @@ bool ZmqTransport::send(std::int32_t task, Batch&& batch) {
       auto now = Monotonic::now();
       if (now - last_no_route_log_ >= std::chrono::seconds(1)) {
         last_no_route_log_ = now;
-        logger_->warn("no worker known for task {}: dropped {} batches (acking replays them)",
-                      task, std::exchange(no_route_unlogged_, 0));
+        logger_->warn("no worker known for task {}: dropped {} batches (acking replays them)", task,
+                      std::exchange(no_route_unlogged_, 0));
       }
     }
     return false;
@@ -206,7 +198,7 @@ ZmqTransportStats ZmqTransport::stats() const {
 
 void ZmqTransport::receive_loop() {
   LogPacer pacer(std::chrono::seconds(1));
-  std::vector<Message> messages;
+  std::vector<wire::Message> messages;
   while (!stop_receiving_.load(std::memory_order_acquire)) {
     zmq::pollitem_t item{pull_.handle(), 0, ZMQ_POLLIN, 0};
     try {
@@ -377,9 +369,10 @@ void ZmqTransport::send_loop() {
     if (dropped_unlogged > 0 && !stopping) {
       std::uint64_t suppressed = 0;
       if (drop_pacer.allow(suppressed)) {
-        logger_->warn("data transport: dropped {} batches for tasks without a worker (acking "
-                      "replays them)",
-                      std::exchange(dropped_unlogged, 0));
+        logger_->warn(
+            "data transport: dropped {} batches for tasks without a worker (acking "
+            "replays them)",
+            std::exchange(dropped_unlogged, 0));
       }
     }
 
@@ -431,4 +424,4 @@ void ZmqTransport::send_loop() {
   }
 }
 
-}  // namespace gale::worker
+}  // namespace gale::transport

@@ -4,9 +4,9 @@
 
 #include <gale/export.hpp>
 
-#include "worker/batch_queue.hpp"
+#include "wire/message.hpp"
 
-namespace gale::worker {
+namespace gale::transport {
 
 // Carries batches to tasks that run in other workers (cluster mode). The worker calls send() for
 // every batch addressed to a task it does not host; the transport hands what it receives to
@@ -18,7 +18,7 @@ class GALE_API RemoteTransport {
   // while the transport's outgoing buffer is full (backpressure). Returns false when the batch was
   // dropped because no worker is known for the task or the transport is stopping; acking replays
   // what a dropped batch carried.
-  virtual bool send(std::int32_t task, Batch&& batch) = 0;
+  virtual bool send(std::int32_t task, wire::Batch&& batch) = 0;
 };
 
-}  // namespace gale::worker
+}  // namespace gale::transport

@@ -1,0 +1,7 @@
+#include "transport/remote_transport.hpp"
+
+namespace gale::transport {
+
+RemoteTransport::~RemoteTransport() = default;
+
+}  // namespace gale::transport

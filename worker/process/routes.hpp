@@ -1,0 +1,14 @@
+#pragma once
+
+#include <vector>
+
+#include "cluster/protocol.hpp"
+#include "transport/zmq_transport.hpp"
+
+namespace gale::worker {
+
+// The data routes of an assignment: each worker's tcp://host:port and the tasks it hosts (what
+// transport::ZmqTransport::set_routes takes).
+std::vector<transport::TaskRoute> routes_of(const cluster::Assignment& assignment);
+
+}  // namespace gale::worker
