@@ -87,12 +87,7 @@ int run_nimbus(const std::vector<std::string>& args) {
   options.port = vm["port"].as<int>();
   if (options.port < 1 || options.port > 65535) throw po::error("--port must be 1 to 65535");
   options.nimbus.state_dir = vm["state-dir"].as<std::string>();
-  if (vm.count("config")) load_config_file(vm["config"].as<std::string>(), options.nimbus.config);
-  if (vm.count("set")) {
-    for (const auto& s : vm["set"].as<std::vector<std::string>>()) {
-      options.nimbus.config.set_from_string(s);
-    }
-  }
+  options.nimbus.config = load_config(config_sources(vm, /*default_file=*/false));
   std::error_code ec;
   std::filesystem::create_directories(options.nimbus.state_dir, ec);
   if (ec) {

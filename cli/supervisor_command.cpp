@@ -21,6 +21,7 @@
 #include <gale/errors.hpp>
 
 #include "cli/client_commands.hpp"
+#include "cli/config_file.hpp"
 #include "cluster/rpc.hpp"
 #include "common/clock.hpp"
 #include "supervisor/launcher.hpp"
@@ -180,10 +181,7 @@ int run_supervisor(const std::vector<std::string>& args) {
   if (vm.count("slots") && vm.count("ports")) {
     throw po::error("--slots and --ports exclude each other; give one");
   }
-  Config config = load_command_config(vm.count("config") ? vm["config"].as<std::string>() : "");
-  if (vm.count("set")) {
-    for (const auto& s : vm["set"].as<std::vector<std::string>>()) config.set_from_string(s);
-  }
+  const Config config = load_config(config_sources(vm, /*default_file=*/true));
 
   supervisor::SupervisorOptions options;
   options.nimbus = nimbus_address(
