@@ -1,8 +1,8 @@
 #include "cli/nimbus_command.hpp"
 
 #include <signal.h>
-#include <time.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -13,6 +13,8 @@
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "cli/signals.hpp"
+#include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "nimbus/daemon.hpp"
 
@@ -38,16 +40,6 @@ po::options_description visible_options() {
        "set a config entry; repeatable; wins over --config");
   // clang-format on
   return options;
-}
-
-// True once SIGINT or SIGTERM is pending (they are blocked; nothing else takes them).
-bool stop_requested() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  timespec zero{};
-  return sigtimedwait(&signals, nullptr, &zero) > 0;
 }
 
 }  // namespace
@@ -95,7 +87,15 @@ int run_nimbus(const std::vector<std::string>& args) {
                 "': " + ec.message());
   }
   auto logger = common::make_logger("nimbus", (options.nimbus.state_dir / "nimbus.log").string());
-  nimbus::run_daemon(options, stop_requested, logger);
+  common::SteadyClock clock;
+  nimbus::Daemon daemon(std::move(options), clock, logger);
+  daemon.start();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  cli::wait_for_signal(signals, std::chrono::steady_clock::time_point::max());
+  daemon.stop();
   return 0;
 }
 
