@@ -270,14 +270,17 @@ std::string component_table(const List& workers) {
   };
   std::stable_sort(order.begin(), order.end(),
                    [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
-  auto count = [](std::int64_t n) { return human_count(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0))); };
+  auto count = [](std::int64_t n) {
+    return human_count(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0)));
+  };
   auto ms = [](std::int64_t us) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%.2f", us / 1000.0);
     return std::string(buffer);
   };
   std::vector<std::vector<std::string>> rows{{"COMPONENT", "KIND", "TASKS", "EMITTED", "ACKED",
-                                              "FAILED", "EXECUTED", "RATE/S", "LATENCY P50/P99 MS"}};
+                                              "FAILED", "EXECUTED", "RATE/S",
+                                              "LATENCY P50/P99 MS"}};
   for (const std::string& c : order) {
     const Totals& t = by_component[c];
     rows.push_back({c, t.kind, std::to_string(t.tasks), count(t.emitted), count(t.acked),
@@ -318,17 +321,6 @@ std::string task_ranges(const std::vector<std::int64_t>& tasks) {
     i = j + 1;
   }
   return out.empty() ? "-" : out;
-}
-
-Config load_command_config(const std::string& explicit_file) {
-  Config config;
-  if (!explicit_file.empty()) {
-    load_config_file(explicit_file, config);
-  } else {
-    std::error_code ec;
-    if (fs::is_regular_file("gale.conf", ec)) load_config_file("gale.conf", config);
-  }
-  return config;
 }
 
 std::string nimbus_address(const std::optional<std::string>& flag, const Config& config) {
@@ -377,8 +369,8 @@ int run_client(std::string_view verb, const std::vector<std::string>& args) {
     throw po::error("missing " + what + ": gale " + verb_name + " " + synopsis);
   }
 
-  const Config config =
-      load_command_config(vm.count("config") ? vm["config"].as<std::string>() : "");
+  // The config file's entries, then each -c (submit only) in order.
+  const Config config = load_config(config_sources(vm, /*default_file=*/true));
   Target target;
   target.nimbus = nimbus_address(
       vm.count("nimbus") ? std::optional(vm["nimbus"].as<std::string>()) : std::nullopt, config);
@@ -399,17 +391,10 @@ int run_client(std::string_view verb, const std::vector<std::string>& args) {
     if (!vm.count("name")) throw po::error("missing --name: gale submit " + synopsis);
     const std::string name = vm["name"].as<std::string>();
     if (name.empty()) throw po::error("--name must not be empty");
-    // The topology config: the config file's entries, then each -c in order.
-    Config topology_config = config;
-    if (vm.count("set")) {
-      for (const auto& s : vm["set"].as<std::vector<std::string>>()) {
-        topology_config.set_from_string(s);
-      }
-    }
     const std::string plugin = read_plugin(arg);
     body["name"] = name;
     body["plugin"] = Bytes(plugin.begin(), plugin.end());
-    body["config"] = cluster::config_to_map(topology_config);
+    body["config"] = cluster::config_to_map(config);
     const Map reply = call_nimbus(target, "submit", body);
     std::cout << "submitted topology " << name << " (id "
               << cluster::get_string(reply, "topology_id") << ")\n";

@@ -22,10 +22,6 @@ int run_client(std::string_view verb, const std::vector<std::string>& args);
 // The text of `gale VERB --help`.
 std::string client_help(std::string_view verb);
 
-// The configuration a command reads: `explicit_file` when not empty (it must exist), else
-// ./gale.conf when it exists, else nothing. Throws ConfigError.
-Config load_command_config(const std::string& explicit_file);
-
 // The nimbus to talk to: `flag` when given, else the config key nimbus.address, else
 // 127.0.0.1:6627. Throws gale::Error for an address that is not HOST:PORT.
 std::string nimbus_address(const std::optional<std::string>& flag, const Config& config);

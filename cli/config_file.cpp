@@ -1,10 +1,12 @@
 #include "cli/config_file.hpp"
 
+#include <filesystem>
 #include <fstream>
 
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
+#include <boost/program_options/variables_map.hpp>
 
 #include <gale/errors.hpp>
 
@@ -12,7 +14,10 @@ namespace gale::cli {
 
 namespace po = boost::program_options;
 
-void load_config_file(const std::string& path, Config& config) {
+namespace {
+
+// Sets every entry of the file at `path` in `config`, later lines winning.
+void read_config_file(const std::string& path, Config& config) {
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot read config file " + path);
   // No option is declared: every key is "unregistered", which keeps the file open to any key a
@@ -30,6 +35,29 @@ void load_config_file(const std::string& path, Config& config) {
     }
     config.set(option.string_key, Config::parse_value(option.value.back()));
   }
+}
+
+}  // namespace
+
+Config load_config(const ConfigSources& sources, Config base) {
+  if (!sources.file.empty()) {
+    read_config_file(sources.file, base);
+  } else if (sources.default_file) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(k_default_config_file, ec)) {
+      read_config_file(k_default_config_file, base);
+    }
+  }
+  for (const std::string& assignment : sources.overrides) base.set_from_string(assignment);
+  return base;
+}
+
+ConfigSources config_sources(const po::variables_map& vm, bool default_file) {
+  ConfigSources sources;
+  sources.default_file = default_file;
+  if (vm.count("config")) sources.file = vm["config"].as<std::string>();
+  if (vm.count("set")) sources.overrides = vm["set"].as<std::vector<std::string>>();
+  return sources;
 }
 
 }  // namespace gale::cli

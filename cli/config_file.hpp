@@ -1,15 +1,44 @@
 #pragma once
 
+// The one way every `gale` command reads its configuration: a base (the plugin's own config for
+// `gale local`, else nothing), then a config file, then each `-c key=value`, later winning.
+
 #include <string>
+#include <vector>
 
 #include <gale/config.hpp>
 
+namespace boost::program_options {
+class variables_map;
+}
+
 namespace gale::cli {
 
-// Reads a gale.conf file (Boost.Program_options INI format: `key = value` lines, `#` comments,
-// `[section]` headers prefix the keys below them with "section.") and sets every entry in
-// `config`, each value parsed with Config::parse_value. Later lines win over earlier ones.
-// Throws ConfigError naming the file for an unreadable file or a malformed line.
-void load_config_file(const std::string& path, Config& config);
+// Where a command's configuration comes from.
+struct ConfigSources {
+  // --config FILE; empty when not given. It must exist when given.
+  std::string file;
+  // Without --config, read ./gale.conf when it exists (the client verbs and `gale supervisor`;
+  // `gale local` and `gale nimbus` read only the file they are given).
+  bool default_file = false;
+  // Each -c key=value, in the order given.
+  std::vector<std::string> overrides;
+};
+
+// The file read when `default_file` is set and no --config is given.
+inline constexpr const char* k_default_config_file = "gale.conf";
+
+// `base`, then the config file, then each override, later entries winning over earlier ones.
+// A config file holds `key = value` lines (Boost.Program_options INI format, `#` comments,
+// `[section]` headers prefix the keys below them with "section."); file and override values are
+// parsed with Config::parse_value (integer, double, true/false, null, else a string).
+// Throws ConfigError naming the file for an unreadable file or a malformed line, and quoting the
+// text of a malformed override. Does not validate the result (Config::validate() does).
+// Thread: any.
+Config load_config(const ConfigSources& sources, Config base = {});
+
+// The sources named by a command's parsed `--config` and `-c`/`--set` options (either may be
+// absent from `vm`). `default_file` as in ConfigSources.
+ConfigSources config_sources(const boost::program_options::variables_map& vm, bool default_file);
 
 }  // namespace gale::cli

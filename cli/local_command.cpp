@@ -37,8 +37,7 @@ struct LocalOptions {
   std::string plugin;
   std::optional<double> duration_s;  // none: until a signal
   double drain_s = 5;
-  std::vector<std::string> overrides;
-  std::string config_file;
+  ConfigSources config;   // --config and each -c, over the plugin's own config
   std::string log_level;  // empty: leave GALE_LOG_LEVEL (or info) in force
 };
 
@@ -83,8 +82,7 @@ LocalOptions parse_options(const std::vector<std::string>& args) {
   o.drain_s = vm["drain"].as<double>();
   if (!(o.drain_s >= 0 && o.drain_s < 3.2e8))
     throw po::error("--drain must be zero or more seconds");
-  if (vm.count("set")) o.overrides = vm["set"].as<std::vector<std::string>>();
-  if (vm.count("config")) o.config_file = vm["config"].as<std::string>();
+  o.config = config_sources(vm, /*default_file=*/false);
   if (vm.count("log-level")) o.log_level = vm["log-level"].as<std::string>();
   return o;
 }
@@ -179,11 +177,10 @@ int run_local(const std::vector<std::string>& args) {
   }
 
   plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin);
-  Config config;
-  config.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
-  config.merge(plugin.config);
-  if (!o.config_file.empty()) load_config_file(o.config_file, config);
-  for (const auto& assignment : o.overrides) config.set_from_string(assignment);
+  Config base;
+  base.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
+  base.merge(plugin.config);
+  const Config config = load_config(o.config, std::move(base));
   config.validate();
 
   const std::string name = config.get_string(keys::topology_name, "topology");

@@ -1,8 +1,8 @@
 #include "cli/nimbus_command.hpp"
 
 #include <signal.h>
-#include <time.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -13,6 +13,8 @@
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "cli/signals.hpp"
+#include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "nimbus/daemon.hpp"
 
@@ -38,16 +40,6 @@ po::options_description visible_options() {
        "set a config entry; repeatable; wins over --config");
   // clang-format on
   return options;
-}
-
-// True once SIGINT or SIGTERM is pending (they are blocked; nothing else takes them).
-bool stop_requested() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  timespec zero{};
-  return sigtimedwait(&signals, nullptr, &zero) > 0;
 }
 
 }  // namespace
@@ -87,12 +79,7 @@ int run_nimbus(const std::vector<std::string>& args) {
   options.port = vm["port"].as<int>();
   if (options.port < 1 || options.port > 65535) throw po::error("--port must be 1 to 65535");
   options.nimbus.state_dir = vm["state-dir"].as<std::string>();
-  if (vm.count("config")) load_config_file(vm["config"].as<std::string>(), options.nimbus.config);
-  if (vm.count("set")) {
-    for (const auto& s : vm["set"].as<std::vector<std::string>>()) {
-      options.nimbus.config.set_from_string(s);
-    }
-  }
+  options.nimbus.config = load_config(config_sources(vm, /*default_file=*/false));
   std::error_code ec;
   std::filesystem::create_directories(options.nimbus.state_dir, ec);
   if (ec) {
@@ -100,7 +87,15 @@ int run_nimbus(const std::vector<std::string>& args) {
                 "': " + ec.message());
   }
   auto logger = common::make_logger("nimbus", (options.nimbus.state_dir / "nimbus.log").string());
-  nimbus::run_daemon(options, stop_requested, logger);
+  common::SteadyClock clock;
+  nimbus::Daemon daemon(std::move(options), clock, logger);
+  daemon.start();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  cli::wait_for_signal(signals, std::chrono::steady_clock::time_point::max());
+  daemon.stop();
   return 0;
 }
 

@@ -1,37 +1,32 @@
 #include "cli/supervisor_command.hpp"
 
-#include <limits.h>
 #include <signal.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
-#include <zmq.hpp>
 
 #include <gale/errors.hpp>
 
 #include "cli/client_commands.hpp"
-#include "cluster/rpc.hpp"
+#include "cli/config_file.hpp"
+#include "cli/signals.hpp"
 #include "common/clock.hpp"
+#include "supervisor/daemon.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
-#include "supervisor/supervisor.hpp"
 
 namespace gale::cli {
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
-using std::chrono::milliseconds;
 
 namespace {
 
@@ -64,50 +59,11 @@ po::options_description visible_options() {
   return options;
 }
 
-// Waits up to `timeout` for SIGINT or SIGTERM (blocked in every thread). True when one came.
-bool wait_for_signal(milliseconds timeout) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  ts.tv_nsec = static_cast<long>(timeout.count() % 1000) * 1'000'000;
-  return sigtimedwait(&signals, nullptr, &ts) > 0;
-}
-
 std::string self_executable() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) throw Error("cannot find the gale executable (/proc/self/exe): " + ec.message());
   return exe.string();
-}
-
-bool safe_id(const std::string& id) { return supervisor::is_safe_topology_id(id); }
-
-// The id given, else the one kept in the state directory, else a new one (kept there), so that a
-// restarted supervisor is the same one to nimbus.
-std::string supervisor_id(const std::optional<std::string>& given, const fs::path& state_dir) {
-  if (given) {
-    if (!safe_id(*given)) {
-      throw po::error("--id must be letters, digits, '.', '_' or '-' (got '" + *given + "')");
-    }
-    return *given;
-  }
-  const fs::path file = state_dir / "supervisor.id";
-  std::string id;
-  if (std::ifstream in(file); in && std::getline(in, id) && safe_id(id)) return id;
-  char host[HOST_NAME_MAX + 1] = {};
-  gethostname(host, sizeof host - 1);
-  std::string base;
-  for (char c : std::string(host)) base += safe_id(std::string(1, c)) ? c : '-';
-  if (base.empty() || base.front() == '.') base = "supervisor" + base;
-  std::random_device random;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(random()));
-  id = base + "-" + suffix;
-  std::ofstream(file, std::ios::trunc) << id << "\n";
-  return id;
 }
 
 }  // namespace
@@ -180,10 +136,7 @@ int run_supervisor(const std::vector<std::string>& args) {
   if (vm.count("slots") && vm.count("ports")) {
     throw po::error("--slots and --ports exclude each other; give one");
   }
-  Config config = load_command_config(vm.count("config") ? vm["config"].as<std::string>() : "");
-  if (vm.count("set")) {
-    for (const auto& s : vm["set"].as<std::vector<std::string>>()) config.set_from_string(s);
-  }
+  const Config config = load_config(config_sources(vm, /*default_file=*/true));
 
   supervisor::SupervisorOptions options;
   options.nimbus = nimbus_address(
@@ -208,48 +161,34 @@ int run_supervisor(const std::vector<std::string>& args) {
     throw Error("cannot create the state directory '" + state_dir.string() + "': " + ec.message());
   }
   options.state_dir = state_dir;
-  options.id = supervisor_id(
-      vm.count("id") ? std::optional(vm["id"].as<std::string>()) : std::nullopt, state_dir);
+  std::optional<std::string> id;
+  if (vm.count("id")) {
+    id = vm["id"].as<std::string>();
+    if (!supervisor::is_safe_topology_id(*id)) {
+      throw po::error("--id must be letters, digits, '.', '_' or '-' (got '" + *id + "')");
+    }
+  }
+  options.id = supervisor::stable_id(id, state_dir);
   options.executable = self_executable();
   options.log_file = (state_dir / "supervisor.log").string();
 
-  supervisor::kill_leftover_workers(state_dir, options.ports);
-
-  zmq::context_t context(1);
-  const std::string endpoint = cluster::tcp_endpoint(options.nimbus);
-  // Short for heartbeats, so the workers stay watched while nimbus is down; longer for plugin
-  // chunks of up to 4 MiB.
-  cluster::RpcClient heartbeats(context, endpoint, milliseconds(2000));
-  cluster::RpcClient fetches(context, endpoint, milliseconds(15000));
-  supervisor::RpcCall rpc = [&](std::string_view verb, const Map& body) {
-    return verb == "fetch_plugin" ? fetches.call(verb, body) : heartbeats.call(verb, body);
-  };
   supervisor::PosixLauncher launcher;
   common::SteadyClock clock;
-  supervisor::Supervisor daemon(options, rpc, launcher, clock);
-
-  std::string ports;
-  for (auto p : options.ports) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-  spdlog::info("supervisor {} offers {} slots on {} (ports {}) to nimbus at {}; state in {}",
-               options.id, options.ports.size(), options.host, ports, options.nimbus,
-               state_dir.string());
-  for (;;) {
-    if (daemon.heartbeat_due()) daemon.heartbeat();
-    daemon.supervise();
-    if (wait_for_signal(milliseconds(100))) break;
+  supervisor::Daemon daemon(options, supervisor::nimbus_rpc(options.nimbus), launcher, clock);
+  daemon.start();
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  wait_for_signal(signals, std::chrono::steady_clock::time_point::max());
+  spdlog::info("supervisor {}: Ctrl-C again kills its workers at once", options.id);
+  // stop() drains on another thread, so that a second signal can hurry it.
+  auto stopped = std::async(std::launch::async, [&] { daemon.stop(); });
+  while (stopped.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    const auto soon = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    if (wait_for_signal(signals, soon) != 0) daemon.kill_workers();
   }
-
-  spdlog::info("supervisor {} stopping its workers (Ctrl-C again kills them at once)", options.id);
-  daemon.begin_shutdown();
-  // Bounded: SIGKILL goes out after the grace period, and a killed process is reaped at once.
-  const auto give_up =
-      std::chrono::steady_clock::now() + options.kill_grace + std::chrono::seconds(5);
-  while (!daemon.stopped() && std::chrono::steady_clock::now() < give_up) {
-    daemon.supervise();
-    if (wait_for_signal(milliseconds(50))) daemon.kill_all();
-  }
-  if (!daemon.stopped()) spdlog::error("supervisor {}: some workers did not stop", options.id);
-  spdlog::info("supervisor {} stopped", options.id);
+  stopped.get();
   return 0;
 }
 

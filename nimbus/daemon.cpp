@@ -1,6 +1,7 @@
 #include "nimbus/daemon.hpp"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
@@ -8,31 +9,63 @@
 #include <gale/errors.hpp>
 
 #include "cluster/rpc.hpp"
-#include "common/clock.hpp"
 
 namespace gale::nimbus {
 
-void run_daemon(const DaemonOptions& options, const std::function<bool()>& should_stop,
-                std::shared_ptr<spdlog::logger> logger) {
-  common::SteadyClock clock;
-  Nimbus nimbus(options.nimbus, clock, logger);
-  zmq::context_t context(1);
-  const std::string endpoint = "tcp://" + options.host + ":" + std::to_string(options.port);
-  std::unique_ptr<cluster::RpcServer> server;
+namespace {
+constexpr std::chrono::milliseconds k_poll_period{100};
+}  // namespace
+
+Daemon::Daemon(DaemonOptions options, const common::Clock& clock,
+               std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)),
+      clock_(clock),
+      logger_(std::move(logger)),
+      endpoint_("tcp://" + options_.host + ":" + std::to_string(options_.port)) {}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::start() {
+  if (state_.load() != State::created) {
+    logger_->critical("nimbus daemon started twice");
+    std::abort();
+  }
+  auto nimbus = std::make_unique<Nimbus>(options_.nimbus, clock_, logger_);
+  auto context = std::make_unique<zmq::context_t>(1);
   try {
-    server = std::make_unique<cluster::RpcServer>(context, endpoint);
+    server_ = std::make_unique<cluster::RpcServer>(*context, endpoint_);
   } catch (const zmq::error_t& e) {
-    throw Error("nimbus cannot listen on " + endpoint + ": " + e.what());
+    throw Error("nimbus cannot listen on " + endpoint_ + ": " + e.what());
   }
-  logger->info("nimbus serving on {} (state in {}, {} topologies, supervisor timeout {} s)",
-               endpoint, options.nimbus.state_dir.string(), nimbus.topology_count(),
-               nimbus.supervisor_timeout_ns() / 1'000'000'000);
-  const auto handler = [&](const std::string& request) { return nimbus.handle(request); };
-  while (!should_stop()) {
-    server->poll(std::chrono::milliseconds(100), handler);
-    nimbus.tick();
+  nimbus_ = std::move(nimbus);
+  context_ = std::move(context);
+  logger_->info("nimbus serving on {} (state in {}, {} topologies, supervisor timeout {} s)",
+                endpoint_, options_.nimbus.state_dir.string(), nimbus_->topology_count(),
+                nimbus_->supervisor_timeout_ns() / 1'000'000'000);
+  state_.store(State::running);
+  thread_ = std::thread([this] { serve(); });
+}
+
+void Daemon::serve() {
+  const auto handler = [this](const std::string& request) { return nimbus_->handle(request); };
+  while (state_.load() == State::running) {
+    server_->poll(k_poll_period, handler);
+    nimbus_->tick();
   }
-  logger->info("nimbus stopping");
+  // Stopping: what already waits in the socket is in flight; answer it, then stop listening.
+  server_->poll(std::chrono::milliseconds(0), handler);
+  server_.reset();
+}
+
+void Daemon::stop() {
+  State running = State::running;
+  if (!state_.compare_exchange_strong(running, State::stopping)) return;
+  logger_->info("nimbus stopping: answering the requests already received");
+  thread_.join();
+  context_.reset();  // returns once the socket is closed: the port is free
+  nimbus_.reset();
+  state_.store(State::stopped);
+  logger_->info("nimbus stopped");
 }
 
 }  // namespace gale::nimbus

@@ -1,13 +1,25 @@
 #pragma once
 
-// The nimbus daemon's loop: a RpcServer in front of nimbus::Nimbus, polled every 100 ms, with the
-// time-driven work (heartbeat expiry, kill waits) done after each poll.
+// The nimbus service: a nimbus::Nimbus behind a cluster::RpcServer, served on a thread of its own.
+// The thread polls the socket every 100 ms and does the time-driven work (Nimbus::tick) after
+// each poll. Lifecycle, the same as supervisor::Daemon's: construct (nothing runs), start(),
+// stop() (drains, then nothing runs), destroy.
 
-#include <functional>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "common/clock.hpp"
 #include "nimbus/nimbus.hpp"
+
+namespace zmq {
+class context_t;
+}
+
+namespace gale::cluster {
+class RpcServer;
+}
 
 namespace gale::nimbus {
 
@@ -17,11 +29,46 @@ struct DaemonOptions {
   NimbusOptions nimbus;
 };
 
-// Recovers the state, binds tcp://host:port and serves until `should_stop()` returns true (asked
-// after every poll, so at least every 100 ms). Returns normally after a clean stop. Throws
-// gale::Error (state directory, config) or zmq::error_t (address in use) when it cannot start.
-// Thread: the caller's; it must be the only thread using `logger` for nimbus.
-void run_daemon(const DaemonOptions& options, const std::function<bool()>& should_stop,
-                std::shared_ptr<spdlog::logger> logger);
+// Thread: start() and stop() are called by one controlling thread (the `gale nimbus` main thread,
+// or a test); the Nimbus is owned by the daemon's own thread while it runs.
+class Daemon {
+ public:
+  // Nothing runs until start(). REQUIRES: `clock` outlives the daemon.
+  Daemon(DaemonOptions options, const common::Clock& clock, std::shared_ptr<spdlog::logger> logger);
+  ~Daemon();  // stop()
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Recovers the state under options.nimbus.state_dir, binds tcp://host:port and starts serving
+  // on the daemon's thread. Throws ConfigError for an invalid nimbus.* key and gale::Error when
+  // the state directory cannot be used or the address cannot be bound; nothing runs then.
+  // REQUIRES: start() was not called before.
+  void start();
+
+  // Drains, then stops: takes no new request, finishes the request being handled and answers
+  // every request already waiting in the socket, closes the socket (the port is free when it
+  // returns) and joins the thread. Clients that call later get no answer and retry (the lazy
+  // pirate of cluster/rpc.hpp). Idempotent; a no-op before start(). Never throws.
+  void stop();
+
+ private:
+  enum class State { created, running, stopping, stopped };
+  void serve();
+
+  // Constant after construction.
+  const DaemonOptions options_;
+  const common::Clock& clock_;
+  const std::shared_ptr<spdlog::logger> logger_;
+  std::string endpoint_;
+
+  // The one stopping mechanism: set by the controlling thread, read by the daemon's thread.
+  std::atomic<State> state_{State::created};
+
+  // Owned by the daemon's thread between start() and the end of stop().
+  std::unique_ptr<Nimbus> nimbus_;
+  std::unique_ptr<zmq::context_t> context_;
+  std::unique_ptr<cluster::RpcServer> server_;
+  std::thread thread_;
+};
 
 }  // namespace gale::nimbus

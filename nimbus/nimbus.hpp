@@ -3,8 +3,8 @@
 // Nimbus's logic: the topologies, the supervisors and workers it hears from, and the answer to
 // every control request (docs/cluster.md). No sockets here: handle() maps request bytes to reply
 // bytes and tick() does the time-driven work, both against an injected clock, so tests drive
-// heartbeat expiry and kill waits without sleeping. The daemon (nimbus/daemon.hpp) wires it to an
-// RpcServer.
+// heartbeat expiry and kill waits without sleeping. nimbus::Daemon (nimbus/daemon.hpp) serves it
+// behind an RpcServer on a thread of its own, with the service's start() and stop().
 
 #include <chrono>
 #include <cstdint>
@@ -46,7 +46,8 @@ struct NimbusOptions {
   Config config;  // nimbus.* keys
 };
 
-// Thread: one owner, the nimbus loop (handle() and tick() are never called concurrently).
+// Thread: one owner, the nimbus daemon's thread (nimbus/daemon.hpp) or a test; handle() and
+// tick() are never called concurrently.
 class Nimbus {
  public:
   // Recovers every topology under options.state_dir. Throws ConfigError for an invalid nimbus.*

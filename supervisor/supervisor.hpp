@@ -6,7 +6,7 @@
 // restarts workers that exit (with a back-off on repeated crashes), kills and restarts workers
 // whose heartbeat file goes stale, and stops workers whose slot is no longer assigned. Processes,
 // time and nimbus are injected, so the whole of it runs in tests without real processes, sleeps or
-// sockets.
+// sockets. supervisor::Daemon (supervisor/daemon.hpp) drives it on a thread of its own.
 
 #include <chrono>
 #include <cstdint>
@@ -81,7 +81,7 @@ struct SlotView {
   std::int64_t uptime_secs = 0;
 };
 
-// Thread: one owner (the `gale supervisor` main thread, or a test).
+// Thread: one owner, the supervisor daemon's thread (supervisor/daemon.hpp) or a test.
 class Supervisor {
  public:
   // REQUIRES: `launcher` and `clock` outlive the supervisor.
@@ -106,8 +106,8 @@ class Supervisor {
   // escalates to SIGKILL after the grace period. Call it often (every 100 ms or so).
   void supervise();
 
-  // Stops every worker (SIGTERM now, SIGKILL after the grace period via supervise()) and starts
-  // no new one. stopped() tells when all are reaped.
+  // The drain steps of Daemon::stop(): stops every worker (SIGTERM now, SIGKILL after the grace
+  // period via supervise()) and from now on starts none. stopped() tells when all are reaped.
   void begin_shutdown();
   bool stopped() const;
   // SIGKILL to every worker still running (a second Ctrl-C during the shutdown).
@@ -146,12 +146,5 @@ class Supervisor {
   bool shutting_down_ = false;
   bool nimbus_reachable_ = true;  // for logging the transitions only
 };
-
-// Kills (SIGKILL to the process group) the workers an earlier run of a supervisor with this state
-// directory left behind, e.g. after it was killed with SIGKILL: they still hold their data ports.
-// A worker is recognised by D/workers/<port>/worker.pid and a command line naming its directory.
-// Waits up to two seconds for them to end. Returns how many it killed.
-int kill_leftover_workers(const std::filesystem::path& state_dir,
-                          const std::vector<std::int64_t>& ports);
 
 }  // namespace gale::supervisor

@@ -1,16 +1,57 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 
 #include <gale/config.hpp>
 #include <gale/errors.hpp>
 
+#include "cli/config_file.hpp"
+
 using gale::Config;
 using gale::List;
 using gale::Value;
 namespace keys = gale::keys;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory, removed (and left, when it was entered) at the end of the test.
+class ConfigDir {
+ public:
+  ConfigDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("gale-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~ConfigDir() {
+    if (!previous_.empty()) fs::current_path(previous_);
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name) << text;
+    return (path_ / name).string();
+  }
+  void enter() {
+    previous_ = fs::current_path();
+    fs::current_path(path_);
+  }
+
+ private:
+  fs::path path_;
+  fs::path previous_;
+};
+
+}  // namespace
 
 TEST_SUITE("config") {
   TEST_CASE("parse_value: integers") {
@@ -207,5 +248,70 @@ TEST_SUITE("config") {
     c.set_from_string("topology.workers=3");
     c.set_from_string("topology.max.spout.pending=null");
     CHECK_NOTHROW(c.validate());
+  }
+
+  TEST_CASE("load_config: the base, then the file, then each -c, later winning") {
+    ConfigDir dir;
+    gale::cli::ConfigSources sources;
+    sources.file = dir.write("gale.conf",
+                             "# comment\n"
+                             "a = from-file\n"
+                             "b = 2\n"
+                             "b = 3\n"
+                             "[topology]\n"
+                             "workers = 4\n"
+                             "debug = true\n"
+                             "ratio = 0.5\n"
+                             "nothing = null\n");
+    sources.overrides = {"b=5", "c=x", "c=y"};
+    Config base;
+    base.set("a", "from-base");
+    base.set("kept", 1);
+    base.set("b", 1);
+    const Config config = gale::cli::load_config(sources, base);
+    CHECK(config.get_int("kept", 0) == 1);                  // base only
+    CHECK(config.get_string("a", "") == "from-file");       // the file wins over the base
+    CHECK(config.get_int("b", 0) == 5);                     // -c wins over the file's last line
+    CHECK(config.get_string("c", "") == "y");               // the later -c wins
+    CHECK(config.get_int(keys::topology_workers, 0) == 4);  // [topology] prefixes its keys
+    CHECK(config.get_bool(keys::topology_debug, false));
+    CHECK(config.get_double("topology.ratio", 0) == 0.5);
+    REQUIRE(config.find("topology.nothing") != nullptr);
+    CHECK(config.find("topology.nothing")->is_null());
+  }
+
+  TEST_CASE("load_config: a bad file's error names the file; a bad -c quotes it") {
+    ConfigDir dir;
+    gale::cli::ConfigSources sources;
+    sources.file = dir.write("bad.conf", "a = 1\nthis line has no equals sign\n");
+    try {
+      (void)gale::cli::load_config(sources);
+      FAIL("no ConfigError");
+    } catch (const gale::ConfigError& e) {
+      CHECK(std::string(e.what()).find(sources.file) != std::string::npos);
+    }
+    sources.file = (fs::temp_directory_path() / "gale-no-such-dir" / "missing.conf").string();
+    try {
+      (void)gale::cli::load_config(sources);
+      FAIL("no ConfigError");
+    } catch (const gale::ConfigError& e) {
+      CHECK(std::string(e.what()) == "cannot read config file " + sources.file);
+    }
+    sources.file.clear();
+    sources.overrides = {"no-equals-sign"};
+    CHECK_THROWS_AS((void)gale::cli::load_config(sources), gale::ConfigError);
+  }
+
+  TEST_CASE("load_config: ./gale.conf only when asked for and no --config is given") {
+    ConfigDir dir;
+    dir.write("gale.conf", "nimbus.address = 10.0.0.5:7000\n");
+    const std::string other = dir.write("other.conf", "nimbus.address = 10.0.0.6:7000\n");
+    dir.enter();
+    gale::cli::ConfigSources sources;
+    CHECK_FALSE(gale::cli::load_config(sources).contains("nimbus.address"));
+    sources.default_file = true;
+    CHECK(gale::cli::load_config(sources).get_string("nimbus.address", "") == "10.0.0.5:7000");
+    sources.file = other;
+    CHECK(gale::cli::load_config(sources).get_string("nimbus.address", "") == "10.0.0.6:7000");
   }
 }

@@ -2,9 +2,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
@@ -16,6 +18,7 @@
 #include <thread>
 
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
@@ -52,6 +55,47 @@ std::shared_ptr<spdlog::logger> quiet_logger() {
   return std::make_shared<spdlog::logger>("nimbus-test",
                                           std::make_shared<spdlog::sinks::null_sink_mt>());
 }
+
+// A log sink that holds the logging thread at the first line containing `hold` until a line
+// containing `release` is logged (by another thread). Not a base_sink: that would hold its mutex
+// while waiting, and the releasing line could never be logged.
+class GateSink final : public spdlog::sinks::sink {
+ public:
+  GateSink(std::string hold, std::string release)
+      : hold_(std::move(hold)), release_(std::move(release)) {}
+  void log(const spdlog::details::log_msg& msg) override {
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    std::unique_lock lock(mutex_);
+    if (text.find(release_) != std::string_view::npos) {
+      released_ = true;
+      changed_.notify_all();
+    } else if (!held_ && text.find(hold_) != std::string_view::npos) {
+      held_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return released_; });
+    }
+  }
+  void flush() override {}
+  void set_pattern(const std::string&) override {}
+  void set_formatter(std::unique_ptr<spdlog::formatter>) override {}
+  // Whether a thread reached the `hold` line (false after a generous 30 s: the test failed).
+  bool wait_until_held() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(30), [this] { return held_; });
+  }
+  bool released() {
+    std::lock_guard lock(mutex_);
+    return released_;
+  }
+
+ private:
+  const std::string hold_;
+  const std::string release_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool released_ = false;
+};
 
 // A fresh directory removed at the end of the test.
 class TempDir {
@@ -438,25 +482,9 @@ TEST_SUITE("nimbus") {
     DaemonOptions options;
     options.port = free_port();
     options.nimbus.state_dir = dir.path();
-    std::atomic<bool> stop{false};
-    std::string failure;
-    std::thread daemon([&] {
-      try {
-        run_daemon(
-            options, [&] { return stop.load(); }, quiet_logger());
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-    });
-    // Stops and joins the daemon even when a REQUIRE below gives up on the test.
-    struct Joiner {
-      std::atomic<bool>& stop;
-      std::thread& thread;
-      ~Joiner() {
-        stop = true;
-        thread.join();
-      }
-    } joiner{stop, daemon};
+    gale::common::SteadyClock clock;
+    Daemon daemon(options, clock, quiet_logger());
+    daemon.start();
 
     zmq::context_t context(1);
     zmq::socket_t raw(context, zmq::socket_type::dealer);
@@ -481,6 +509,53 @@ TEST_SUITE("nimbus") {
     CHECK(list.ok);
     CHECK(gale::cluster::get_list(list.body, "topologies").empty());
     CHECK(call(gale::cluster::encode_request("nope", Map{})).error == "unknown verb 'nope'");
-    CHECK(failure.empty());
+    daemon.stop();
+    daemon.stop();  // idempotent
+  }
+
+  TEST_CASE("stop() answers the request in flight, then frees the port; destroy leaves nothing") {
+    TempDir dir;
+    DaemonOptions options;
+    options.port = free_port();
+    options.nimbus.state_dir = dir.path();
+    // Holds the daemon's thread inside the request (at its "joined" log line) until stop() has
+    // begun, so that the request is in flight when the daemon is told to stop.
+    auto gate = std::make_shared<GateSink>("joined", "nimbus stopping");
+    auto logger = std::make_shared<spdlog::logger>("nimbus-gate", gate);
+    gale::common::SteadyClock clock;
+    auto daemon = std::make_unique<Daemon>(options, clock, logger);
+    daemon->start();
+
+    zmq::context_t context(1);
+    zmq::socket_t client(context, zmq::socket_type::dealer);
+    client.set(zmq::sockopt::linger, 0);
+    client.set(zmq::sockopt::rcvtimeo, 30000);
+    client.connect("tcp://127.0.0.1:" + std::to_string(options.port));
+    const std::string request = gale::cluster::encode_request(
+        "supervisor_heartbeat",
+        Map{{"supervisor", "s1"}, {"host", "h"}, {"ports", List{7001}}, {"workers", List{}}});
+    client.send(zmq::message_t(), zmq::send_flags::sndmore);
+    client.send(zmq::buffer(request), zmq::send_flags::none);
+    REQUIRE(gate->wait_until_held());
+
+    daemon->stop();  // released by its own "stopping" line; returns after the answer went out
+    CHECK(gate->released());
+    zmq::message_t empty, reply;
+    REQUIRE(client.recv(empty));
+    REQUIRE(client.recv(reply));
+    const Reply answered = gale::cluster::decode_reply(reply.to_string_view());
+    CHECK(answered.ok);
+    CHECK(gale::cluster::get_list(answered.body, "assignments").empty());
+
+    // Nothing of the daemon runs: its port binds again, and a new daemon recovers the same state.
+    daemon.reset();
+    {
+      zmq::context_t again(1);
+      CHECK_NOTHROW(
+          gale::cluster::RpcServer(again, "tcp://127.0.0.1:" + std::to_string(options.port)));
+    }
+    Daemon second(options, clock, quiet_logger());
+    CHECK_NOTHROW(second.start());
+    second.stop();
   }
 }

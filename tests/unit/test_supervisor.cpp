@@ -2,12 +2,17 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/program_options/errors.hpp>
@@ -20,6 +25,7 @@
 #include "cluster/assignment_file.hpp"
 #include "cluster/protocol.hpp"
 #include "common/clock.hpp"
+#include "supervisor/daemon.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
@@ -82,6 +88,78 @@ class FakeLauncher final : public gale::supervisor::ProcessLauncher {
   bool term_ends = false;  // whether SIGTERM ends a process (else only SIGKILL does)
   bool fail_next = false;
   int next_pid = 1000;
+};
+
+// A launcher for the daemon's own thread: every call is noted under a mutex, in order, and the test
+// can wait for launches and signals. Thread: any.
+class SharedLauncher final : public gale::supervisor::ProcessLauncher {
+ public:
+  LaunchResult launch(const LaunchSpec&) override {
+    std::lock_guard lock(mutex_);
+    const int pid = next_pid_++;
+    alive_.insert(pid);
+    note_locked("launch " + std::to_string(pid));
+    return {pid, ""};
+  }
+  std::optional<ExitStatus> reap(int pid) override {
+    std::lock_guard lock(mutex_);
+    auto it = exits_.find(pid);
+    if (it == exits_.end()) return std::nullopt;
+    const ExitStatus status = it->second;
+    exits_.erase(it);
+    alive_.erase(pid);
+    note_locked("reap " + std::to_string(pid));
+    return status;
+  }
+  void signal(int pid, int sig) override {
+    std::lock_guard lock(mutex_);
+    note_locked((sig == SIGKILL   ? "SIGKILL "
+                 : sig == SIGTERM ? "SIGTERM "
+                                  : "signal ") +
+                std::to_string(pid));
+    if (sig == SIGKILL || (sig == SIGTERM && term_ends_)) exits_[pid] = ExitStatus::killed_by(sig);
+  }
+  void note(const std::string& event) {
+    std::lock_guard lock(mutex_);
+    note_locked(event);
+  }
+  void set_term_ends(bool ends) {
+    std::lock_guard lock(mutex_);
+    term_ends_ = ends;
+  }
+  // Waits (up to a generous 30 s: the test has failed by then) until `n` events start with
+  // `prefix`.
+  bool wait_for(const std::string& prefix, std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 30s, [&] { return count_locked(prefix) >= n; });
+  }
+  std::vector<std::string> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  std::size_t alive() {
+    std::lock_guard lock(mutex_);
+    return alive_.size();
+  }
+
+ private:
+  void note_locked(std::string event) {
+    events_.push_back(std::move(event));
+    changed_.notify_all();
+  }
+  std::size_t count_locked(const std::string& prefix) const {
+    return static_cast<std::size_t>(
+        std::count_if(events_.begin(), events_.end(),
+                      [&](const std::string& e) { return e.starts_with(prefix); }));
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> events_;
+  std::set<int> alive_;
+  std::map<int, ExitStatus> exits_;
+  bool term_ends_ = true;
+  int next_pid_ = 2000;
 };
 
 struct TempDir {
@@ -147,6 +225,49 @@ Value assigned(std::int64_t port, const std::string& topology, std::int64_t vers
   return Value(m);
 }
 
+SupervisorOptions test_options(const fs::path& state_dir, std::vector<std::int64_t> ports) {
+  SupervisorOptions o;
+  o.id = "sup-1";
+  o.host = "127.0.0.1";
+  o.ports = std::move(ports);
+  o.state_dir = state_dir;
+  o.nimbus = "127.0.0.1:6627";
+  o.executable = "/usr/bin/gale";
+  o.heartbeat_period = 1s;
+  o.worker_timeout = 5s;
+  o.worker_start_timeout = 10s;
+  o.kill_grace = 3s;
+  o.max_backoff = 10s;
+  o.stable_uptime = 10s;
+  return o;
+}
+
+// A supervisor daemon whose nimbus assigns wc-1 to both its slots, with a shared launcher.
+struct DaemonFixture {
+  TempDir dir;
+  SharedLauncher launcher;
+  gale::common::ManualClock clock;
+  FakeNimbus nimbus;  // only ever called by the daemon's thread
+  std::unique_ptr<gale::supervisor::Daemon> daemon;
+
+  DaemonFixture() {
+    auto rpc = [this](std::string_view verb, const Map& body) -> std::optional<Reply> {
+      if (verb != "supervisor_heartbeat") return nimbus(verb, body);
+      launcher.note("heartbeat");
+      Reply r;
+      r.ok = true;
+      r.body["assignments"] = List{assigned(6700, "wc-1", 1), assigned(6701, "wc-1", 1)};
+      return r;
+    };
+    daemon = std::make_unique<gale::supervisor::Daemon>(test_options(dir.path, {6700, 6701}), rpc,
+                                                        launcher, clock);
+  }
+};
+
+std::ptrdiff_t position(const std::vector<std::string>& events, const std::string& event) {
+  return std::find(events.begin(), events.end(), event) - events.begin();
+}
+
 struct Fixture {
   TempDir dir;
   FakeLauncher launcher;
@@ -155,21 +276,9 @@ struct Fixture {
   std::unique_ptr<Supervisor> supervisor;
 
   explicit Fixture(std::vector<std::int64_t> ports = {6700}) {
-    SupervisorOptions o;
-    o.id = "sup-1";
-    o.host = "127.0.0.1";
-    o.ports = std::move(ports);
-    o.state_dir = dir.path;
-    o.nimbus = "127.0.0.1:6627";
-    o.executable = "/usr/bin/gale";
-    o.heartbeat_period = 1s;
-    o.worker_timeout = 5s;
-    o.worker_start_timeout = 10s;
-    o.kill_grace = 3s;
-    o.max_backoff = 10s;
-    o.stable_uptime = 10s;
     supervisor = std::make_unique<Supervisor>(
-        o, [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, launcher,
+        test_options(dir.path, std::move(ports)),
+        [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, launcher,
         clock);
   }
   gale::supervisor::SlotView slot(std::int64_t port = 6700) { return *supervisor->slot(port); }
@@ -497,6 +606,65 @@ TEST_SUITE("supervisor") {
     f.supervisor->supervise();
     CHECK(f.supervisor->stopped());
     CHECK(f.launcher.signals_to(1000, SIGKILL) == 1);
+  }
+
+  TEST_CASE("daemon: stop() stops every worker before it returns, and starts nothing after") {
+    DaemonFixture f;
+    f.daemon->start();
+    REQUIRE(f.launcher.wait_for("launch", 2));
+    f.daemon->stop();
+    const std::vector<std::string> events = f.launcher.events();
+    INFO(events.size());
+    CHECK(f.launcher.alive() == 0);
+    CHECK(events.front() == "heartbeat");
+    for (const std::string pid : {"2000", "2001"}) {
+      // In order: started, told to stop, reaped.
+      CHECK(position(events, "launch " + pid) < position(events, "SIGTERM " + pid));
+      CHECK(position(events, "SIGTERM " + pid) < position(events, "reap " + pid));
+      CHECK(position(events, "reap " + pid) < static_cast<std::ptrdiff_t>(events.size()));
+    }
+    // Draining refuses new work: no heartbeat and no start after the first SIGTERM.
+    const auto first_term = std::find_if(events.begin(), events.end(), [](const std::string& e) {
+      return e.starts_with("SIGTERM");
+    });
+    CHECK(std::none_of(first_term, events.end(), [](const std::string& e) {
+      return e.starts_with("launch") || e == "heartbeat";
+    }));
+    f.daemon->stop();  // idempotent
+    f.daemon.reset();  // destroying a stopped daemon does nothing more
+    CHECK(f.launcher.events() == events);
+  }
+
+  TEST_CASE("daemon: destroying a started daemon stops it; kill_workers() hurries a drain") {
+    SUBCASE("destroy") {
+      DaemonFixture f;
+      f.daemon->start();
+      REQUIRE(f.launcher.wait_for("launch", 2));
+      f.daemon.reset();
+      CHECK(f.launcher.alive() == 0);
+      CHECK(f.launcher.events().back().starts_with("reap"));
+    }
+    SUBCASE("kill_workers") {
+      DaemonFixture f;
+      f.launcher.set_term_ends(false);  // the workers ignore SIGTERM; the clock never moves
+      f.daemon->start();
+      REQUIRE(f.launcher.wait_for("launch", 2));
+      std::thread stopper([&] { f.daemon->stop(); });
+      REQUIRE(f.launcher.wait_for("SIGTERM", 2));  // stop() is draining
+      f.daemon->kill_workers();
+      stopper.join();
+      const std::vector<std::string> events = f.launcher.events();
+      CHECK(f.launcher.alive() == 0);
+      CHECK(position(events, "SIGTERM 2000") < position(events, "SIGKILL 2000"));
+      CHECK(position(events, "SIGKILL 2000") < position(events, "reap 2000"));
+      CHECK(position(events, "SIGKILL 2001") < position(events, "reap 2001"));
+    }
+    SUBCASE("stop before start") {
+      DaemonFixture f;
+      f.daemon->stop();
+      f.daemon->kill_workers();
+      CHECK(f.launcher.events().empty());
+    }
   }
 
   TEST_CASE("malformed assignments change nothing") {

@@ -1,0 +1,258 @@
+// Nimbus: the client verbs (submit, kill, activate, deactivate, rebalance, list, status).
+
+#include "nimbus/nimbus.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include <gale/errors.hpp>
+
+#include "nimbus/plugin_check.hpp"
+#include "nimbus/request_fields.hpp"
+
+namespace gale::nimbus {
+
+namespace fs = std::filesystem;
+using cluster::get_bytes;
+using cluster::get_int;
+using cluster::get_int_or;
+using cluster::get_string;
+using cluster::ProtocolError;
+using cluster::status_name;
+using cluster::TopologyStatus;
+
+namespace {
+
+constexpr std::int64_t k_ns_per_sec = 1'000'000'000;
+
+// Names become directory names and topology ids: keep them to a safe alphabet.
+void check_name(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 128 && name.front() != '.' && name.front() != '-';
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    throw ProtocolError("invalid topology name '" + name +
+                        "': use up to 128 letters, digits, '.', '_' and '-', not starting with "
+                        "'.' or '-'");
+  }
+}
+
+std::int64_t workers_of(const Map& config) {
+  auto it = config.find(gale::keys::topology_workers);
+  return it != config.end() && it->second.is_int() ? it->second.as_int() : 1;
+}
+
+std::int64_t message_timeout_secs(const Map& config) {
+  auto it = config.find(gale::keys::topology_message_timeout_secs);
+  return it != config.end() && it->second.is_int() ? it->second.as_int() : 30;
+}
+
+}  // namespace
+
+Map Nimbus::on_submit(const Map& body) {
+  const std::string name = get_string(body, "name");
+  check_name(name);
+  const Bytes& plugin = get_bytes(body, "plugin");
+  const Map& overrides = get_map_or_empty(body, "config");
+  if (const TopologyRecord* existing = find_by_name(name)) {
+    if (existing->status == TopologyStatus::killed) {
+      throw ProtocolError("topology '" + name +
+                          "' is being killed; submit it again once it is gone");
+    }
+    throw ProtocolError("topology '" + name + "' is already running (" + existing->id + ")");
+  }
+  const std::string_view plugin_bytes(reinterpret_cast<const char*>(plugin.data()), plugin.size());
+
+  // The child process dlopens a file: give it the bytes under a name of our own.
+  const fs::path upload = state_.scratch_dir() / ("upload-" + std::to_string(++uploads_) + ".so");
+  {
+    std::ofstream out(upload, std::ios::binary | std::ios::trunc);
+    out.write(plugin_bytes.data(), static_cast<std::streamsize>(plugin_bytes.size()));
+    if (!out.flush()) throw Error("cannot write the uploaded plugin to '" + upload.string() + "'");
+  }
+  PluginCheck check;
+  try {
+    check = check_plugin(upload.string(), name, overrides, plugin_check_timeout_);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(upload, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::remove(upload, ec);
+  if (!check.ok) throw Error(check.error);
+
+  const std::size_t needed = workers_to_use(workers_of(check.config), check.executors.size());
+  std::vector<SupervisorSlots> free = free_slots();
+  const std::size_t available = count_slots(free);
+  if (available < needed) {
+    throw Error("topology '" + name + "' needs " + std::to_string(needed) + " worker slots, " +
+                std::to_string(available) + (available == 1 ? " is" : " are") + " free");
+  }
+
+  TopologyRecord record;
+  record.id = new_topology_id(name);
+  record.name = name;
+  record.config = std::move(check.config);
+  record.status = TopologyStatus::active;
+  record.executors = std::move(check.executors);
+  record.task_components = std::move(check.task_components);
+  record.assignment.topology_id = record.id;
+  record.assignment.version = 1;
+  record.assignment.workers = deal_executors(record.executors, spread_slots(free, needed));
+  record.submitted_ms = wall_ms();
+  record.plugin_size = static_cast<std::int64_t>(plugin_bytes.size());
+  record.plugin_checksum = cluster::checksum(plugin_bytes);
+  state_.create(record, plugin_bytes);
+  logger_->info("submitted topology '{}' as {}: {} executors, {} tasks on {} workers", name,
+                record.id, record.executors.size(), record.task_components.size(),
+                record.assignment.workers.size());
+  std::string id = record.id;
+  topologies_.emplace(id, std::move(record));
+  return Map{{"topology_id", id}};
+}
+
+Map Nimbus::on_kill(const Map& body) {
+  TopologyRecord changed = by_name(get_string(body, "name"));
+  const std::int64_t wait_secs =
+      get_int_or(body, "wait_secs", message_timeout_secs(changed.config));
+  if (wait_secs < 0 || wait_secs > 86400) {
+    throw ProtocolError("field 'wait_secs': expected 0 to 86400 seconds, got " +
+                        std::to_string(wait_secs));
+  }
+  std::int64_t kill_at = wall_ms() + wait_secs * 1000;
+  if (changed.status == TopologyStatus::killed) kill_at = std::min(kill_at, changed.kill_at_ms);
+  changed.status = TopologyStatus::killed;
+  changed.kill_at_ms = kill_at;
+  logger_->info("killing topology '{}' ({}): removed in {} s", changed.name, changed.id, wait_secs);
+  commit(std::move(changed));
+  return Map{};
+}
+
+Map Nimbus::on_set_active(const Map& body, bool active) {
+  TopologyRecord changed = by_name(get_string(body, "name"));
+  if (changed.status == TopologyStatus::killed) {
+    throw ProtocolError("topology '" + changed.name + "' is killed");
+  }
+  changed.status = active ? TopologyStatus::active : TopologyStatus::inactive;
+  logger_->info("topology '{}' is now {}", changed.name, status_name(changed.status));
+  commit(std::move(changed));
+  return Map{};
+}
+
+Map Nimbus::on_rebalance(const Map& body) {
+  const std::string name = get_string(body, "name");
+  const std::int64_t requested = get_int(body, "workers");
+  if (requested < 1 || requested > 100000) {
+    throw ProtocolError("field 'workers': expected 1 to 100000 workers, got " +
+                        std::to_string(requested));
+  }
+  TopologyRecord changed = by_name(name);
+  if (changed.status == TopologyStatus::killed) {
+    throw ProtocolError("topology '" + changed.name + "' is killed");
+  }
+  // The topology's own live slots are free for its new assignment.
+  std::vector<SupervisorSlots> available = free_slots();
+  for (const auto& w : changed.assignment.workers) {
+    if (!slot_alive(w.supervisor, w.port)) continue;
+    auto it = std::find_if(available.begin(), available.end(),
+                           [&](const SupervisorSlots& s) { return s.supervisor == w.supervisor; });
+    if (it == available.end()) {
+      available.push_back(SupervisorSlots{w.supervisor, supervisors_.at(w.supervisor).host, {}});
+      it = available.end() - 1;
+    }
+    it->ports.push_back(w.port);
+  }
+  const std::size_t needed = workers_to_use(requested, changed.executors.size());
+  const std::size_t count = count_slots(available);
+  if (count < needed) {
+    throw Error("topology '" + changed.name + "' needs " + std::to_string(needed) +
+                " worker slots, " + std::to_string(count) + (count == 1 ? " is" : " are") +
+                " free");
+  }
+  changed.config[gale::keys::topology_workers] = requested;
+  changed.assignment.workers = deal_executors(changed.executors, spread_slots(available, needed));
+  changed.assignment.version += 1;
+  logger_->info("rebalanced topology '{}' to {} workers (assignment version {})", changed.name,
+                changed.assignment.workers.size(), changed.assignment.version);
+  starved_.erase(changed.id);
+  commit(std::move(changed));
+  return Map{};
+}
+
+Map Nimbus::on_list(const Map&) {
+  std::vector<const TopologyRecord*> sorted;
+  for (const auto& [id, record] : topologies_) sorted.push_back(&record);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  List out;
+  for (const TopologyRecord* r : sorted) {
+    out.push_back(Map{{"name", r->name},
+                      {"topology_id", r->id},
+                      {"status", status_name(r->status)},
+                      {"workers", static_cast<std::int64_t>(r->assignment.workers.size())},
+                      {"tasks", static_cast<std::int64_t>(r->task_components.size())},
+                      {"uptime_secs", (wall_ms() - r->submitted_ms) / 1000}});
+  }
+  return Map{{"topologies", std::move(out)}};
+}
+
+Map Nimbus::on_status(const Map& body) {
+  const TopologyRecord& r = by_name(get_string(body, "name"));
+  const std::int64_t now = clock_.now_ns();
+  List workers;
+  for (const auto& w : r.assignment.workers) {
+    List tasks(w.tasks.begin(), w.tasks.end());
+    List components;
+    std::set<std::string> seen;
+    for (auto t : w.tasks) {
+      if (t < 1 || static_cast<std::size_t>(t) > r.task_components.size()) continue;
+      const std::string& c = r.task_components[static_cast<std::size_t>(t - 1)];
+      if (seen.insert(c).second) components.emplace_back(c);
+    }
+    bool alive = false;
+    std::int64_t uptime = 0;
+    std::int64_t restarts = 0;
+    std::string last_error;
+    Map stats;
+    auto beat = worker_beats_.find({w.supervisor, w.port});
+    if (beat != worker_beats_.end() && beat->second.topology_id == r.id) {
+      alive = now - beat->second.seen_ns <= supervisor_timeout_ns_;
+      if (alive) uptime = beat->second.uptime_secs + (now - beat->second.seen_ns) / k_ns_per_sec;
+      last_error = beat->second.last_error;
+      stats = beat->second.stats;
+    }
+    auto sup = supervisors_.find(w.supervisor);
+    if (sup != supervisors_.end()) {
+      auto slot = sup->second.slots.find(w.port);
+      if (slot != sup->second.slots.end() && slot->second.topology_id == r.id) {
+        restarts = slot->second.restarts;
+        // A crash the supervisor saw says more than the last error of the restarted worker.
+        if (!slot->second.last_error.empty()) last_error = slot->second.last_error;
+        if (!alive && slot->second.running) uptime = slot->second.uptime_secs;
+      }
+    }
+    workers.push_back(Map{{"supervisor", w.supervisor},
+                          {"host", w.host},
+                          {"port", w.port},
+                          {"tasks", std::move(tasks)},
+                          {"components", std::move(components)},
+                          {"alive", alive},
+                          {"uptime_secs", uptime},
+                          {"restarts", restarts},
+                          {"last_error", last_error},
+                          {"stats", std::move(stats)}});
+  }
+  return Map{{"name", r.name},
+             {"topology_id", r.id},
+             {"status", status_name(r.status)},
+             {"uptime_secs", (wall_ms() - r.submitted_ms) / 1000},
+             {"version", r.assignment.version},
+             {"workers", std::move(workers)}};
+}
+
+}  // namespace gale::nimbus
