@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "bench/scenarios.hpp"
-#include "tests/cluster/harness.hpp"
+#include "cluster/local_cluster.hpp"
 
 namespace gale::bench {
 
@@ -418,8 +418,7 @@ class Report {
       progress_("no latency points: latency.svg not drawn");
       return;
     }
-    const auto r =
-        gale::test::run_program({"gnuplot", dir + "/latency.gp"}, std::chrono::seconds(30));
+    const auto r = cluster::run_program({"gnuplot", dir + "/latency.gp"}, std::chrono::seconds(30));
     if (r.exit_code != 0) {
       progress_(
           "gnuplot failed or is missing (apt-get install gnuplot-nox); latency.gp is there: " +

@@ -1,7 +1,7 @@
 #pragma once
 
-// Internal to the suite: the ids and constants of its scenarios, shared by the runs (suite.cpp)
-// and the report (report.cpp).
+// Internal to the suite: the ids and constants of its scenarios, shared by the runs (suite.cpp,
+// cluster_runs.cpp) and the report (report.cpp).
 
 #include <cstdint>
 #include <sstream>

@@ -16,7 +16,7 @@
 #include "bench/scenarios.hpp"
 #include "bench/series.hpp"
 #include "bench/topologies.hpp"
-#include "tests/cluster/harness.hpp"
+#include "cluster/local_cluster.hpp"
 
 namespace gale::bench {
 
@@ -97,7 +97,7 @@ class Suite {
     std::vector<std::string> argv{o_.self, "--run"};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
-    const gale::test::CommandResult r = gale::test::run_program(argv, timeout);
+    const cluster::CommandResult r = cluster::run_program(argv, timeout);
     if (r.exit_code != 0) {
       const std::string tail =
           r.output.size() > 2000 ? r.output.substr(r.output.size() - 2000) : r.output;
@@ -218,10 +218,10 @@ class Suite {
   }
 
   Figures zmq(bool acking) const {
-    const int port = gale::test::free_port();
+    const int port = cluster::free_port();
     const double send_seconds = 1 + o_.duration_s + 20;  // it stops once the receiver is gone
     std::thread sender([&] {
-      gale::test::run_program(
+      cluster::run_program(
           {o_.self, "--run", "zmq-send", "--port", std::to_string(port), "--acking",
            acking_text(acking), "--duration", number_text(send_seconds)},
           std::chrono::seconds(static_cast<int>(send_seconds) + 10));
