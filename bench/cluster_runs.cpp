@@ -17,20 +17,18 @@
 
 #include "bench/local_runs.hpp"
 #include "bench/probe.hpp"
+#include "bench/scenarios.hpp"
 #include "bench/topologies.hpp"
+
+#ifndef GALE_EXE
+#error "GALE_EXE must name the gale executable"
+#endif
 
 namespace gale::bench {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string number_text(double value) {
-  std::ostringstream out;
-  out.precision(12);
-  out << value;
-  return out.str();
-}
 
 // The component lists of the alive workers in `gale status` output, e.g. {"count,spout", ...}.
 // The uptime column may hold a space ("1m 02s"), so the components are found by their names.
@@ -111,9 +109,11 @@ BenchCluster::BenchCluster(std::string plugin)
     : saved_log_level_(info_logging()),
       plugin_(std::move(plugin)),
       // Generous timeouts: a saturated 2-core machine must not make anyone look dead.
-      cluster_(
-          1, 2,
-          {{"nimbus.supervisor.timeout.secs", "30"}, {"supervisor.worker.timeout.secs", "30"}}) {
+      cluster_({.gale = GALE_EXE,
+                .supervisors = 1,
+                .slots = 2,
+                .config = {{"nimbus.supervisor.timeout.secs", "30"},
+                           {"supervisor.worker.timeout.secs", "30"}}}) {
   restore_logging(saved_log_level_);  // the daemons have theirs; workers inherit the supervisor's
 }
 
@@ -134,7 +134,7 @@ ClusterRun BenchCluster::run(const ClusterRunOptions& options) {
   }
   if (options.idle) args.insert(args.end(), {"-c", std::string(k_idle) + "=true"});
 
-  const gale::test::CommandResult submitted = cluster_.submit(plugin_, name, args);
+  const cluster::CommandResult submitted = cluster_.submit(plugin_, name, args);
   if (submitted.exit_code != 0) {
     throw std::runtime_error("gale submit failed: " + submitted.output);
   }
@@ -147,23 +147,23 @@ ClusterRun BenchCluster::run(const ClusterRunOptions& options) {
       done = true;
       self.cluster_.gale("kill", {name, "--wait", "0"}, 10s);
       auto gone = [&] { return self.cluster_.workers().empty(); };
-      if (!gale::test::eventually(gone, 20s)) {
+      if (!cluster::eventually(gone, 20s)) {
         for (auto [pid, port] : self.cluster_.workers()) ::kill(pid, SIGKILL);
-        gale::test::eventually(gone, 5s);
+        cluster::eventually(gone, 5s);
       }
     }
     ~Teardown() {
       try {
         if (!done) (*this)();
       } catch (const std::exception&) {
-        // The harness kills whatever is left when the cluster goes.
+        // The cluster kills whatever is left when it goes.
       }
     }
   } teardown{*this, name};
 
   ClusterRun run;
   std::string last_status;
-  const bool ready = gale::test::eventually(
+  const bool ready = cluster::eventually(
       [&] {
         last_status = cluster_.gale("status", {name}, 10s).output;
         run.placement = alive_placement(last_status);

@@ -1,7 +1,7 @@
 #pragma once
 
 // Word count on a local cluster: nimbus and one supervisor with two worker slots on loopback,
-// started with the gale command of this build (tests/cluster/harness.hpp), and the benchmark's
+// started with the gale command of this build (cluster/local_cluster.hpp), and the benchmark's
 // plugin (bench/plugin.cpp) submitted on two workers.
 
 #include <sys/types.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bench/proc.hpp"
-#include "tests/cluster/harness.hpp"
+#include "cluster/local_cluster.hpp"
 
 namespace gale::bench {
 
@@ -35,7 +35,7 @@ struct ClusterRun {
 class BenchCluster {
  public:
   // Starts nimbus and a supervisor with two slots. Everything is killed when this is destroyed,
-  // or by the harness's reaper if this process dies.
+  // or by the cluster's reaper if this process dies.
   explicit BenchCluster(std::string plugin);
 
   // Submits the plugin on two workers, waits until both run and every task published its probe,
@@ -54,7 +54,7 @@ class BenchCluster {
 
   std::string saved_log_level_;  // GALE_LOG_LEVEL before the daemons started (at info)
   std::string plugin_;
-  gale::test::Cluster cluster_;
+  cluster::LocalCluster cluster_;
   int next_ = 0;
 };
 

@@ -6,13 +6,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +19,7 @@
 #include <gale/export.hpp>
 
 #include "transport/remote_transport.hpp"
+#include "transport/sender.hpp"
 #include "wire/codec.hpp"
 
 namespace spdlog {
@@ -124,14 +122,7 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   ZmqTransportStats stats() const;
 
  private:
-  struct Outgoing {
-    std::int32_t task = 0;
-    std::string bytes;
-  };
-  struct Peer;  // the sender thread's state for one endpoint
-
   void receive_loop();
-  void send_loop();
 
   // Constant after construction:
   zmq::context_t& context_;
@@ -144,35 +135,25 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   wire::StreamResolver resolve_;
   Deliver deliver_;
 
-  // Protected by mutex_ (taken once per batch by send(), and by the sender thread):
-  mutable std::mutex mutex_;
-  std::condition_variable has_work_;  // the sender waits for batches, routes or stop
-  std::condition_variable has_room_;  // send() waits for the queue to go under its limits
-  std::deque<Outgoing> queue_;        // encoded, not yet taken by the sender
-  // What send() queued and ZeroMQ has not taken yet (the sender's per-peer backlog included).
-  std::size_t queued_bytes_ = 0;
-  std::size_t queued_batches_ = 0;
-  std::vector<std::string> endpoint_of_task_;  // indexed by task id; empty: no route
-  std::uint64_t routes_version_ = 0;
-  bool stopping_ = false;
+  // The hand-off to the sender thread (its own lock and counters), and that thread's state.
+  SendQueue queue_;
+  Sender sender_;
+
+  // Protected by queue_.mutex (send() and limit_blocking()):
   std::chrono::steady_clock::time_point block_until_ = std::chrono::steady_clock::time_point::max();
-  std::chrono::steady_clock::time_point flush_deadline_{};
   std::chrono::steady_clock::time_point last_no_route_log_{};
   std::uint64_t no_route_unlogged_ = 0;
 
   // Owner thread:
   bool started_ = false;
   bool stopped_ = false;
-  std::thread sender_;
+  std::thread sender_thread_;
   std::thread receiver_;
 
   // Any thread:
   std::atomic<bool> stop_receiving_{false};
-  std::atomic<std::uint64_t> batches_sent_{0};
-  std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> batches_received_{0};
   std::atomic<std::uint64_t> malformed_batches_{0};
-  std::atomic<std::uint64_t> dropped_batches_{0};
 };
 
 }  // namespace gale::transport

@@ -41,12 +41,12 @@ GALE_API void decode_batch(std::string_view bytes, const StreamResolver& resolve
 
 // The two halves of decode_batch, exposed for tests that check they agree.
 namespace detail_decode {
-// The fast path (batch_fast_decode.cpp): decodes a batch whose values are all scalars and
+// The fast path (fast_decode.cpp): decodes a batch whose values are all scalars and
 // returns true, or returns false with `out` as it was for anything else (lists or maps, malformed
 // or unexpected input). Throws only what the resolver throws.
 GALE_API bool decode_batch_fast(std::string_view bytes, const StreamResolver& resolve,
                                 std::vector<wire::Message>& out);
-// The generic decoder: every valid batch; precise errors for the others.
+// The generic decoder (decode.cpp): every valid batch; precise errors for the others.
 GALE_API void decode_batch_generic(std::string_view bytes, const StreamResolver& resolve,
                                    std::vector<wire::Message>& out);
 }  // namespace detail_decode

@@ -1,7 +1,7 @@
 #pragma once
 
 // Internal: the batch format's limits and message layouts (docs/wire-format.md), shared by the
-// encoder and both decoders (serialization.cpp, batch_fast_decode.cpp).
+// encoder and both decoders (encode.cpp, decode.cpp, fast_decode.cpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +15,11 @@ namespace gale::wire::layout {
 inline constexpr std::size_t k_max_container_size = std::size_t{1} << 24;
 // Bytes of one string or bytes value.
 inline constexpr std::size_t k_max_blob_size = std::size_t{1} << 28;
+
+// Lists and maps may nest this deep inside a value.
+inline constexpr std::size_t k_max_value_depth = 64;
+inline constexpr const char* k_too_deep = "value nests deeper than the limit of 64 levels";
+static_assert(k_max_value_depth == 64, "update k_too_deep");
 
 // Number of fields of each message kind's array.
 inline constexpr std::uint32_t k_tuple_fields = 7;

@@ -7,11 +7,12 @@
 
 #include <gale/topology.hpp>
 
+#include "cluster/local_cluster.hpp"
+
 namespace gale::test {
 
-// A TCP port on 127.0.0.1 that nobody listens on right now: the kernel's pick for a bind to port
-// 0, released again (good enough for tests on one machine). Throws std::runtime_error.
-int free_port();
+// A TCP port on 127.0.0.1 that nobody listens on right now (cluster/local_cluster.hpp).
+using cluster::free_port;
 
 // The component ids of `topology`, in its order.
 std::vector<std::string> ids_of(const Topology& topology);
