@@ -164,7 +164,7 @@ bool Sender::finish_stop(Monotonic::time_point flush_deadline) {
     logger_->warn("data transport: stopped with {} batches not handed to ZeroMQ", backlog_batches_);
   }
   // ZeroMQ may still hold batches it accepted. Give them what is left of the flush time, but
-  // never rely on it (DESIGN.md: the ZeroMQ pitfall): acking replays what is lost.
+  // never rely on it (docs/transport.md: the ZeroMQ pitfall): acking replays what is lost.
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_deadline - now);
   int linger = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1000));
   for (auto& [endpoint, peer] : peers_) {
