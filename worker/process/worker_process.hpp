@@ -138,6 +138,7 @@ class WorkerProcess {
   std::chrono::milliseconds heartbeat_period_{1000};
   std::int64_t started_ns_ = 0;
 
+  // Changed by start(), tick() and stop():
   State state_ = State::created;
   std::optional<StopReason> reason_;
   cluster::Assignment assignment_;
