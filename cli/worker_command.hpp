@@ -13,11 +13,11 @@ inline constexpr int k_worker_exit_reassigned = 3;  // its tasks changed: restar
 // tasks of one worker slot (started by a supervisor, never by hand). Reads D/assignment.msgpack,
 // loads the plugin, runs its tasks with a ZeroMQ data transport bound at tcp://H:P, touches
 // D/heartbeat and heartbeats nimbus every worker.heartbeat.frequency.secs, and follows nimbus's
-// replies. Logs to stderr and D/worker.log. Returns k_worker_exit_done or
-// k_worker_exit_reassigned. Throws gale::Error subclasses (unreadable assignment, bad plugin, port
-// in use) and boost::program_options::error for the caller to report as one line (exit 1 / 2).
-// REQUIRES: SIGINT and SIGTERM are blocked in every thread; they are taken with sigtimedwait as
-// the request to stop.
+// replies (all of it worker::WorkerProcess, worker/process/worker_process.hpp). Logs to stderr and
+// D/worker.log. Returns k_worker_exit_done or k_worker_exit_reassigned. Throws gale::Error
+// subclasses (unreadable assignment, bad plugin, port in use) and boost::program_options::error for
+// the caller to report as one line (exit 1 / 2). REQUIRES: SIGINT and SIGTERM are blocked in every
+// thread; they are taken with sigtimedwait as the request to stop.
 int run_worker(const std::vector<std::string>& args);
 
 // The text of `gale worker --help`.

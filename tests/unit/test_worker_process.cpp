@@ -1,0 +1,496 @@
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gale/config.hpp>
+#include <gale/errors.hpp>
+#include <gale/value.hpp>
+
+#include "cluster/assignment_file.hpp"
+#include "cluster/protocol.hpp"
+#include "common/clock.hpp"
+#include "worker/process/rate_window.hpp"
+#include "worker/process/slot_runtime.hpp"
+#include "worker/process/worker_process.hpp"
+
+// The worker process without a plugin, sockets or real time: a fake slot runtime that records
+// what the process asks of it, a manual clock, and a fake nimbus answering worker_heartbeat.
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using gale::Config;
+using gale::Map;
+using gale::Value;
+using gale::cluster::Assignment;
+using gale::cluster::Reply;
+using gale::worker::SlotSpec;
+using gale::worker::StopReason;
+using gale::worker::WorkerProcess;
+using gale::worker::WorkerProcessOptions;
+
+struct TempDir {
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "gale-worker-process-test-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path path;
+};
+
+// What the process did to its runtime; outlives the runtime, which the process owns.
+struct SlotRecord {
+  int opened = 0;
+  std::optional<SlotSpec> spec;
+  bool started = false;
+  bool active = true;  // spouts start active
+  int activations = 0;
+  int deactivations = 0;
+  std::vector<std::int64_t> routed;  // versions passed to set_routes
+  int stops = 0;
+  std::chrono::milliseconds drain{-1};
+  std::chrono::milliseconds flush{-1};
+  gale::worker::WorkerStats stats;
+};
+
+// Thread: the test's.
+class FakeSlot final : public gale::worker::SlotRuntime {
+ public:
+  FakeSlot(SlotRecord& record, Config config) : record_(record), config_(std::move(config)) {}
+  const Config& config() const override { return config_; }
+  std::string endpoint() const override { return "tcp://127.0.0.1:6700"; }
+  void start() override { record_.started = true; }
+  void activate() override {
+    record_.active = true;
+    ++record_.activations;
+  }
+  void deactivate() override {
+    record_.active = false;
+    ++record_.deactivations;
+  }
+  void set_routes(const Assignment& a) override { record_.routed.push_back(a.version); }
+  gale::worker::WorkerStats stats() const override { return record_.stats; }
+  void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
+    ++record_.stops;
+    record_.drain = drain;
+    record_.flush = flush;
+  }
+
+ private:
+  SlotRecord& record_;
+  const Config config_;
+};
+
+// The topology "wc-1": this slot (sup-1, 127.0.0.1:6700) hosts tasks 1 and 2, a peer 3 and 4.
+Assignment assignment(std::int64_t version, std::vector<std::int32_t> mine = {1, 2},
+                      std::int64_t peer_port = 6701) {
+  Assignment a;
+  a.topology_id = "wc-1";
+  a.version = version;
+  if (!mine.empty()) a.workers.push_back({"sup-1", "127.0.0.1", 6700, std::move(mine)});
+  a.workers.push_back({"sup-2", "127.0.0.2", peer_port, {3, 4}});
+  return a;
+}
+
+// Plays nimbus's side of worker_heartbeat.
+struct FakeNimbus {
+  bool answer = true;      // false: no reply in time
+  bool malformed = false;  // the reply does not decode (the RPC client throws)
+  std::optional<std::string> error;
+  std::string status = "active";
+  Assignment current = assignment(1);
+  std::vector<Map> heartbeats;  // every request body, answered or not
+
+  std::optional<Reply> operator()(std::string_view verb, const Map& body) {
+    REQUIRE(verb == "worker_heartbeat");
+    heartbeats.push_back(body);
+    if (!answer) return std::nullopt;
+    if (malformed) throw gale::cluster::ProtocolError("reply: not msgpack");
+    Reply r;
+    if (error) {
+      r.error = *error;
+      return r;
+    }
+    r.ok = true;
+    r.body["status"] = status;
+    r.body["version"] = current.version;
+    r.body["assignment"] = Value(current.to_map());
+    return r;
+  }
+};
+
+struct Fixture {
+  TempDir dir;
+  gale::common::ManualClock clock;
+  FakeNimbus nimbus;
+  SlotRecord slot;
+  bool open_fails = false;
+  std::unique_ptr<WorkerProcess> process;
+
+  explicit Fixture(const std::string& file_status = "active", Assignment file = assignment(1),
+                   std::string supervisor = "sup-1") {
+    Config config;
+    config.set("worker.heartbeat.frequency.secs", Value(2.0));
+    gale::cluster::write_assignment_file(dir.path / "assignment.msgpack", file, config,
+                                         file_status);
+    WorkerProcessOptions o;
+    o.nimbus = "127.0.0.1:6627";
+    o.supervisor = std::move(supervisor);
+    o.host = "127.0.0.1";
+    o.port = 6700;
+    o.dir = dir.path;
+    o.plugin = "/plugins/wc.so";
+    o.drain_on_stop = 2000ms;
+    o.drain_on_reassign = 1000ms;
+    o.transport_flush = 700ms;
+    process = std::make_unique<WorkerProcess>(
+        o, [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, clock,
+        [this](const SlotSpec& spec) -> std::unique_ptr<gale::worker::SlotRuntime> {
+          ++slot.opened;
+          if (open_fails) throw gale::Error("cannot bind tcp://127.0.0.1:6700");
+          slot.spec = spec;
+          return std::make_unique<FakeSlot>(slot, spec.config);
+        });
+  }
+  std::size_t beats() const { return nimbus.heartbeats.size(); }
+  const Map& last_beat() const { return nimbus.heartbeats.back(); }
+  // Moves the clock by `by` and ticks; returns what tick() returned.
+  bool advance_and_tick(std::chrono::milliseconds by) {
+    clock.advance(by);
+    return process->tick();
+  }
+};
+
+std::int64_t get_int(const Map& m, const std::string& key) {
+  return gale::cluster::get_int(m, key);
+}
+
+gale::worker::ComponentStats spout_stats(std::uint64_t emitted) {
+  gale::worker::ComponentStats c;
+  c.component = "sentences";
+  c.is_spout = true;
+  c.tasks = 1;
+  c.emitted = emitted;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("worker_process") {
+  TEST_CASE("start runs this slot's tasks with the file's config and status") {
+    Fixture f;
+    f.process->start();
+    REQUIRE(f.slot.spec.has_value());
+    CHECK(f.slot.started);
+    CHECK(f.slot.spec->tasks == std::vector<std::int32_t>{1, 2});
+    CHECK(f.slot.spec->plugin_path == "/plugins/wc.so");
+    CHECK(f.slot.spec->assignment == assignment(1));
+    CHECK(f.slot.spec->port == 6700);
+    CHECK(f.process->running());
+    CHECK(f.process->heartbeat_period() == 2s);  // from the file's config
+    CHECK(f.process->status() == "active");
+    CHECK(f.slot.deactivations == 0);
+    CHECK_FALSE(f.process->stop_reason().has_value());
+  }
+
+  TEST_CASE("a slot found by host and port when the supervisor id is spelled differently") {
+    Fixture f("active", assignment(1), "sup-1-renamed");
+    f.process->start();
+    REQUIRE(f.slot.spec.has_value());
+    CHECK(f.slot.spec->tasks == std::vector<std::int32_t>{1, 2});
+  }
+
+  TEST_CASE("a file that starts the topology inactive starts the spouts deactivated") {
+    Fixture f("inactive");
+    f.process->start();
+    CHECK_FALSE(f.slot.active);
+    CHECK(f.slot.deactivations == 1);
+    CHECK(f.process->status() == "inactive");
+  }
+
+  TEST_CASE("start fails with a precise error and runs nothing") {
+    SUBCASE("the assignment gives this slot no tasks") {
+      Fixture f("active", assignment(4, {}));
+      CHECK_THROWS_WITH_AS(f.process->start(),
+                           "slot sup-1 127.0.0.1:6700 has no tasks in assignment version 4 of "
+                           "topology wc-1",
+                           gale::Error);
+      CHECK(f.slot.opened == 0);
+    }
+    SUBCASE("the runtime cannot be built") {
+      Fixture f;
+      f.open_fails = true;
+      CHECK_THROWS_WITH_AS(f.process->start(), "cannot bind tcp://127.0.0.1:6700", gale::Error);
+    }
+    SUBCASE("the assignment file is missing") {
+      Fixture f;
+      fs::remove(f.dir.path / "assignment.msgpack");
+      CHECK_THROWS_AS(f.process->start(), gale::Error);
+      CHECK(f.slot.opened == 0);
+    }
+  }
+
+  TEST_CASE("heartbeats go out at the configured period and a late one causes no burst") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->until_next_heartbeat() == 0ns);  // the first is due at once
+    CHECK(f.process->tick());
+    CHECK(f.beats() == 1);
+    CHECK(fs::exists(f.dir.path / "heartbeat"));
+    CHECK(f.process->tick());  // not due again
+    CHECK(f.beats() == 1);
+    CHECK(f.process->until_next_heartbeat() == 2s);
+
+    CHECK(f.advance_and_tick(1999ms));
+    CHECK(f.beats() == 1);
+    CHECK(f.process->until_next_heartbeat() == 1ms);
+    CHECK(f.advance_and_tick(1ms));
+    CHECK(f.beats() == 2);
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.beats() == 3);
+
+    // The supervisor watches this file: every heartbeat rewrites it.
+    fs::remove(f.dir.path / "heartbeat");
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.beats() == 4);
+    CHECK(fs::exists(f.dir.path / "heartbeat"));
+
+    // Stalled for ten periods: at most one heartbeat to catch up, then the period again.
+    f.clock.advance(20s);
+    for (int i = 0; i < 10; ++i) CHECK(f.process->tick());
+    CHECK(f.beats() >= 5);
+    CHECK(f.beats() <= 6);
+    const std::size_t after_stall = f.beats();
+    CHECK(f.process->until_next_heartbeat() == 2s);
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.beats() == after_stall + 1);
+  }
+
+  TEST_CASE("a heartbeat says where the worker runs, its uptime and its rates by the clock") {
+    Fixture f;
+    f.slot.stats.components = {spout_stats(100)};
+    f.process->start();
+    CHECK(f.process->tick());
+    const Map& first = f.last_beat();
+    CHECK(gale::cluster::get_string(first, "topology_id") == "wc-1");
+    CHECK(gale::cluster::get_string(first, "supervisor") == "sup-1");
+    CHECK(gale::cluster::get_string(first, "host") == "127.0.0.1");
+    CHECK(get_int(first, "port") == 6700);
+    CHECK(get_int(first, "version") == 1);
+    CHECK(get_int(first, "uptime_secs") == 0);
+    const Map& spout = gale::cluster::get_map(gale::cluster::get_map(first, "stats"), "sentences");
+    CHECK(gale::cluster::get_string(spout, "kind") == "spout");
+    CHECK(get_int(spout, "emitted") == 100);
+    CHECK(get_int(spout, "emitted_per_s") == 0);  // no interval yet
+
+    f.slot.stats.components = {spout_stats(1100)};
+    CHECK(f.advance_and_tick(2s));
+    const Map& second = f.last_beat();
+    CHECK(get_int(second, "uptime_secs") == 2);
+    const Map& later = gale::cluster::get_map(gale::cluster::get_map(second, "stats"), "sentences");
+    CHECK(get_int(later, "emitted") == 1100);
+    CHECK(get_int(later, "emitted_per_s") == 500);  // 1000 more in 2 s of the manual clock
+  }
+
+  TEST_CASE("a newer assignment that keeps this slot's tasks re-routes to the moved peers") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    CHECK(f.slot.routed.empty());  // the same version as the file's
+
+    f.nimbus.current = assignment(2, {1, 2}, 6702);  // the peer moved
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.routed == std::vector<std::int64_t>{2});
+    CHECK(f.process->assignment() == assignment(2, {1, 2}, 6702));
+    CHECK(f.process->running());
+
+    // Reported from the next heartbeat on; the same version is not routed twice.
+    CHECK(f.advance_and_tick(2s));
+    CHECK(get_int(f.last_beat(), "version") == 2);
+    CHECK(f.slot.routed.size() == 1);
+
+    SUBCASE("an older version is ignored") {
+      f.nimbus.current = assignment(1, {1}, 6703);
+      CHECK(f.advance_and_tick(2s));
+      CHECK(f.slot.routed.size() == 1);
+      CHECK(f.process->assignment().version == 2);
+    }
+    SUBCASE("another topology's assignment is ignored") {
+      Assignment other = assignment(9, {1}, 6703);
+      other.topology_id = "other-7";
+      f.nimbus.current = other;
+      CHECK(f.advance_and_tick(2s));
+      CHECK(f.slot.routed.size() == 1);
+      CHECK(f.process->running());
+    }
+    CHECK(f.slot.stops == 0);
+  }
+
+  TEST_CASE("a newer assignment that changes this slot's tasks ends it for a restart") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    SUBCASE("other tasks") { f.nimbus.current = assignment(3, {1}); }
+    SUBCASE("the slot is gone") { f.nimbus.current = assignment(3, {}); }
+    CHECK_FALSE(f.advance_and_tick(2s));
+    CHECK(f.process->stop_reason() == StopReason::reassigned);
+    CHECK(f.slot.routed.empty());
+    CHECK(f.slot.stops == 0);  // the owner stops it
+
+    const std::size_t beats = f.beats();
+    CHECK_FALSE(f.advance_and_tick(2s));  // no more heartbeats
+    CHECK(f.beats() == beats);
+    f.process->stop();
+    CHECK(f.slot.stops == 1);
+    CHECK(f.slot.drain == 1000ms);  // drain_on_reassign
+    CHECK(f.slot.flush == 700ms);
+    CHECK(f.process->stop_reason() == StopReason::reassigned);
+  }
+
+  TEST_CASE("killed: spouts stop at once, in-flight work goes on until nimbus drops the topology") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    f.nimbus.status = "killed";
+    CHECK(f.advance_and_tick(2s));
+    CHECK_FALSE(f.slot.active);
+    CHECK(f.process->status() == "inactive");
+    CHECK(f.slot.stops == 0);
+    CHECK(f.advance_and_tick(2s));  // still heartbeating while the kill waits
+    CHECK(f.beats() == 3);
+    CHECK(f.slot.deactivations == 1);
+
+    f.nimbus.error = "unknown topology 'wc-1'";
+    CHECK_FALSE(f.advance_and_tick(2s));
+    CHECK(f.process->stop_reason() == StopReason::topology_gone);
+    CHECK_FALSE(f.process->running());
+    f.process->stop();
+    CHECK(f.slot.stops == 1);
+    CHECK(f.slot.drain == 2000ms);  // drain_on_stop
+  }
+
+  TEST_CASE("the spouts follow the status: inactive and rebalancing deactivate, active resumes") {
+    Fixture f;
+    f.process->start();
+    f.nimbus.status = "inactive";
+    CHECK(f.process->tick());
+    CHECK_FALSE(f.slot.active);
+    CHECK(f.slot.deactivations == 1);
+    CHECK(f.advance_and_tick(2s));  // unchanged: nothing to do
+    CHECK(f.slot.deactivations == 1);
+
+    f.nimbus.status = "active";
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.active);
+    CHECK(f.slot.activations == 1);
+    CHECK(f.process->status() == "active");
+
+    f.nimbus.status = "rebalancing";
+    CHECK(f.advance_and_tick(2s));
+    CHECK_FALSE(f.slot.active);
+    CHECK(f.process->status() == "rebalancing");
+
+    f.nimbus.status = "active";
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.active);
+    CHECK(f.slot.activations == 2);
+    CHECK(f.slot.stops == 0);
+  }
+
+  TEST_CASE("while nimbus does not answer the worker runs on and keeps heartbeating") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    CHECK(f.process->nimbus_reachable());
+
+    SUBCASE("no reply") { f.nimbus.answer = false; }
+    SUBCASE("a reply that does not decode") { f.nimbus.malformed = true; }
+    for (int i = 0; i < 5; ++i) CHECK(f.advance_and_tick(2s));
+    CHECK(f.beats() == 6);  // still at the period
+    CHECK_FALSE(f.process->nimbus_reachable());
+    CHECK(f.process->running());
+    CHECK(f.slot.active);
+    CHECK(f.slot.stops == 0);
+    fs::remove(f.dir.path / "heartbeat");
+    CHECK(f.advance_and_tick(2s));
+    CHECK(fs::exists(f.dir.path / "heartbeat"));  // the supervisor still sees it alive
+
+    // Back: its replies are followed again.
+    f.nimbus.answer = true;
+    f.nimbus.malformed = false;
+    f.nimbus.status = "inactive";
+    f.nimbus.current = assignment(2, {1, 2}, 6702);
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.process->nimbus_reachable());
+    CHECK_FALSE(f.slot.active);
+    CHECK(f.slot.routed == std::vector<std::int64_t>{2});
+  }
+
+  TEST_CASE("nimbus errors other than an unknown topology and malformed bodies change nothing") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    SUBCASE("an error reply") { f.nimbus.error = "not the leader"; }
+    SUBCASE("an unknown status") { f.nimbus.status = "sleeping"; }
+    f.nimbus.current = assignment(5, {1});  // would end it, were the reply followed
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.process->running());
+    CHECK(f.slot.active);
+    CHECK(f.process->assignment().version == 1);
+    CHECK_FALSE(f.process->stop_reason().has_value());
+  }
+
+  TEST_CASE("stop() drains once, refuses further ticks, and the destructor stops a running one") {
+    SUBCASE("stop()") {
+      Fixture f;
+      f.process->start();
+      CHECK(f.process->tick());
+      f.process->stop();
+      CHECK(f.process->stop_reason() == StopReason::requested);
+      CHECK(f.slot.stops == 1);
+      CHECK(f.slot.drain == 2000ms);
+      CHECK(f.slot.flush == 700ms);
+      CHECK_FALSE(f.advance_and_tick(2s));
+      CHECK(f.beats() == 1);
+      f.process->stop();
+      f.process.reset();
+      CHECK(f.slot.stops == 1);
+    }
+    SUBCASE("the destructor") {
+      Fixture f;
+      f.process->start();
+      f.process.reset();
+      CHECK(f.slot.stops == 1);
+    }
+    SUBCASE("never started: nothing to stop") {
+      Fixture f;
+      f.process->stop();
+      CHECK_FALSE(f.process->tick());
+      CHECK(f.beats() == 0);
+      CHECK(f.slot.opened == 0);
+    }
+  }
+
+  TEST_CASE("rates are per second of the given times") {
+    gale::worker::RateWindow rates;
+    const std::int64_t t0 = 1'000'000'000'000;
+    CHECK(rates.rate("a", 100, t0) == 0);  // first reading
+    CHECK(rates.rate("a", 1100, t0 + 2'000'000'000) == 500);
+    CHECK(rates.rate("b", 7, t0 + 2'000'000'000) == 0);     // per key
+    CHECK(rates.rate("a", 1100, t0 + 2'000'000'000) == 0);  // no time passed
+    CHECK(rates.rate("a", 50, t0 + 3'000'000'000) == 0);    // went down (a restart)
+    CHECK(rates.rate("a", 51, t0 + 3'500'000'000) == 2);    // 1 in 0.5 s
+  }
+}

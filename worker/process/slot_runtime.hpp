@@ -1,0 +1,71 @@
+#pragma once
+
+// The runtime of one worker slot as the worker process drives it: the topology's tasks running on
+// a Worker, wired to the other workers by a data transport. An interface, so that the worker
+// process's control logic (worker/process/worker_process.hpp) is tested with a fake instead of a
+// plugin, executor threads and sockets (tests/unit/test_worker_process.cpp). The real one is
+// open_zmq_slot() (worker/process/zmq_slot.hpp).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gale/config.hpp>
+
+#include "cluster/protocol.hpp"
+#include "worker/worker.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace gale::worker {
+
+// What a slot runs: everything read from the assignment file and the command line.
+struct SlotSpec {
+  std::string plugin_path;          // the topology plugin
+  Config config;                    // the topology config of the assignment file
+  cluster::Assignment assignment;   // where every task runs (the data routes)
+  std::vector<std::int32_t> tasks;  // the tasks of this slot, ascending; never empty
+  std::string host;                 // the data port binds tcp://host:port
+  int port = 0;
+  std::string name;                        // the runtime's logger name, e.g. "worker-6700"
+  std::string log_file;                    // the runtime also logs here when not empty
+  std::shared_ptr<spdlog::logger> logger;  // the process's logger (the transport logs to it)
+};
+
+// Thread: the worker process's owner thread calls every method; the runtime's own threads are
+// private to it.
+class SlotRuntime {
+ public:
+  virtual ~SlotRuntime();
+
+  // The topology config in force: the plugin's, overridden by the assignment file's.
+  virtual const Config& config() const = 0;
+  // The data endpoint peers send to, e.g. tcp://10.0.0.2:6700 (for logs).
+  virtual std::string endpoint() const = 0;
+
+  // Starts receiving and the executors; spouts start active. Throws gale::Error when the runtime
+  // cannot start. REQUIRES: called once, first.
+  virtual void start() = 0;
+  // Spouts resume (activate) or stop (deactivate) calling next_tuple.
+  virtual void activate() = 0;
+  virtual void deactivate() = 0;
+  // Sends to the workers of `assignment` from now on (peers moved; this slot's tasks did not).
+  virtual void set_routes(const cluster::Assignment& assignment) = 0;
+  // Counters of this slot's components (heartbeats report them).
+  virtual WorkerStats stats() const = 0;
+  // Storm's stop order: spouts stop, pending trees get up to `drain` to complete, executors drain
+  // their queues and stop, then the transport hands out what it can within `flush` and closes.
+  // Returns when all of it is done. Idempotent.
+  virtual void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) = 0;
+};
+
+// Builds (but does not start) the runtime of `spec`. Throws gale::Error subclasses (bad plugin,
+// invalid config, data port in use). The caller owns the result.
+using SlotRuntimeFactory = std::function<std::unique_ptr<SlotRuntime>(const SlotSpec& spec)>;
+
+}  // namespace gale::worker
