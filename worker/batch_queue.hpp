@@ -25,7 +25,7 @@ class BatchQueue {
   // down instead of growing memory (backpressure). Returns false, dropping the batch, once closed.
   // Takes the messages of `batch` and leaves it empty, with a recycled vector's capacity when one
   // is spare.
-  bool push(wire::Batch& batch) {
+  [[nodiscard]] bool push(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
     if (!closed_ && size_ >= capacity_) {
       ++blocked_producers_;
@@ -38,12 +38,12 @@ class BatchQueue {
     not_empty_.notify_one();
     return true;
   }
-  bool push(wire::Batch&& batch) { return push(batch); }
+  [[nodiscard]] bool push(wire::Batch&& batch) { return push(batch); }
 
   // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
   // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
   // volume is bounded by the data tuples in flight. Returns false once closed.
-  bool push_control(wire::Batch& batch) {
+  [[nodiscard]] bool push_control(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
     if (closed_) return false;
     enqueue_locked(batch);
@@ -51,7 +51,7 @@ class BatchQueue {
     not_empty_.notify_one();
     return true;
   }
-  bool push_control(wire::Batch&& batch) { return push_control(batch); }
+  [[nodiscard]] bool push_control(wire::Batch&& batch) { return push_control(batch); }
 
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
   // for a batch, wake() or close(), the first `spin` of it awake (polling), the rest asleep.
