@@ -9,9 +9,12 @@
 #include <gale/plugin.hpp>
 #include <gale/version.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include "topology/src/topology_access.hpp"
 
 namespace gale::plugin {
 
@@ -87,22 +90,23 @@ LoadedPlugin load_plugin(const std::string& path) {
     throw PluginError("plugin '" + path + "': build function failed: " + error.data());
   }
 
-  Topology topology({});
+  // The topology holds the library from the start: it is unloaded only after every copy of the
+  // topology, and so every factory whose code lives in it, is gone.
+  std::optional<Topology> topology;
   try {
-    topology = builder.build();
+    topology.emplace(detail::TopologyAccess::build_with_library(builder, library));
     config.validate();
   } catch (const TopologyError& e) {
     throw TopologyError("plugin '" + path + "': " + e.what());
   } catch (const ConfigError& e) {
     throw ConfigError("plugin '" + path + "': " + e.what());
   }
-  topology.set_library(std::move(library));
 
   // Local mode and logs need a name; a plugin that does not choose one is named after its file.
   if (!config.contains(keys::topology_name)) {
     config.set(keys::topology_name, file.stem().string());
   }
-  return LoadedPlugin{path, std::move(topology), std::move(config)};
+  return LoadedPlugin{path, std::move(*topology), std::move(config)};
 }
 
 }  // namespace gale::plugin

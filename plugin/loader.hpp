@@ -8,8 +8,9 @@
 
 namespace gale::plugin {
 
-// A topology loaded from a plugin: the validated topology (which keeps the library loaded) and the
-// config its build function set.
+// A topology loaded from a plugin: the validated topology and the config its build function set.
+// The topology (and each copy of it) keeps the plugin's library loaded; whoever creates spouts and
+// bolts from its factories must destroy them before the last copy goes.
 struct LoadedPlugin {
   std::string path;
   Topology topology;
@@ -23,6 +24,6 @@ struct LoadedPlugin {
 // differs from GALE_ABI_VERSION, and a build function that throws (with its message).
 // Throws TopologyError / ConfigError (message prefixed with the plugin path) when the topology or
 // its config is invalid. Thread: any.
-GALE_API LoadedPlugin load_plugin(const std::string& path);
+[[nodiscard]] GALE_API LoadedPlugin load_plugin(const std::string& path);
 
 }  // namespace gale::plugin

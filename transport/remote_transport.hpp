@@ -18,7 +18,7 @@ class GALE_API RemoteTransport {
   // while the transport's outgoing buffer is full (backpressure). Returns false when the batch was
   // dropped because no worker is known for the task or the transport is stopping; acking replays
   // what a dropped batch carried.
-  virtual bool send(std::int32_t task, wire::Batch&& batch) = 0;
+  [[nodiscard]] virtual bool send(std::int32_t task, wire::Batch&& batch) = 0;
 };
 
 }  // namespace gale::transport

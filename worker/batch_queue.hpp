@@ -25,21 +25,25 @@ class BatchQueue {
   // down instead of growing memory (backpressure). Returns false, dropping the batch, once closed.
   // Takes the messages of `batch` and leaves it empty, with a recycled vector's capacity when one
   // is spare.
-  bool push(wire::Batch& batch) {
+  [[nodiscard]] bool push(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return closed_ || size_ < capacity_; });
+    if (!closed_ && size_ >= capacity_) {
+      ++blocked_producers_;
+      not_full_.wait(lock, [&] { return closed_ || size_ < capacity_; });
+      --blocked_producers_;
+    }
     if (closed_) return false;
     enqueue_locked(batch);
     lock.unlock();
     not_empty_.notify_one();
     return true;
   }
-  bool push(wire::Batch&& batch) { return push(batch); }
+  [[nodiscard]] bool push(wire::Batch&& batch) { return push(batch); }
 
   // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
   // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
   // volume is bounded by the data tuples in flight. Returns false once closed.
-  bool push_control(wire::Batch& batch) {
+  [[nodiscard]] bool push_control(wire::Batch& batch) {
     std::unique_lock lock(mutex_);
     if (closed_) return false;
     enqueue_locked(batch);
@@ -47,7 +51,7 @@ class BatchQueue {
     not_empty_.notify_one();
     return true;
   }
-  bool push_control(wire::Batch&& batch) { return push_control(batch); }
+  [[nodiscard]] bool push_control(wire::Batch&& batch) { return push_control(batch); }
 
   // Moves every queued batch to the back of `out`. When the queue is empty, waits up to `timeout`
   // for a batch, wake() or close(), the first `spin` of it awake (polling), the rest asleep.
@@ -70,7 +74,9 @@ class BatchQueue {
         spin_for_signal(std::min(spin, timeout));
         lock.lock();
       }
+      consumer_waiting_ = true;
       not_empty_.wait_for(lock, timeout, [&] { return !batches_.empty() || closed_ || woken_; });
+      consumer_waiting_ = false;
     }
     woken_ = false;
     signal_.store(false, std::memory_order_relaxed);
@@ -119,6 +125,16 @@ class BatchQueue {
     return size_;
   }
   std::size_t capacity() const noexcept { return capacity_; }
+  // Producers blocked in push() on a full queue right now, and whether the consumer is asleep in
+  // pop_all() on an empty one: lets tests wait for a thread to be blocked instead of sleeping.
+  std::size_t blocked_producers() const {
+    std::lock_guard lock(mutex_);
+    return blocked_producers_;
+  }
+  bool consumer_waiting() const {
+    std::lock_guard lock(mutex_);
+    return consumer_waiting_;
+  }
 
  private:
   void enqueue_locked(wire::Batch& batch) {
@@ -166,8 +182,10 @@ class BatchQueue {
   std::vector<wire::Batch> batches_;
   std::vector<wire::Batch> spares_;  // empty, with capacity
   std::size_t size_ = 0;
+  std::size_t blocked_producers_ = 0;
   bool closed_ = false;
   bool woken_ = false;
+  bool consumer_waiting_ = false;  // asleep in pop_all()
 };
 
 }  // namespace gale::worker

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -124,6 +126,113 @@ class CleaningBolt : public PassBolt {
  public:
   void cleanup() override { ++g_cleaned; }
 };
+
+// Polls `condition` until it holds or `limit` passes; returns its last value.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// Counts the calls a CountedSpout gets.
+struct SpoutCalls {
+  std::atomic<std::uint64_t> next_tuple{0};
+  std::atomic<int> activate{0};
+  std::atomic<int> deactivate{0};
+};
+
+class CountedSpout : public EndlessSpout {
+ public:
+  explicit CountedSpout(SpoutCalls* calls) : calls_(calls) {}
+  void next_tuple() override {
+    calls_->next_tuple.fetch_add(1);
+    EndlessSpout::next_tuple();
+  }
+  void activate() override { calls_->activate.fetch_add(1); }
+  void deactivate() override { calls_->deactivate.fetch_add(1); }
+
+ private:
+  SpoutCalls* calls_;
+};
+
+// When a QuietSpout's next_tuple() was called, and which call emitted. Thread-safe.
+class CallLog {
+ public:
+  static constexpr std::size_t k_none = static_cast<std::size_t>(-1);
+
+  // Called by the spout: notes the time; true when this call is to emit.
+  bool note_call() {
+    std::lock_guard lock(mutex_);
+    times_.push_back(std::chrono::steady_clock::now());
+    if (!emit_next_) return false;
+    emit_next_ = false;
+    emitting_call_ = times_.size() - 1;
+    return true;
+  }
+  // The next call emits one tuple.
+  void emit_next() {
+    std::lock_guard lock(mutex_);
+    emit_next_ = true;
+  }
+  std::size_t count() const {
+    std::lock_guard lock(mutex_);
+    return times_.size();
+  }
+  std::size_t emitting_call() const {
+    std::lock_guard lock(mutex_);
+    return emitting_call_;
+  }
+  std::vector<std::chrono::steady_clock::time_point> times() const {
+    std::lock_guard lock(mutex_);
+    return times_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::chrono::steady_clock::time_point> times_;
+  bool emit_next_ = false;
+  std::size_t emitting_call_ = k_none;
+};
+
+// Emits nothing unless its CallLog says so.
+class QuietSpout : public Spout {
+ public:
+  explicit QuietSpout(CallLog* log) : log_(log) {}
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+  void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+  void next_tuple() override {
+    if (log_->note_call()) out_->emit({std::int64_t{1}});
+  }
+
+ private:
+  CallLog* log_;
+  SpoutCollector* out_ = nullptr;
+};
+
+// A started worker running a QuietSpout with topology.spout.wait.max.ms = max_ms and no ackers
+// (so no timeout timer ever shortens the spout's sleep).
+std::unique_ptr<worker::Worker> run_quiet_spout(CallLog& log, std::int64_t max_ms) {
+  TopologyBuilder b;
+  b.set_spout("s", make<QuietSpout>(&log));
+  b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
+  Config config;
+  config.set(keys::topology_spout_wait_max_ms, max_ms);
+  config.set(keys::topology_acker_executors, 0);
+  auto w = std::make_unique<worker::Worker>(b.build(), config);
+  w->start();
+  return w;
+}
+
+// The sleep an idle spout takes after its n-th empty round in a row (n >= 1), with the default
+// topology.sleep.spout.wait.strategy.time.ms of 1 ms.
+std::chrono::milliseconds idle_sleep(std::size_t n, std::int64_t max_ms) {
+  return std::chrono::milliseconds(
+      std::min<std::int64_t>(std::int64_t{1} << std::min<std::size_t>(n - 1, 30), max_ms));
+}
 
 }  // namespace
 
@@ -253,21 +362,32 @@ TEST_SUITE("local_features") {
   }
 
   TEST_CASE("deactivate stops next_tuple; activate resumes it") {
+    SpoutCalls calls;
     TopologyBuilder b;
-    b.set_spout("s", make<EndlessSpout>());
+    b.set_spout("s", make<CountedSpout>(&calls));
     b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
     worker::Worker w(b.build(), Config{});
+    auto spout_stats = [&] { return w.stats().components[1]; };  // sorted by id: b, s
     w.start();
-    while (w.stats().components[1].emitted < 1000) std::this_thread::sleep_for(1ms);
+    REQUIRE(eventually([&] { return spout_stats().emitted >= 1000; }));
+    CHECK(calls.activate == 1);
     w.deactivate();
-    std::this_thread::sleep_for(50ms);
-    auto before = w.stats().components[1].emitted;  // components sorted by id: b, s
-    std::this_thread::sleep_for(100ms);
-    CHECK(w.stats().components[1].emitted == before);
+    // sync_timers() returns after every executor ran a full round begun after the call, and a
+    // round starts by looking at the activation: the spout has seen the deactivation.
+    w.sync_timers();
+    CHECK(calls.deactivate == 1);
+    // topology.max.spout.pending is unset (unbounded): only the deactivation holds the spout back.
+    const std::uint64_t calls_before = calls.next_tuple;
+    const std::uint64_t emitted_before = spout_stats().emitted;
+    // Each sync runs the spout executor's loop once more; an active spout would be called there.
+    for (int i = 0; i < 5; ++i) w.sync_timers();
+    CHECK(calls.next_tuple == calls_before);
+    CHECK(spout_stats().emitted == emitted_before);
     w.activate();
-    while (w.stats().components[1].emitted == before) std::this_thread::sleep_for(1ms);
+    CHECK(eventually([&] { return spout_stats().emitted > emitted_before; }));
+    CHECK(calls.activate == 2);
     w.stop(std::chrono::seconds(5));
-    auto s = w.stats().components[1];
+    auto s = spout_stats();
     CHECK(s.component == "s");
     CHECK(s.pending == 0);
     CHECK(s.acked == s.emitted);  // stop drained every pending tree
@@ -288,10 +408,15 @@ TEST_SUITE("local_features") {
       worker::Worker w(topology, Config{});
       w.start();
       w.deactivate();
-      while (w.stats().components[1].pending > 0) std::this_thread::sleep_for(1ms);
+      REQUIRE(eventually([&] { return w.stats().components[1].pending == 0; }));
       const auto before = w.stats().components[1].emitted;
       w.activate();
-      while (w.stats().components[1].emitted == before) std::this_thread::yield();
+      // Spins rather than sleeps: stop() is to come as soon as the first round is under way.
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (w.stats().components[1].emitted == before) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::yield();
+      }
       const auto stopping = std::chrono::steady_clock::now();
       w.stop(std::chrono::seconds(5));
       auto s = w.stats().components[1];  // components sorted by id: b, s
@@ -321,55 +446,51 @@ TEST_SUITE("local_features") {
     CHECK(names == std::multiset<std::string>{"gale:a_rather_l", "gale:numbers:2", "gale:acker:3"});
   }
 
-  TEST_CASE("an idle spout's sleep grows to topology.spout.wait.max.ms; an emit resets it") {
-    // Emits nothing until `wake` is set, then one tuple per call.
-    class Quiet : public Spout {
-     public:
-      Quiet(std::atomic<int>* calls, std::atomic<bool>* wake) : calls_(calls), wake_(wake) {}
-      void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
-      void open(const Context&, SpoutCollector& out) override { out_ = &out; }
-      void next_tuple() override {
-        calls_->fetch_add(1);
-        if (wake_->load()) out_->emit({std::int64_t{1}});
-      }
+  // An idle spout's sleeps are read off the gaps between its next_tuple() calls. A timed wait
+  // never ends early unless the queue is woken, and nothing wakes these spouts (no acks, no
+  // timeouts, no commands), so every gap is at least the sleep before it however loaded the
+  // machine is. Upper bounds are only checked against what a broken rule would take many times.
+  TEST_CASE("an idle spout's sleep doubles up to topology.spout.wait.max.ms") {
+    CallLog log;
+    auto w = run_quiet_spout(log, 50);
+    // Capped, 16 calls take 1 + 2 + ... + 32 + 9 * 50 ms, about 0.5 s; doubling on they would
+    // take 32 s.
+    CHECK(eventually([&] { return log.count() >= 16; }, 10s));
+    w->stop(1s);
+    const auto times = log.times();
+    for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+      CAPTURE(i);
+      CHECK(times[i + 1] - times[i] >= idle_sleep(i + 1, 50));
+    }
+  }
 
-     private:
-      std::atomic<int>* calls_;
-      std::atomic<bool>* wake_;
-      SpoutCollector* out_ = nullptr;
-    };
-    auto calls_in = [](std::int64_t max_ms, bool wake_after) {
-      std::atomic<int> calls{0};
-      std::atomic<bool> wake{false};
-      TopologyBuilder b;
-      b.set_spout("s", make<Quiet>(&calls, &wake));
-      b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
-      Config config;
-      config.set(keys::topology_spout_wait_max_ms, max_ms);
-      worker::Worker w(b.build(), config);
-      w.start();
-      std::this_thread::sleep_for(600ms);
-      const int idle_calls = calls.load();
-      std::uint64_t emitted = 0;
-      if (wake_after) {
-        wake = true;
-        // An emit resets the sleep: the spout runs flat out again, well within a second.
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (std::chrono::steady_clock::now() < deadline &&
-               (emitted = w.stats().components[1].emitted) < 10000) {
-          std::this_thread::sleep_for(1ms);
-        }
-      }
-      w.stop(1s);
-      return std::pair{idle_calls, emitted};
-    };
-    // 1 + 2 + 4 + ... + 64 ms, then 100 ms: about 12 calls in 600 ms.
-    auto [backed_off, emitted] = calls_in(100, true);
-    CHECK(backed_off < 40);
-    CHECK(emitted >= 10000);
-    // Storm's behaviour: a 1 ms sleep every time, about 600 calls (fewer on a busy machine).
-    auto [storm_like, unused] = calls_in(1, false);
-    CHECK(storm_like > 100);
+  TEST_CASE("with topology.spout.wait.max.ms = 1 an idle spout sleeps 1 ms every time (Storm)") {
+    CallLog log;
+    auto w = run_quiet_spout(log, 1);
+    // About 0.2 s; with the default 100 ms maximum it would take 19 s.
+    CHECK(eventually([&] { return log.count() >= 200; }, 10s));
+    w->stop(1s);
+    const auto times = log.times();
+    for (std::size_t i = 0; i + 1 < times.size(); ++i) CHECK(times[i + 1] - times[i] >= 1ms);
+  }
+
+  TEST_CASE("an emit resets an idle spout's sleep") {
+    CallLog log;
+    auto w = run_quiet_spout(log, 1000);
+    // After 9 empty rounds the sleep is 512 ms and still growing.
+    REQUIRE(eventually([&] { return log.count() >= 9; }, 10s));
+    log.emit_next();
+    w->wake_all();  // ends the current sleep: the next call comes now and emits
+    REQUIRE(eventually([&] { return log.emitting_call() != CallLog::k_none; }, 10s));
+    const std::size_t e = log.emitting_call();
+    // The emitting round goes on to call e + 1, which emits nothing, and is followed at once by
+    // the round of call e + 2; from there the sleeps start over at 1, 2, 4 ms. Without the reset
+    // each of them would be the 1 s maximum.
+    REQUIRE(eventually([&] { return log.count() >= e + 5; }, 10s));
+    w->stop(1s);
+    const auto times = log.times();
+    CHECK(times[e + 4] - times[e + 2] >= idle_sleep(1, 1000) + idle_sleep(2, 1000));
+    CHECK(times[e + 4] - times[e + 2] < 1s);  // 3 ms; at least 2 s without the reset
   }
 
   TEST_CASE("the Gale wait settings are validated") {

@@ -28,6 +28,17 @@ Batch batch_of(int n, int first_task = 0) {
   return b;
 }
 
+// Polls `condition` until it holds or `limit` passes; returns its last value.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_SUITE("queue") {
@@ -75,11 +86,12 @@ TEST_SUITE("queue") {
     CHECK(q.push(batch_of(4)));
     std::atomic<bool> pushed{false};
     std::thread producer([&] {
-      q.push(batch_of(1));
-      pushed = true;
+      pushed = q.push(batch_of(1));
     });
-    std::this_thread::sleep_for(50ms);
-    CHECK_FALSE(pushed.load());  // still blocked: the queue holds its capacity
+    // The producer is seen blocked inside push(), not merely not finished yet.
+    CHECK(eventually([&] { return q.blocked_producers() == 1; }));
+    CHECK_FALSE(pushed.load());
+    CHECK(q.size() == 4);
     std::vector<Batch> out;
     CHECK(q.pop_all(out, 0ms) == 4);
     producer.join();
@@ -99,10 +111,12 @@ TEST_SUITE("queue") {
     CHECK(q.push(batch_of(1)));
     std::atomic<int> result{-1};
     std::thread producer([&] { result = q.push(batch_of(1)) ? 1 : 0; });
-    std::this_thread::sleep_for(20ms);
+    CHECK(eventually([&] { return q.blocked_producers() == 1; }));  // blocked before the close
     q.close();
     producer.join();
     CHECK(result.load() == 0);
+    CHECK(q.blocked_producers() == 0);
+    CHECK_FALSE(q.push(batch_of(1)));
     CHECK_FALSE(q.push_control(batch_of(1)));
     std::vector<Batch> out;
     CHECK(q.pop_all(out, 0ms) == 1);
@@ -111,21 +125,30 @@ TEST_SUITE("queue") {
   TEST_CASE("wake ends a wait without data; a push ends it with data") {
     BatchQueue q(10);
     std::vector<Batch> out;
+    // Each helper acts only once the consumer is asleep in pop_all(), so the wait is really ended
+    // early: without the wake-up it would last the full 10 s.
+    std::atomic<bool> saw_wait{false};
     std::thread waker([&] {
-      std::this_thread::sleep_for(20ms);
+      saw_wait = eventually([&] { return q.consumer_waiting(); });
       q.wake();
     });
     auto start = std::chrono::steady_clock::now();
     CHECK(q.pop_all(out, 10s) == 0);
     CHECK(std::chrono::steady_clock::now() - start < 5s);
     waker.join();
+    CHECK(saw_wait.load());
 
+    std::atomic<bool> pushed{false};
     std::thread pusher([&] {
-      std::this_thread::sleep_for(20ms);
-      q.push(batch_of(2));
+      saw_wait = eventually([&] { return q.consumer_waiting(); });
+      pushed = q.push(batch_of(2));
     });
+    start = std::chrono::steady_clock::now();
     CHECK(q.pop_all(out, 10s) == 2);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
     pusher.join();
+    CHECK(saw_wait.load());
+    CHECK(pushed.load());
   }
 
   TEST_CASE("rotating map: entries expire after every bucket rotated, takes remove them") {

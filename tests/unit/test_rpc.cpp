@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -96,14 +97,18 @@ TEST_SUITE("rpc") {
   TEST_CASE("a reply that comes too late is never taken for the next request's reply") {
     zmq::context_t context;
     const std::string at = endpoint(free_port());
-    // The first request is answered after the client gave up on it.
-    ServerThread server(context, at, [](const std::string& bytes) {
+    // The first request is answered only once the client gave up on it. The server answers one
+    // request at a time, so that late reply is on its way before any later request is served.
+    std::promise<void> gave_up;
+    std::shared_future<void> client_gave_up = gave_up.get_future().share();
+    ServerThread server(context, at, [client_gave_up](const std::string& bytes) {
       const auto request = gale::cluster::decode_request(bytes);
-      if (gale::cluster::get_int(request.body, "n") == 1) std::this_thread::sleep_for(400ms);
+      if (gale::cluster::get_int(request.body, "n") == 1) client_gave_up.wait_for(30s);
       return echo(bytes);
     });
     RpcClient client(context, at, 200ms);
     CHECK_FALSE(client.call("slow", Map{{"n", 1}}));
+    gave_up.set_value();
     for (std::int64_t n = 2; n < 5; ++n) {
       auto reply = client.call_with_retry("fast", Map{{"n", n}}, 3s);
       REQUIRE(reply);

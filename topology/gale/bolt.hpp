@@ -15,7 +15,9 @@ namespace gale {
 // Reliability: emit anchored to the input (out.emit(input, {...})) and then ack(input) or
 // fail(input) exactly once; a tuple neither acked nor failed times out and is replayed.
 // Errors: an exception thrown by execute() fails the input tuple, is counted and logged, and the
-// task goes on with the next tuple.
+// task goes on with the next tuple. If prepare() throws (or the factory returns null), the error is
+// logged and the task fails every input it gets. An exception from cleanup() is logged.
+// Ownership: the runtime owns the instance and destroys it on the task thread after cleanup().
 class GALE_API Bolt {
  public:
   virtual ~Bolt();
@@ -34,7 +36,8 @@ class GALE_API Bolt {
 };
 
 // A bolt whose emits are anchored to the input automatically, and whose input is acked when
-// execute() returns or failed when it throws (Storm's IBasicBolt). Same threading rules as Bolt.
+// execute() returns or failed when it throws (Storm's IBasicBolt). Same threading, error and
+// ownership rules as Bolt.
 class GALE_API BasicBolt {
  public:
   virtual ~BasicBolt();

@@ -14,20 +14,26 @@
 
 namespace gale {
 
-// Declares a component's parallelism and config; returned by set_spout/set_bolt.
-// References stay valid until the builder is destroyed.
+// Declares a component's parallelism and config; returned by set_spout/set_bolt, owned by the
+// builder. References stay valid until the builder is destroyed. Thread: the builder's.
 class GALE_API ComponentDeclarer {
  public:
-  explicit ComponentDeclarer(ComponentDef& def) noexcept : def_(&def) {}
   virtual ~ComponentDeclarer();
   // Number of tasks (default: the parallelism). Throws TopologyError when below 1.
   ComponentDeclarer& set_num_tasks(int tasks);
   // Component-specific config, e.g. topology.tick.tuple.freq.secs or topology.max.spout.pending.
+  // Checked by build(), which throws TopologyError naming the component for an invalid value.
   ComponentDeclarer& add_configuration(std::string key, Value value);
+  // Sets topology.max.spout.pending for this component.
   ComponentDeclarer& set_max_spout_pending(int pending);
 
  protected:
-  ComponentDef* def_;
+  explicit ComponentDeclarer(ComponentDef& def) noexcept : def_(&def) {}
+
+ private:
+  friend class TopologyBuilder;
+  friend class BoltDeclarer;
+  ComponentDef* def_;  // owned by the builder
 };
 
 using SpoutDeclarer = ComponentDeclarer;
@@ -36,8 +42,6 @@ using SpoutDeclarer = ComponentDeclarer;
 // Unknown components and streams, and undeclared fields, are reported by TopologyBuilder::build().
 class GALE_API BoltDeclarer : public ComponentDeclarer {
  public:
-  using ComponentDeclarer::ComponentDeclarer;
-
   BoltDeclarer& shuffle_grouping(std::string component, std::string stream = default_stream);
   BoltDeclarer& fields_grouping(std::string component, Fields fields);
   BoltDeclarer& fields_grouping(std::string component, std::string stream, Fields fields);
@@ -63,6 +67,8 @@ class GALE_API BoltDeclarer : public ComponentDeclarer {
   }
 
  private:
+  friend class TopologyBuilder;
+  explicit BoltDeclarer(ComponentDef& def) noexcept : ComponentDeclarer(def) {}
   BoltDeclarer& subscribe(std::string component, std::string stream, Grouping grouping);
 };
 
@@ -87,8 +93,8 @@ class GALE_API TopologyBuilder {
   // on a field the stream does not declare (or on no field), a direct grouping on a non-direct
   // stream (or another grouping on a direct stream), a custom grouping without a factory, a factory
   // that returns null or throws, and an invalid component config. As in Storm, a component with
-  // fewer tasks than its parallelism runs one executor per task.
-  Topology build() const;
+  // fewer tasks than its parallelism runs one executor per task. The builder is left unchanged.
+  [[nodiscard]] Topology build() const;
 
  private:
   std::map<std::string, ComponentDef, std::less<>> components_;

@@ -19,7 +19,7 @@ using BoltFactory = std::function<std::unique_ptr<Bolt>()>;
 // make<T>(args...) returns a factory that constructs T(args...) for every task; the arguments are
 // copied into the factory. T derives from Spout, Bolt or BasicBolt (wrapped in BasicBoltAdapter).
 template <class T, class... Args>
-auto make(Args&&... args) {
+[[nodiscard]] auto make(Args&&... args) {
   auto make_one = [tuple = std::make_tuple(std::forward<Args>(args)...)]() {
     return std::apply([](const auto&... a) { return std::make_unique<T>(a...); }, tuple);
   };

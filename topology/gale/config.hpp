@@ -60,7 +60,7 @@ class GALE_API Config {
   void erase(std::string_view key);
   bool contains(std::string_view key) const;
   // The raw value, or nullptr when absent.
-  const Value* find(std::string_view key) const;
+  [[nodiscard]] const Value* find(std::string_view key) const;
 
   std::int64_t get_int(std::string_view key, std::int64_t fallback) const;
   double get_double(std::string_view key, double fallback) const;
@@ -74,7 +74,7 @@ class GALE_API Config {
   // kept as a string. Throws ConfigError on text without '=' or with an empty key.
   void set_from_string(std::string_view assignment);
   // Parses one value the way set_from_string does.
-  static Value parse_value(std::string_view text);
+  [[nodiscard]] static Value parse_value(std::string_view text);
 
   // Checks the types and ranges of the known topology.* keys (e.g. topology.workers must be an
   // integer >= 1). Throws ConfigError naming the key, the expectation and the value found.

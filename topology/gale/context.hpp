@@ -20,6 +20,8 @@ class TaskLayout;
 // Owned by the runtime; valid until close()/cleanup() returns. Thread-safety: read-only.
 class GALE_API Context {
  public:
+  // Built by the runtime; `topology` and `layout` must outlive the Context. Throws TopologyError
+  // when `task_id` is not a task of `layout`.
   Context(const Topology& topology, const TaskLayout& layout, Config config, std::int32_t task_id);
 
   std::int32_t task_id() const noexcept { return task_id_; }

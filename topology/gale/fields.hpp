@@ -28,7 +28,7 @@ class GALE_API Fields {
   auto end() const noexcept { return names_.end(); }
 
   // Position of a field, or nullopt when absent.
-  std::optional<std::size_t> index_of(std::string_view name) const noexcept;
+  [[nodiscard]] std::optional<std::size_t> index_of(std::string_view name) const noexcept;
   // Position of a field. Throws FieldError naming the field and the declared fields when absent.
   std::size_t index(std::string_view name) const;
   bool contains(std::string_view name) const noexcept { return index_of(name).has_value(); }

@@ -15,7 +15,9 @@ namespace gale {
 class Context;
 
 // A user-defined grouping (Storm's CustomStreamGrouping). One instance per emitting task, created
-// by the factory given to custom_grouping(); called only on that task's thread.
+// by the factory given to custom_grouping() and owned by the runtime; called only on that task's
+// thread. An exception from prepare() counts as a failed open()/prepare() of the emitting task;
+// one from choose_tasks() propagates out of the emit that called it.
 class GALE_API CustomStreamGrouping {
  public:
   virtual ~CustomStreamGrouping();

@@ -15,7 +15,8 @@ struct StreamDef {
   bool direct = false;
 };
 
-// Collects the streams a spout or bolt declares in declare_outputs().
+// Collects the streams a spout or bolt declares in declare_outputs(); owned by the caller of
+// declare_outputs() (the builder), used on its thread only.
 // Throws TopologyError when a stream is declared twice or its name is empty or reserved ("__...").
 class GALE_API OutputDeclarer {
  public:

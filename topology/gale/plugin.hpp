@@ -31,7 +31,7 @@ inline void copy_error(const char* message, char* error, std::size_t capacity) n
   error[n] = '\0';
 }
 
-inline int run_build(BuildFunction fn, TopologyBuilder* builder, Config* config, char* error,
+[[nodiscard]] inline int run_build(BuildFunction fn, TopologyBuilder* builder, Config* config, char* error,
                      std::size_t capacity) noexcept {
   try {
     fn(*builder, *config);

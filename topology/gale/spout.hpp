@@ -16,7 +16,9 @@ namespace gale {
 // (a few tuples at most) and return; when nothing is ready, return without emitting and the runtime
 // backs off for topology.sleep.spout.wait.strategy.time.ms.
 //
-// Errors: an exception from any callback is caught, counted and logged; the task keeps running.
+// Errors: an exception from any callback is caught, counted and logged; the task keeps running,
+// except after open() threw (or the factory returned null): that task is never called again.
+// Ownership: the runtime owns the instance and destroys it on the task thread after close().
 class GALE_API Spout {
  public:
   virtual ~Spout();

@@ -17,6 +17,8 @@ class Topology;
 // Thread-safety: immutable after construction.
 class GALE_API TaskLayout {
  public:
+  // Throws TopologyError when `acker_tasks` is negative or a component's task count is invalid.
+  // Keeps no reference to `topology`.
   TaskLayout(const Topology& topology, int acker_tasks);
 
   // Total number of tasks; task ids are 1..task_count().

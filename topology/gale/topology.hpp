@@ -23,7 +23,13 @@ struct Subscription {
 
 enum class ComponentKind { spout, bolt };
 
-// A spout or bolt of a built topology.
+namespace detail {
+class TopologyAccess;
+}
+
+// A spout or bolt of a built topology, as TopologyBuilder::build() validated it. A Topology hands
+// out its components only as const references: nothing in the public API accepts a ComponentDef,
+// so one can be read but never changed or injected into a topology.
 struct GALE_API ComponentDef {
   std::string id;
   ComponentKind kind = ComponentKind::bolt;
@@ -36,16 +42,17 @@ struct GALE_API ComponentDef {
   std::vector<Subscription> inputs;                       // bolts only
 
   // The declared stream, or nullptr.
-  const StreamDef* find_stream(std::string_view stream) const;
+  [[nodiscard]] const StreamDef* find_stream(std::string_view stream) const;
 };
 
-// A validated topology, produced by TopologyBuilder::build(). Components are sorted by id.
-// A Topology loaded from a plugin keeps the plugin's library loaded for as long as any copy of it
-// (or of its factories' products through the runtime) lives.
-// Thread-safety: immutable; may be shared between threads.
+// A validated topology, produced by TopologyBuilder::build() (or loaded from a plugin). Components
+// are sorted by id. A Topology loaded from a plugin keeps the plugin's library loaded for as long
+// as any copy of it lives; the runtime keeps its copy until every spout and bolt it created is
+// destroyed.
+// Thread-safety: immutable once built; may be shared between threads. Copies are independent
+// values (assigning to one changes no other).
 class GALE_API Topology {
  public:
-  Topology(std::vector<ComponentDef> components, std::shared_ptr<const void> library = nullptr);
   ~Topology();
   Topology(const Topology&);
   Topology(Topology&&) noexcept;
@@ -54,15 +61,18 @@ class GALE_API Topology {
 
   const std::vector<ComponentDef>& components() const noexcept { return components_; }
   // The component, or nullptr.
-  const ComponentDef* find(std::string_view id) const noexcept;
+  [[nodiscard]] const ComponentDef* find(std::string_view id) const noexcept;
   // The component; throws TopologyError naming it when unknown.
   const ComponentDef& component(std::string_view id) const;
-  // The library handle the topology came from (nullptr when built in-process).
-  const std::shared_ptr<const void>& library() const noexcept { return library_; }
-  void set_library(std::shared_ptr<const void> library) { library_ = std::move(library); }
 
  private:
+  // Only TopologyBuilder::build() and the plugin loader create topologies (through
+  // detail::TopologyAccess). Sorts the components by id; throws TopologyError on a duplicate id.
+  friend class detail::TopologyAccess;
+  Topology(std::vector<ComponentDef> components, std::shared_ptr<const void> library);
+
   // Declared first so that it is destroyed last: the factories' code lives in the library.
+  // Null when the topology was built in this process.
   std::shared_ptr<const void> library_;
   std::vector<ComponentDef> components_;
 };

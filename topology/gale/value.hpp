@@ -109,7 +109,8 @@ struct ValueArg {
 
 // The values of one tuple, in the order of the stream's declared fields. A vector of Value that
 // keeps up to `inline_capacity` values inside itself, so that emitting a typical tuple allocates
-// no memory; it has the parts of std::vector's interface tuples need.
+// no memory; it has the parts of std::vector's interface tuples need, with the same rules (at()
+// throws std::out_of_range; operator[] is unchecked; thread-safety as for std::vector).
 class Values {
  public:
   using value_type = Value;

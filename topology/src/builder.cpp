@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "topology/src/topology_access.hpp"
+
 namespace gale {
 
 namespace {
@@ -281,7 +283,7 @@ SpoutDeclarer& TopologyBuilder::set_spout(std::string id, SpoutFactory factory, 
   def.num_tasks = parallelism;
   // std::map nodes never move: the declarer's pointer stays valid for the builder's lifetime.
   auto& stored = components_.emplace(std::move(id), std::move(def)).first->second;
-  declarers_.push_back(std::make_unique<ComponentDeclarer>(stored));
+  declarers_.push_back(std::unique_ptr<ComponentDeclarer>(new ComponentDeclarer(stored)));
   return *declarers_.back();
 }
 
@@ -295,7 +297,7 @@ BoltDeclarer& TopologyBuilder::set_bolt(std::string id, BoltFactory factory, int
   def.parallelism = parallelism;
   def.num_tasks = parallelism;
   auto& stored = components_.emplace(std::move(id), std::move(def)).first->second;
-  auto declarer = std::make_unique<BoltDeclarer>(stored);
+  auto declarer = std::unique_ptr<BoltDeclarer>(new BoltDeclarer(stored));
   BoltDeclarer& result = *declarer;
   declarers_.push_back(std::move(declarer));
   return result;
@@ -318,7 +320,7 @@ Topology TopologyBuilder::build() const {
   for (const ComponentDef& def : components) {
     if (def.kind == ComponentKind::bolt) check_inputs(def, components);
   }
-  return Topology(std::move(components));
+  return detail::TopologyAccess::make(std::move(components));
 }
 
 }  // namespace gale
