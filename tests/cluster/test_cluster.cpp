@@ -75,6 +75,19 @@ std::set<std::int64_t> read_ids(const std::string& dir, const std::string& prefi
   return ids;
 }
 
+// Worker logs (one per slot) that say the worker found nimbus gone and runs on without it.
+int workers_running_without_nimbus(const Cluster& cluster) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster.dir())) {
+    if (entry.path().filename() != "worker.log") continue;
+    std::ifstream f(entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    if (contains(text.str(), "does not answer; running on")) ++count;
+  }
+  return count;
+}
+
 std::string output_dir(const Cluster& cluster) {
   std::string dir = cluster.dir() + "/output";
   std::filesystem::create_directories(dir);
@@ -169,7 +182,8 @@ TEST_SUITE("cluster_failure") {
     eventually([&] { return acked() >= 120'000; }, 60s);
     MESSAGE("restarting nimbus");
     cluster.kill_nimbus();
-    std::this_thread::sleep_for(1s);
+    // Nimbus stays down until a worker has noticed and runs on without it.
+    CHECK(eventually([&] { return workers_running_without_nimbus(cluster) >= 1; }, 30s));
     cluster.start_nimbus();
 
     bool all = eventually([&] { return acked() == k_ids; }, 180s);
@@ -197,8 +211,9 @@ TEST_SUITE("cluster_state") {
     auto before = cluster.workers();
     auto status_before = cluster.gale("status", {"keep"});
     cluster.kill_nimbus();
-    // Running topologies keep running while nimbus is down.
-    std::this_thread::sleep_for(2s);
+    // Running topologies keep running while nimbus is down: both workers notice that nimbus
+    // does not answer (after a heartbeat period) and neither is stopped, restarted or moved.
+    CHECK(eventually([&] { return workers_running_without_nimbus(cluster) == 2; }, 30s));
     CHECK(cluster.workers() == before);
     cluster.start_nimbus();
     CommandResult list;
