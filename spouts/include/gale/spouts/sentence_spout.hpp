@@ -33,9 +33,9 @@ struct SentenceSpoutOptions {
 // Emits one-field tuples ("sentence"). Sentence number i goes out with message id i from the task
 // whose index is i % tasks, so several tasks start at different sentences and never emit the same
 // number. A failed (or timed out) id is emitted again, before any new sentence; nothing is kept per
-// pending tuple, since the id says which sentence it was. next_tuple() never blocks: it emits one
-// replay, or a few new sentences while the task stays below topology.max.spout.pending, or nothing
-// once a finite spout is done.
+// pending tuple, since the id says which sentence it was. next_tuple() never blocks: it emits a
+// few tuples at most, replays first, while the task stays below topology.max.spout.pending, and
+// nothing once a finite spout has emitted all and has no replay due.
 // Thread: all callbacks of one task run on that task's executor thread.
 class GALE_API SentenceSpout : public Spout {
  public:
