@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
+
+#include <gale/bolts/split_sentence_bolt.hpp>
+#include <gale/bolts/word_count_bolt.hpp>
 
 #include "bench/probe.hpp"
 
@@ -101,76 +103,52 @@ class BenchSpout final : public gale::Spout {
   std::shared_ptr<Probe> probe_;
 };
 
-// What every bench bolt does: count data tuples in its probe and publish the probe now and then
-// (on a tick at the latest, so an idle task's snapshot stays fresh). Thread: its task's executor.
-class CountingBolt : public gale::Bolt {
+// A bench bolt: bolt B (a built-in one, or NoopBolt) with a probe on top that counts its data
+// tuples and is published now and then (on a tick at the latest, so an idle task's snapshot stays
+// fresh). Thread: its task's executor.
+template <class B>
+class Probed final : public B {
  public:
-  void prepare(const gale::Context& context, gale::BoltCollector&) override {
+  using B::B;
+
+  void prepare(const gale::Context& context, gale::BoltCollector& out) override {
+    B::prepare(context, out);
     probe_ = make_probe(context);
   }
   gale::Config component_config() const override {
-    gale::Config config;
+    gale::Config config = B::component_config();
     config.set(gale::keys::topology_tick_tuple_freq_secs, 1);
     return config;
   }
-  void execute(const gale::Tuple& input, gale::BoltCollector& out) final {
+  void execute(const gale::Tuple& input, gale::BoltCollector& out) override {
     if (input.is_tick()) {
       probe_->maybe_publish(now_ns());
       return;
     }
-    process(input, out);
+    B::execute(input, out);
     probe_->add();
     if ((++executed_ & 63) == 0) probe_->maybe_publish(now_ns());
   }
-
- protected:
-  virtual void process(const gale::Tuple& input, gale::BoltCollector& out) = 0;
 
  private:
   std::shared_ptr<Probe> probe_;
   std::uint64_t executed_ = 0;
 };
 
-class NoopBolt final : public CountingBolt {
+// Acks its input (unless bench.sink.acks is false) and does nothing else.
+// Thread: its task's executor.
+class NoopBolt : public gale::Bolt {
  public:
   void declare_outputs(gale::OutputDeclarer&) override {}
-  void prepare(const gale::Context& context, gale::BoltCollector& out) override {
-    CountingBolt::prepare(context, out);
+  void prepare(const gale::Context& context, gale::BoltCollector&) override {
     acks_ = context.config().get_bool(k_sink_acks, true);
   }
-
- protected:
-  void process(const gale::Tuple& input, gale::BoltCollector& out) override {
+  void execute(const gale::Tuple& input, gale::BoltCollector& out) override {
     if (acks_) out.ack(input);
   }
 
  private:
   bool acks_ = true;
-};
-
-class SplitBolt final : public CountingBolt {
- public:
-  void declare_outputs(gale::OutputDeclarer& declarer) override { declarer.declare({"word"}); }
-
- protected:
-  void process(const gale::Tuple& input, gale::BoltCollector& out) override {
-    for_each_word(input.get_string(0), [&](std::string_view word) { out.emit(input, {word}); });
-    out.ack(input);
-  }
-};
-
-class CountBolt final : public CountingBolt {
- public:
-  void declare_outputs(gale::OutputDeclarer&) override {}
-
- protected:
-  void process(const gale::Tuple& input, gale::BoltCollector& out) override {
-    ++counts_[input.get_string(0)];
-    out.ack(input);
-  }
-
- private:
-  std::unordered_map<std::string, std::int64_t> counts_;
 };
 
 }  // namespace
@@ -179,11 +157,18 @@ void build(Shape shape, gale::TopologyBuilder& builder) {
   const std::string spout(k_spout);
   builder.set_spout(spout, gale::make<BenchSpout>(shape), 1);
   if (shape == Shape::noop) {
-    builder.set_bolt(std::string(k_noop), gale::make<NoopBolt>(), 1).shuffle_grouping(spout);
+    builder.set_bolt(std::string(k_noop), gale::make<Probed<NoopBolt>>(), 1)
+        .shuffle_grouping(spout);
   } else {
     const std::string split(k_split);
-    builder.set_bolt(split, gale::make<SplitBolt>(), 1).shuffle_grouping(spout);
-    builder.set_bolt(std::string(k_count), gale::make<CountBolt>(), 1)
+    builder.set_bolt(split, gale::make<Probed<gale::bolts::SplitSentenceBolt>>(), 1)
+        .shuffle_grouping(spout);
+    // A sink: counts and acks, emits nothing.
+    builder
+        .set_bolt(std::string(k_count),
+                  gale::make<Probed<gale::bolts::WordCountBolt>>(
+                      gale::bolts::WordCountOptions{.emit_counts = false}),
+                  1)
         .fields_grouping(split, {"word"});
   }
 }

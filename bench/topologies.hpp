@@ -6,6 +6,11 @@
 //   noop       spout (constant one-field tuple) -> noop (shuffle): acks and counts
 //   wordcount  spout (cycles 5 fixed sentences) -> split (shuffle) -> count (fields on "word")
 //
+// split and count are the built-in SplitSentenceBolt and WordCountBolt (a sink here: it counts and
+// acks, emits nothing) with the bench's probes on top. The spout is the bench's own: it emits at
+// bench.rate, carries its emit time in the message id to measure complete latency, and counts a
+// failed tree instead of replaying it.
+//
 // Each component has one executor. The component ids sort as count < noop < split < spout, which
 // makes the even scheduler put spout and count on one worker and split on the other when word
 // count runs on two workers: every data tuple crosses ZeroMQ (the suite checks `gale status`).
@@ -18,7 +23,9 @@
 
 #include <string_view>
 
+#include <gale/bolts/split_sentence_bolt.hpp>
 #include <gale/gale.hpp>
+#include <gale/spouts/sentence_spout.hpp>
 
 namespace gale::bench {
 
@@ -39,26 +46,13 @@ inline constexpr std::string_view k_count = "count";
 
 enum class Shape { noop, wordcount };
 
-// The sentences the word count spout cycles through, and their words in total.
-inline constexpr std::string_view k_sentences[] = {
-    "the cow jumped over the moon",   "an apple a day keeps the doctor away",
-    "four score and seven years ago", "snow white and the seven dwarfs",
-    "i am at two with nature",
-};
-inline constexpr int k_sentence_count = 5;
+// The sentences the word count spout cycles through (the built-in ones), and their words in total.
+inline constexpr const auto& k_sentences = gale::spouts::k_default_sentences;
+inline constexpr int k_sentence_count = static_cast<int>(k_sentences.size());
 inline constexpr int k_words_per_cycle = 32;  // words in the 5 sentences
 
-// Calls word(std::string_view) for each space-separated word of `sentence`, in order.
-template <class F>
-void for_each_word(std::string_view sentence, F&& word) {
-  std::size_t start = 0;
-  while (start < sentence.size()) {
-    std::size_t end = sentence.find(' ', start);
-    if (end == std::string_view::npos) end = sentence.size();
-    if (end > start) word(sentence.substr(start, end - start));
-    start = end + 1;
-  }
-}
+// Splits a sentence as the word count's split bolt (the built-in SplitSentenceBolt) does.
+using gale::bolts::for_each_word;
 
 // Adds the components of `shape` to `builder`.
 void build(Shape shape, gale::TopologyBuilder& builder);

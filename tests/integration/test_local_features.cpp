@@ -8,13 +8,15 @@
 #include <set>
 #include <thread>
 
+#include <gale/spouts/fixed_tuple_spout.hpp>
+
 #include "tests/integration/topologies.hpp"
 #include "worker/worker.hpp"
 
 using namespace gale;
 using namespace std::chrono_literals;
 using gale::testing::complete_topology;
-using gale::testing::FixedTupleSpout;
+using gale::spouts::FixedTupleSpout;
 using gale::testing::RunOptions;
 using gale::testing::TrackedTopology;
 

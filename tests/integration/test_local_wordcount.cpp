@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <gale/spouts/fixed_tuple_spout.hpp>
+
 #include "tests/integration/topologies.hpp"
 
 using namespace gale;
 using gale::testing::complete_topology;
-using gale::testing::FixedTupleSpout;
+using gale::spouts::FixedTupleSpout;
 using gale::testing::RunOptions;
 
 TEST_SUITE("local_wordcount") {

@@ -6,49 +6,32 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include <gale/bolts/split_sentence_bolt.hpp>
+#include <gale/bolts/word_count_bolt.hpp>
 #include <gale/gale.hpp>
+#include <gale/spouts/sentence_spout.hpp>
 #include <gale/testing.hpp>
 
 namespace gale::test {
 
-// Splits a sentence into words, anchored to the sentence.
-class SplitBolt : public Bolt {
- public:
-  void declare_outputs(OutputDeclarer& d) override { d.declare({"word"}); }
-  void execute(const Tuple& input, BoltCollector& out) override {
-    std::istringstream words(input.get_string("sentence"));
-    std::string w;
-    while (words >> w) out.emit(input, {w});
-    out.ack(input);
-  }
-};
+// Word count's bolts are the built-in ones: split anchors each word to its sentence; count emits
+// (word, count) anchored to the word.
+using SplitBolt = bolts::SplitSentenceBolt;
+using CountBolt = bolts::WordCountBolt;
 
-// Counts words; emits (word, count) anchored to the input.
-class CountBolt : public BasicBolt {
- public:
-  void declare_outputs(OutputDeclarer& d) override { d.declare({"word", "count"}); }
-  void execute(const Tuple& input, BasicCollector& out) override {
-    const std::string& w = input.get_string("word");
-    out.emit({w, ++counts_[w]});
-  }
-
- private:
-  std::map<std::string, std::int64_t> counts_;
-};
-
+// `copies` rounds of the built-in sentences.
 inline std::vector<Values> sentences(int copies) {
-  static const char* text[] = {"the cow jumped over the moon", "an apple a day keeps the doctor away",
-                               "four score and seven years ago", "snow white and the seven dwarfs",
-                               "i am at two with nature"};
   std::vector<Values> out;
   for (int c = 0; c < copies; ++c) {
-    for (const char* s : text) out.push_back({s});
+    for (std::string_view s : spouts::k_default_sentences) out.push_back({s});
   }
   return out;
 }
 
+// Counted independently of the bolts under test: words are what std::istream reads.
 inline std::map<std::string, std::int64_t> expected_counts(const std::vector<Values>& input) {
   std::map<std::string, std::int64_t> counts;
   for (const Values& v : input) {

@@ -25,6 +25,7 @@
 #include <zmq.hpp>
 
 #include <gale/gale.hpp>
+#include <gale/spouts/fixed_tuple_spout.hpp>
 #include <gale/testing.hpp>
 
 #include "cluster/assignment_file.hpp"
@@ -37,7 +38,7 @@
 #include "worker/worker.hpp"
 
 using namespace gale;
-using gale::testing::FixedTupleSpout;
+using gale::spouts::FixedTupleSpout;
 using gale::transport::TaskRoute;
 using gale::transport::ZmqTransport;
 using gale::transport::ZmqTransportOptions;

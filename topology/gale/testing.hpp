@@ -19,8 +19,6 @@
 
 #include <gale/config.hpp>
 #include <gale/export.hpp>
-#include <gale/fields.hpp>
-#include <gale/spout.hpp>
 #include <gale/streams.hpp>
 #include <gale/topology.hpp>
 #include <gale/value.hpp>
@@ -105,26 +103,5 @@ class GALE_API TrackedTopology {
 // returns what each component emitted. Throws gale::Error when that does not happen within
 // options.wall_limit.
 GALE_API CompletedTopology complete_topology(const Topology& topology, RunOptions options = {});
-
-// A finite spout: emits each of `tuples` once on `stream` with message id = its index, and emits a
-// tuple again when it fails. With several tasks, tuple i is emitted by the task whose index is
-// i % tasks. Its done() when every tuple was acked.
-class GALE_API FixedTupleSpout : public Spout {
- public:
-  FixedTupleSpout(Fields fields, std::vector<Values> tuples, std::string stream = default_stream);
-  ~FixedTupleSpout() override;
-  void declare_outputs(OutputDeclarer& declarer) override;
-  void open(const Context& context, SpoutCollector& out) override;
-  void next_tuple() override;
-  void ack(const MessageId& id) override;
-  void fail(const MessageId& id) override;
-
- private:
-  Fields fields_;
-  std::vector<Values> tuples_;
-  std::string stream_;
-  SpoutCollector* out_ = nullptr;
-  std::vector<std::int64_t> to_emit_;  // indices not yet emitted or failed, next at the back
-};
 
 }  // namespace gale::testing
