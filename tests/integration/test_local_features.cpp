@@ -11,6 +11,7 @@
 #include <gale/spouts/fixed_tuple_spout.hpp>
 
 #include "tests/integration/topologies.hpp"
+#include "tests/support/support.hpp"
 #include "worker/worker.hpp"
 
 using namespace gale;
@@ -128,17 +129,6 @@ class CleaningBolt : public PassBolt {
  public:
   void cleanup() override { ++g_cleaned; }
 };
-
-// Polls `condition` until it holds or `limit` passes; returns its last value.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return condition();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 // Counts the calls a CountedSpout gets.
 struct SpoutCalls {
@@ -371,7 +361,7 @@ TEST_SUITE("local_features") {
     worker::Worker w(b.build(), Config{});
     auto spout_stats = [&] { return w.stats().components[1]; };  // sorted by id: b, s
     w.start();
-    REQUIRE(eventually([&] { return spout_stats().emitted >= 1000; }));
+    REQUIRE(test::wait_until([&] { return spout_stats().emitted >= 1000; }));
     CHECK(calls.activate == 1);
     w.deactivate();
     // sync_timers() returns after every executor ran a full round begun after the call, and a
@@ -386,7 +376,7 @@ TEST_SUITE("local_features") {
     CHECK(calls.next_tuple == calls_before);
     CHECK(spout_stats().emitted == emitted_before);
     w.activate();
-    CHECK(eventually([&] { return spout_stats().emitted > emitted_before; }));
+    CHECK(test::wait_until([&] { return spout_stats().emitted > emitted_before; }));
     CHECK(calls.activate == 2);
     w.stop(std::chrono::seconds(5));
     auto s = spout_stats();
@@ -410,7 +400,7 @@ TEST_SUITE("local_features") {
       worker::Worker w(topology, Config{});
       w.start();
       w.deactivate();
-      REQUIRE(eventually([&] { return w.stats().components[1].pending == 0; }));
+      REQUIRE(test::wait_until([&] { return w.stats().components[1].pending == 0; }));
       const auto before = w.stats().components[1].emitted;
       w.activate();
       // Spins rather than sleeps: stop() is to come as soon as the first round is under way.
@@ -457,7 +447,7 @@ TEST_SUITE("local_features") {
     auto w = run_quiet_spout(log, 50);
     // Capped, 16 calls take 1 + 2 + ... + 32 + 9 * 50 ms, about 0.5 s; doubling on they would
     // take 32 s.
-    CHECK(eventually([&] { return log.count() >= 16; }, 10s));
+    CHECK(test::wait_until([&] { return log.count() >= 16; }, 10s));
     w->stop(1s);
     const auto times = log.times();
     for (std::size_t i = 0; i + 1 < times.size(); ++i) {
@@ -470,7 +460,7 @@ TEST_SUITE("local_features") {
     CallLog log;
     auto w = run_quiet_spout(log, 1);
     // About 0.2 s; with the default 100 ms maximum it would take 19 s.
-    CHECK(eventually([&] { return log.count() >= 200; }, 10s));
+    CHECK(test::wait_until([&] { return log.count() >= 200; }, 10s));
     w->stop(1s);
     const auto times = log.times();
     for (std::size_t i = 0; i + 1 < times.size(); ++i) CHECK(times[i + 1] - times[i] >= 1ms);
@@ -480,15 +470,15 @@ TEST_SUITE("local_features") {
     CallLog log;
     auto w = run_quiet_spout(log, 1000);
     // After 9 empty rounds the sleep is 512 ms and still growing.
-    REQUIRE(eventually([&] { return log.count() >= 9; }, 10s));
+    REQUIRE(test::wait_until([&] { return log.count() >= 9; }, 10s));
     log.emit_next();
     w->wake_all();  // ends the current sleep: the next call comes now and emits
-    REQUIRE(eventually([&] { return log.emitting_call() != CallLog::k_none; }, 10s));
+    REQUIRE(test::wait_until([&] { return log.emitting_call() != CallLog::k_none; }, 10s));
     const std::size_t e = log.emitting_call();
     // The emitting round goes on to call e + 1, which emits nothing, and is followed at once by
     // the round of call e + 2; from there the sleeps start over at 1, 2, 4 ms. Without the reset
     // each of them would be the 1 s maximum.
-    REQUIRE(eventually([&] { return log.count() >= e + 5; }, 10s));
+    REQUIRE(test::wait_until([&] { return log.count() >= e + 5; }, 10s));
     w->stop(1s);
     const auto times = log.times();
     CHECK(times[e + 4] - times[e + 2] >= idle_sleep(1, 1000) + idle_sleep(2, 1000));

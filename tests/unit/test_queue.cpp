@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/support.hpp"
 #include "worker/batch_queue.hpp"
 #include "worker/rotating_map.hpp"
 
@@ -26,17 +27,6 @@ Batch batch_of(int n, int first_task = 0) {
     b.push_back(m);
   }
   return b;
-}
-
-// Polls `condition` until it holds or `limit` passes; returns its last value.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return condition();
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 }  // namespace
@@ -89,7 +79,7 @@ TEST_SUITE("queue") {
       pushed = q.push(batch_of(1));
     });
     // The producer is seen blocked inside push(), not merely not finished yet.
-    CHECK(eventually([&] { return q.blocked_producers() == 1; }));
+    CHECK(gale::test::wait_until([&] { return q.blocked_producers() == 1; }));
     CHECK_FALSE(pushed.load());
     CHECK(q.size() == 4);
     std::vector<Batch> out;
@@ -111,7 +101,7 @@ TEST_SUITE("queue") {
     CHECK(q.push(batch_of(1)));
     std::atomic<int> result{-1};
     std::thread producer([&] { result = q.push(batch_of(1)) ? 1 : 0; });
-    CHECK(eventually([&] { return q.blocked_producers() == 1; }));  // blocked before the close
+    CHECK(gale::test::wait_until([&] { return q.blocked_producers() == 1; }));  // blocked before the close
     q.close();
     producer.join();
     CHECK(result.load() == 0);
@@ -129,7 +119,7 @@ TEST_SUITE("queue") {
     // early: without the wake-up it would last the full 10 s.
     std::atomic<bool> saw_wait{false};
     std::thread waker([&] {
-      saw_wait = eventually([&] { return q.consumer_waiting(); });
+      saw_wait = gale::test::wait_until([&] { return q.consumer_waiting(); });
       q.wake();
     });
     auto start = std::chrono::steady_clock::now();
@@ -140,7 +130,7 @@ TEST_SUITE("queue") {
 
     std::atomic<bool> pushed{false};
     std::thread pusher([&] {
-      saw_wait = eventually([&] { return q.consumer_waiting(); });
+      saw_wait = gale::test::wait_until([&] { return q.consumer_waiting(); });
       pushed = q.push(batch_of(2));
     });
     start = std::chrono::steady_clock::now();
