@@ -194,10 +194,7 @@ int run_local(const std::vector<std::string>& args) {
   };
   worker::Worker worker(std::move(plugin.topology), config);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  const sigset_t signals = stop_signals();
 
   std::cout << "gale local: running " << name << " (" << layout << "); "
             << (o.duration_s ? "stops after " + seconds_text(*o.duration_s) : "Ctrl-C stops")

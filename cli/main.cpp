@@ -19,6 +19,7 @@
 
 #include "cli/client_commands.hpp"
 #include "cli/local_command.hpp"
+#include "cli/signals.hpp"
 #include "cli/nimbus_command.hpp"
 #include "cli/supervisor_command.hpp"
 #include "cli/worker_command.hpp"
@@ -92,10 +93,7 @@ int main(int argc, char** argv) {
   // Block SIGINT and SIGTERM before any thread exists (the plugin's and the executors' threads
   // inherit the mask), so that only the command's sigtimedwait receives them: no handler runs
   // in an arbitrary thread and nothing async-signal-unsafe can happen.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  const sigset_t signals = gale::cli::stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Logs go to stderr; stdout carries the progress and the summary, so it can be piped.

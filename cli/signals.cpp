@@ -8,6 +8,14 @@
 
 namespace gale::cli {
 
+sigset_t stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
 int wait_for_signal(const sigset_t& signals, std::chrono::steady_clock::time_point deadline) {
   using Clock = std::chrono::steady_clock;
   for (;;) {

@@ -176,10 +176,7 @@ int run_supervisor(const std::vector<std::string>& args) {
   common::SteadyClock clock;
   supervisor::Daemon daemon(options, supervisor::nimbus_rpc(options.nimbus), launcher, clock);
   daemon.start();
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  const sigset_t signals = stop_signals();
   wait_for_signal(signals, std::chrono::steady_clock::time_point::max());
   spdlog::info("supervisor {}: Ctrl-C again kills its workers at once", options.id);
   // stop() drains on another thread, so that a second signal can hurry it.

@@ -103,10 +103,7 @@ std::string worker_help() {
 namespace {
 
 int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  const sigset_t signals = cli::stop_signals();
 
   worker::WorkerProcessOptions options;
   options.nimbus = a.nimbus;
@@ -125,13 +122,12 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
       [&nimbus](std::string_view verb, const Map& body) { return nimbus.call(verb, body); }, clock,
       worker::open_zmq_slot);
   process.start();
-  while (process.tick()) {
-    const auto deadline = std::chrono::steady_clock::now() + process.until_next_heartbeat();
-    if (int signal = cli::wait_for_signal(signals, deadline); signal != 0) {
-      log->info("{}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      break;
-    }
-  }
+  process.run([&](std::chrono::nanoseconds until_heartbeat) {
+    const int signal =
+        cli::wait_for_signal(signals, std::chrono::steady_clock::now() + until_heartbeat);
+    if (signal != 0) log->info("{}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    return signal != 0;
+  });
   process.stop();
   const int exit_code = process.stop_reason() == worker::StopReason::reassigned
                             ? k_worker_exit_reassigned

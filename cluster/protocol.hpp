@@ -6,6 +6,7 @@
 // and throws ProtocolError with a message that names the problem; it never crashes on bad bytes.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,11 @@ struct Reply {
   std::string error;  // when !ok
   Map body;           // when ok
 };
+
+// Sends one request to nimbus: the reply, or nullopt when none came in time. May throw
+// ProtocolError for a malformed reply. The supervisor and the worker process take one, so that
+// tests can play nimbus.
+using RpcCall = std::function<std::optional<Reply>(std::string_view verb, const Map& body)>;
 
 std::string encode_request(std::string_view verb, const Map& body);
 // Throws ProtocolError for bytes that are not msgpack, not [version, verb, map], or another version.

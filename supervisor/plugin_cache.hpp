@@ -17,10 +17,7 @@
 
 namespace gale::supervisor {
 
-// Sends one request to nimbus: the reply, or nullopt when none came in time. May throw
-// cluster::ProtocolError for a malformed reply. Injected so that tests can play nimbus.
-using RpcCall =
-    std::function<std::optional<cluster::Reply>(std::string_view verb, const Map& body)>;
+using cluster::RpcCall;
 
 // The largest chunk a fetch_plugin request asks for (docs/cluster.md).
 inline constexpr std::int64_t k_max_plugin_chunk = std::int64_t{4} << 20;

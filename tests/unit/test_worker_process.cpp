@@ -241,6 +241,36 @@ TEST_SUITE("worker_process") {
     }
   }
 
+  TEST_CASE("run ticks between the owner's waits until the owner stops or the process ends") {
+    SUBCASE("the owner stops it") {
+      Fixture f;
+      f.process->start();
+      std::vector<std::chrono::nanoseconds> waits;
+      f.process->run([&](std::chrono::nanoseconds until_heartbeat) {
+        waits.push_back(until_heartbeat);
+        f.clock.advance(until_heartbeat);  // the wait ends at the next heartbeat
+        return waits.size() == 3;          // a signal comes during the third wait
+      });
+      CHECK(waits == std::vector<std::chrono::nanoseconds>{2s, 2s, 2s});
+      CHECK(f.beats() == 3);
+      CHECK(f.process->running());  // run() leaves stop() to the owner
+      CHECK_FALSE(f.process->stop_reason().has_value());
+    }
+    SUBCASE("nimbus drops the topology") {
+      Fixture f;
+      f.process->start();
+      f.nimbus.error = "unknown topology 'wc-1'";
+      int waits = 0;
+      f.process->run([&](std::chrono::nanoseconds) {
+        ++waits;
+        return false;
+      });
+      CHECK(waits == 0);
+      CHECK(f.beats() == 1);
+      CHECK(f.process->stop_reason() == gale::worker::StopReason::topology_gone);
+    }
+  }
+
   TEST_CASE("heartbeats go out at the configured period and a late one causes no burst") {
     Fixture f;
     f.process->start();

@@ -58,7 +58,7 @@ std::string join(const std::vector<std::int32_t>& tasks) {
 
 }  // namespace
 
-WorkerProcess::WorkerProcess(WorkerProcessOptions options, NimbusCall nimbus,
+WorkerProcess::WorkerProcess(WorkerProcessOptions options, cluster::RpcCall nimbus,
                              const common::Clock& clock, SlotRuntimeFactory open_slot)
     : options_(std::move(options)),
       nimbus_(std::move(nimbus)),
@@ -135,6 +135,12 @@ bool WorkerProcess::tick() {
 
 std::chrono::nanoseconds WorkerProcess::until_next_heartbeat() const {
   return std::chrono::nanoseconds(std::max<std::int64_t>(next_heartbeat_ns_ - clock_.now_ns(), 0));
+}
+
+void WorkerProcess::run(const std::function<bool(std::chrono::nanoseconds)>& wait_for_stop) {
+  while (tick()) {
+    if (wait_for_stop(until_next_heartbeat())) return;
+  }
 }
 
 void WorkerProcess::heartbeat() {

@@ -7,8 +7,8 @@
 // not answer. Time, nimbus and the runtime are injected, so all of it runs in tests without
 // sleeps, sockets or a plugin (tests/unit/test_worker_process.cpp).
 //
-// Lifecycle: start(); tick() until it returns false or the owner wants to stop (a signal); stop(),
-// which drains. stop_reason() then says why it ended.
+// Lifecycle: start(); run() (tick() until it returns false or the owner wants to stop, e.g. on a
+// signal); stop(), which drains. stop_reason() then says why it ended.
 
 #include <chrono>
 #include <cstdint>
@@ -39,13 +39,8 @@ namespace keys {
 inline constexpr const char* heartbeat_frequency_secs = "worker.heartbeat.frequency.secs";
 }  // namespace keys
 
-// Sends one request to nimbus: the reply, or nullopt when none came in time. May throw (e.g.
-// cluster::ProtocolError for a malformed reply); the worker process treats that like no reply.
-using NimbusCall =
-    std::function<std::optional<cluster::Reply>(std::string_view verb, const Map& body)>;
-
 struct WorkerProcessOptions {
-  std::string nimbus;         // host:port, for logs (the calls go through the NimbusCall)
+  std::string nimbus;         // host:port, for logs (the calls go through the RpcCall)
   std::string supervisor;     // the supervisor's id; with `port` it finds the slot
   std::string host;           // the data port binds here; else-match for the slot
   int port = 0;               // the slot: the data port, 1..65535
@@ -72,9 +67,10 @@ enum class StopReason {
 // Thread: one owner (the `gale worker` main thread, or a test) calls every method.
 class WorkerProcess {
  public:
-  // Nothing runs until start(). REQUIRES: `clock` outlives the process; `open_slot` builds the
-  // runtime (worker::open_zmq_slot for real).
-  WorkerProcess(WorkerProcessOptions options, NimbusCall nimbus, const common::Clock& clock,
+  // Nothing runs until start(). `nimbus` may throw (e.g. cluster::ProtocolError for a malformed
+  // reply): the process treats that like no reply. REQUIRES: `clock` outlives the process;
+  // `open_slot` builds the runtime (worker::open_zmq_slot for real).
+  WorkerProcess(WorkerProcessOptions options, cluster::RpcCall nimbus, const common::Clock& clock,
                 SlotRuntimeFactory open_slot);
   ~WorkerProcess();  // stop() when running
   WorkerProcess(const WorkerProcess&) = delete;
@@ -94,6 +90,10 @@ class WorkerProcess {
   // Time until the next heartbeat is due (zero when due now). The owner sleeps this long, or until
   // a signal, between ticks.
   std::chrono::nanoseconds until_next_heartbeat() const;
+  // Ticks until tick() returns false or `wait_for_stop`, called between ticks with the time until
+  // the next heartbeat is due, returns true (the owner wants to stop: a signal came). Does not
+  // call stop(). REQUIRES: start() succeeded.
+  void run(const std::function<bool(std::chrono::nanoseconds)>& wait_for_stop);
 
   // Refuses further ticks, then stops the runtime in Storm's order and returns when it is done:
   // spouts stop, pending trees get drain_on_stop (drain_on_reassign when reassigned), executors
@@ -127,7 +127,7 @@ class WorkerProcess {
 
   // Constant after construction:
   const WorkerProcessOptions options_;
-  const NimbusCall nimbus_;
+  const cluster::RpcCall nimbus_;
   const common::Clock& clock_;
   const SlotRuntimeFactory open_slot_;
   const std::shared_ptr<spdlog::logger> log_;
