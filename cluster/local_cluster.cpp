@@ -204,6 +204,14 @@ std::vector<std::string> LocalCluster::config_args() const {
 }
 
 pid_t LocalCluster::spawn(const std::vector<std::string>& args, const std::string& log) {
+  // The daemons run as an operator runs them: without the test runner's LD_LIBRARY_PATH (meson
+  // test points it into the build tree), so a plugin that needs more than libgale fails here as it
+  // would on a real cluster, where nimbus and the supervisors keep their own copy of it.
+  std::vector<std::string> env_strings;
+  for (char** e = ::environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("LD_LIBRARY_PATH=", 0) != 0) env_strings.emplace_back(*e);
+  }
+  auto env = argv_of(env_strings);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -211,7 +219,7 @@ pid_t LocalCluster::spawn(const std::vector<std::string>& args, const std::strin
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     auto argv = argv_of(args);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), env.data());
     ::_exit(127);
   }
   return pid;

@@ -69,8 +69,13 @@ build_and_run() {
 
 [[ -n "$(find "$stage" -name gale-components.pc -print -quit)" ]] ||
   fail "no gale-components.pc under the staged install $stage"
-[[ -n "$(find "$stage" -name 'libgale_components.so*' -print -quit)" ]] ||
-  fail "no libgale_components.so under the staged install $stage"
+[[ -n "$(find "$stage" -name 'libgale_components.a' -print -quit)" ]] ||
+  fail "no libgale_components.a under the staged install $stage"
 
 build_and_run gale "$source_root/examples/out_of_tree/plugin.cpp" "$stage/plugin.so"
 build_and_run gale-components "$source_root/examples/word_count.cpp" "$stage/word_count.so"
+# The components travel inside the plugin: a cluster keeps its own copy of a submitted plugin,
+# where nothing but libgale resolves.
+if readelf -d "$stage/word_count.so" | grep -q 'NEEDED.*gale_components'; then
+  fail "word_count.so needs libgale_components at run time; it must carry the components itself"
+fi

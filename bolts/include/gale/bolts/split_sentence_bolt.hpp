@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include <gale/bolt.hpp>
-#include <gale/export.hpp>
 
 namespace gale::bolts {
 
@@ -28,7 +27,7 @@ void for_each_word(std::string_view sentence, F&& word) {
 // for_each_word), each anchored to the input, then acks the input. Ignores tick tuples. A first
 // field that is not a string fails the input (gale::TypeError from the tuple).
 // Thread: all callbacks of one task run on that task's executor thread.
-class GALE_API SplitSentenceBolt : public Bolt {
+class SplitSentenceBolt : public Bolt {
  public:
   SplitSentenceBolt();
   ~SplitSentenceBolt() override;

@@ -8,7 +8,6 @@
 #include <unordered_map>
 
 #include <gale/bolt.hpp>
-#include <gale/export.hpp>
 
 namespace gale::bolts {
 
@@ -23,7 +22,7 @@ struct WordCountOptions {
 // emit is anchored to its input, which is acked after it. Ignores tick tuples. A first field that
 // is not a string fails the input (gale::TypeError from the tuple).
 // Thread: all callbacks of one task run on that task's executor thread.
-class GALE_API WordCountBolt : public Bolt {
+class WordCountBolt : public Bolt {
  public:
   explicit WordCountBolt(WordCountOptions options = {});
   ~WordCountBolt() override;

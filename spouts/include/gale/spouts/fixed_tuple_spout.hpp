@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <gale/export.hpp>
 #include <gale/fields.hpp>
 #include <gale/spout.hpp>
 #include <gale/streams.hpp>
@@ -20,7 +19,7 @@ namespace gale::spouts {
 // when it fails (or times out). With several tasks, tuple i is emitted by the task whose index is
 // i % tasks. One tuple per next_tuple() call, none once every tuple was emitted; it never blocks.
 // Thread: all callbacks of one task run on that task's executor thread.
-class GALE_API FixedTupleSpout : public Spout {
+class FixedTupleSpout : public Spout {
  public:
   // `fields` names the fields of every tuple in `tuples`.
   FixedTupleSpout(Fields fields, std::vector<Values> tuples, std::string stream = default_stream);

@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include <gale/export.hpp>
 #include <gale/spout.hpp>
 
 namespace gale::spouts {
@@ -37,7 +36,7 @@ struct SentenceSpoutOptions {
 // few tuples at most, replays first, while the task stays below topology.max.spout.pending, and
 // nothing once a finite spout has emitted all and has no replay due.
 // Thread: all callbacks of one task run on that task's executor thread.
-class GALE_API SentenceSpout : public Spout {
+class SentenceSpout : public Spout {
  public:
   // Throws gale::ConfigError when options.sentences is empty or options.limit is negative.
   explicit SentenceSpout(SentenceSpoutOptions options = {});
