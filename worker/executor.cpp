@@ -22,6 +22,20 @@ constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 // Messages ahead of the one being handled that are prefetched.
 constexpr std::size_t k_prefetch_distance = 2;
 
+// "1 field", "2 fields".
+std::string count_of(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Out of line and cold, so that the check in begin_emit() is one compare and a branch not taken.
+[[noreturn, gnu::noinline, gnu::cold]] void throw_wrong_arity(const detail::StreamMeta& stream,
+                                                              std::size_t values) {
+  throw TopologyError("component '" + stream.component +
+                      "' emitted a tuple with the wrong number of fields on stream '" +
+                      stream.stream + "': expected " + count_of(stream.fields.size(), "field") +
+                      " " + stream.fields.to_string() + " but got " + count_of(values, "value"));
+}
+
 void prefetch_message(const wire::Message& message) {
   // The lines a small tuple's message uses: its header, the values' header and first value.
   const char* p = reinterpret_cast<const char*>(&message);
@@ -234,9 +248,14 @@ void Executor::init_task(TaskBase& task, std::int32_t id, const detail::Componen
 const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
                                                const Values& values, std::int32_t direct_task) {
   int s = task.router->stream_index(stream);
+  const detail::StreamPlan& sp = task.router->stream(s);
+  // Before routing: a fields grouping reads the values by position. A tuple that does not match
+  // its stream's fields would be refused by every receiver instead (wire-format.md).
+  if (values.size() != sp.meta.fields.size()) [[unlikely]] {
+    throw_wrong_arity(sp.meta, values.size());
+  }
   targets_.clear();
   task.router->route(s, values, direct_task, targets_);
-  const detail::StreamPlan& sp = task.router->stream(s);
   task.metrics->emitted.add();
   task.metrics->transferred.add(targets_.size());
   if (worker_.capturing()) {

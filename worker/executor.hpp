@@ -112,8 +112,10 @@ class Executor {
 
   // Fills the common part of a task: context and router. Throws what a custom grouping throws.
   void init_task(TaskBase& task, std::int32_t id, const detail::ComponentPlan& component);
-  // The common start of an emit: resolves the stream, routes the values into `targets_`, counts
-  // and captures. Returns the stream. Throws TopologyError for a bad stream or direct task.
+  // The common start of an emit: resolves the stream, checks that there is one value per field of
+  // the stream, routes the values into `targets_`, counts and captures. Returns the stream. Throws
+  // TopologyError for a bad stream, a wrong number of values or a bad direct task; nothing is
+  // emitted then.
   const detail::StreamPlan& begin_emit(TaskBase& task, std::string_view stream,
                                        const Values& values, std::int32_t direct_task);
   // Appends a message for `task` to its outbox batch and lets `fill` write it in place (a tuple
