@@ -271,7 +271,37 @@ const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view 
 void Executor::flush_task(std::int32_t task) {
   wire::Batch& batch = outbox_[task];
   if (batch.empty()) return;
-  worker_.deliver(task, batch, this);  // leaves `batch` empty, maybe with a recycled capacity
+  // Leaves `batch` empty, maybe with a recycled capacity.
+  worker_.deliver(task, batch, this, &refused_);
+  if (!refused_.empty()) [[unlikely]] fail_refused();
+}
+
+void Executor::fail_refused() {
+  // Taken out first: the acker_fail messages below go through send_to(), which may flush again.
+  std::vector<transport::RefusedMessage> refused;
+  refused.swap(refused_);
+  for (transport::RefusedMessage& r : refused) {
+    const wire::Message& m = r.message;
+    if (m.kind != wire::MessageKind::tuple || m.meta == nullptr) {
+      // Acking messages are a few dozen bytes: only an absurd max_message_bytes gets here. The
+      // tree times out.
+      report_error(plan_.tasks.front(), "an acking message for task " + std::to_string(m.task) +
+                                            " cannot be sent to another worker: " + r.reason);
+      continue;
+    }
+    const bool tracked = worker_.plan().acking() && !m.anchors.empty();
+    report_error(m.source_task,
+                 "component '" + m.meta->component + "' emitted a tuple on stream '" +
+                     m.meta->stream + "' that cannot be sent to task " + std::to_string(m.task) +
+                     " in another worker: " + r.reason +
+                     (tracked ? "; its tuple tree fails" : "; it is dropped"));
+    if (!tracked) continue;
+    for (const detail::Anchor& a : m.anchors) {
+      send_control(wire::MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
+    }
+  }
+  refused.clear();
+  if (refused_.empty()) refused_.swap(refused);  // keeps the capacity
 }
 
 void Executor::flush() {
