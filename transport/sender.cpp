@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <string>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -107,8 +108,15 @@ bool Sender::send_backlogs() {
       try {
         sent = peer.socket->send(zmq::buffer(out.bytes), zmq::send_flags::dontwait);
       } catch (const zmq::error_t& e) {
-        // EHOSTUNREACH and the like: the batch is lost, acking replays it.
-        logger_->warn("data transport: sending to {} failed: {}", endpoint, e.what());
+        // EHOSTUNREACH and the like: the batch is lost, acking replays it. Logged at most once a
+        // second (a peer that fails once tends to fail every batch).
+        std::uint64_t suppressed = 0;
+        if (send_error_pacer_.allow(suppressed)) {
+          logger_->warn("data transport: sending to {} failed: {}{}", endpoint, e.what(),
+                        suppressed > 0 ? " (and " + std::to_string(suppressed) +
+                                             " more failed sends since the last report)"
+                                       : std::string());
+        }
         drop(out);
         peer.backlog.pop_front();
         --backlog_batches_;

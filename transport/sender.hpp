@@ -133,6 +133,7 @@ class Sender {
   std::size_t released_batches_ = 0;
   std::uint64_t dropped_unlogged_ = 0;
   LogPacer drop_pacer_{std::chrono::seconds(1)};
+  LogPacer send_error_pacer_{std::chrono::seconds(1)};
 };
 
 }  // namespace gale::transport

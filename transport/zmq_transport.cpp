@@ -1,6 +1,7 @@
 #include "transport/zmq_transport.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -29,13 +30,17 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, ZmqTransportOptions options)
       logger_(options_.logger ? options_.logger
                               : common::make_logger("transport-" + std::to_string(options_.port))),
       endpoint_("tcp://" + options_.host + ":" + std::to_string(options_.port)),
+      max_message_bytes_(options_.max_message_bytes > 0
+                             ? static_cast<std::size_t>(options_.max_message_bytes)
+                             : std::numeric_limits<std::size_t>::max()),
       pull_(context_, zmq::socket_type::pull),
       sender_(context_, queue_, options_.retry_poll, logger_) {
   if (options_.port < 1 || options_.port > 65535) {
     throw Error("data port " + std::to_string(options_.port) + " is out of range 1..65535");
   }
   pull_.set(zmq::sockopt::linger, 0);
-  pull_.set(zmq::sockopt::maxmsgsize, options_.max_message_bytes);
+  pull_.set(zmq::sockopt::maxmsgsize,
+            options_.max_message_bytes > 0 ? options_.max_message_bytes : std::int64_t{-1});
   try {
     pull_.bind(endpoint_);
   } catch (const zmq::error_t& e) {
@@ -72,8 +77,9 @@ void ZmqTransport::stop(std::chrono::milliseconds flush) {
   auto s = stats();
   logger_->info(
       "data transport stopped: {} batches ({} bytes) sent, {} received, {} malformed, "
-      "{} dropped",
-      s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches, s.dropped_batches);
+      "{} dropped, {} split, {} messages refused as too large",
+      s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches, s.dropped_batches,
+      s.split_batches, s.refused_messages);
 }
 
 void ZmqTransport::set_routes(std::vector<TaskRoute> routes) {
@@ -103,12 +109,43 @@ void ZmqTransport::limit_blocking(std::chrono::steady_clock::time_point deadline
   queue_.has_room.notify_all();
 }
 
-bool ZmqTransport::send(std::int32_t task, wire::Batch&& batch) {
+bool ZmqTransport::send(std::int32_t task, wire::Batch&& batch,
+                        std::vector<RefusedMessage>& refused) {
   if (batch.empty()) return true;
   const bool data = carries_data(batch);
   // Encoded here, on the executor's thread, so that the single sender thread only moves bytes.
-  Outgoing out{task, wire::encode_batch(batch)};
-  const std::size_t size = out.bytes.size();
+  Outgoing out{task, std::string()};
+  if (!wire::encode_batch_within(batch, max_message_bytes_, out.bytes)) [[unlikely]] {
+    return send_split(task, batch, data, refused);
+  }
+  return enqueue(task, data, std::span<Outgoing>(&out, 1));
+}
+
+bool ZmqTransport::send_split(std::int32_t task, wire::Batch& batch, bool data,
+                              std::vector<RefusedMessage>& refused) {
+  std::vector<std::string> encoded;
+  std::vector<wire::Unencodable> left_out;
+  wire::encode_batch_split(batch, max_message_bytes_, encoded, left_out);
+  for (wire::Unencodable& u : left_out) {
+    RefusedMessage r;
+    r.message = std::move(batch[u.index]);
+    r.message.values = Values();  // may be huge; the caller needs the tuple's identity only
+    r.bytes = u.bytes;
+    r.reason = std::move(u.reason);
+    refused.push_back(std::move(r));
+  }
+  refused_messages_.fetch_add(left_out.size(), std::memory_order_relaxed);
+  if (encoded.size() > 1) split_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (encoded.empty()) return true;
+  std::vector<Outgoing> outs;
+  outs.reserve(encoded.size());
+  for (std::string& bytes : encoded) outs.push_back(Outgoing{task, std::move(bytes)});
+  return enqueue(task, data, outs);
+}
+
+bool ZmqTransport::enqueue(std::int32_t task, bool data, std::span<Outgoing> batches) {
+  std::size_t size = 0;
+  for (const Outgoing& out : batches) size += out.bytes.size();
   std::unique_lock lock(queue_.mutex);
   auto routed = [&] {
     return task >= 0 && static_cast<std::size_t>(task) < queue_.endpoint_of_task.size() &&
@@ -144,10 +181,10 @@ bool ZmqTransport::send(std::int32_t task, wire::Batch&& batch) {
     }
     return false;
   }
-  queue_.batches.push_back(std::move(out));
+  const bool was_empty = queue_.batches.empty();
+  for (Outgoing& out : batches) queue_.batches.push_back(std::move(out));
   queue_.queued_bytes += size;
-  ++queue_.queued_batches;
-  const bool was_empty = queue_.batches.size() == 1;
+  queue_.queued_batches += batches.size();
   lock.unlock();
   if (was_empty) queue_.has_work.notify_one();
   return true;
@@ -160,6 +197,8 @@ ZmqTransportStats ZmqTransport::stats() const {
   s.batches_received = batches_received_.load(std::memory_order_relaxed);
   s.malformed_batches = malformed_batches_.load(std::memory_order_relaxed);
   s.dropped_batches = queue_.dropped_batches.load(std::memory_order_relaxed);
+  s.split_batches = split_batches_.load(std::memory_order_relaxed);
+  s.refused_messages = refused_messages_.load(std::memory_order_relaxed);
   std::lock_guard lock(queue_.mutex);
   s.queued_batches = queue_.queued_batches;
   return s;

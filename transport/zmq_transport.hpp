@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,7 +36,10 @@ struct ZmqTransportOptions {
   // wait to be handed to ZeroMQ (backpressure from slow peers onto the executors).
   std::size_t max_queued_bytes = std::size_t{32} << 20;
   std::size_t max_queued_batches = 4096;
-  // Incoming ZeroMQ messages larger than this are refused by ZeroMQ (guards memory against junk).
+  // The largest ZeroMQ message, both ways; the same in every worker of a cluster. send() never
+  // sends a larger one: a batch that would be is split into several messages, and a message that
+  // alone would be is refused (RemoteTransport::send). ZeroMQ drops larger incoming ones without
+  // telling anyone (ZMQ_MAXMSGSIZE; guards memory against junk). <= 0: no limit.
   std::int64_t max_message_bytes = std::int64_t{256} << 20;
   // How long the sender waits for a blocked peer to accept more before looking at its queue again.
   std::chrono::milliseconds retry_poll{5};
@@ -49,6 +53,8 @@ struct ZmqTransportStats {
   std::uint64_t batches_received = 0;   // decoded and delivered
   std::uint64_t malformed_batches = 0;  // received, failed to decode, dropped
   std::uint64_t dropped_batches = 0;    // given to send() but not sent: no route, or stopping
+  std::uint64_t split_batches = 0;      // given to send() and sent as several messages (too large)
+  std::uint64_t refused_messages = 0;   // never sent: too large for one message, or unencodable
   std::uint64_t queued_batches = 0;     // waiting for the sender now
 };
 
@@ -67,6 +73,10 @@ struct TaskRoute {
 // slows the senders down instead of losing data. Batches that carry only acking messages never
 // block in send() (like BatchQueue::push_control: an executor blocked on acks could close a
 // deadlock cycle between two workers); their volume is bounded by max.spout.pending.
+//
+// Size: no ZeroMQ message is larger than max_message_bytes. A batch that would be goes as several
+// messages, in order; a message that would be alone, or cannot be encoded, is handed back to the
+// caller in `refused` (the worker fails its trees and reports it) and counted.
 //
 // Receiving: a receiver thread decodes each message with the stream resolver given to start() and
 // hands it to Worker::receive(), which blocks while a destination queue is full (backpressure
@@ -112,10 +122,14 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   void limit_blocking(std::chrono::steady_clock::time_point deadline);
 
   // RemoteTransport: encodes `batch` on the calling thread and queues it for the worker hosting
-  // `task`. Blocks while the queue is over its limits and the batch carries data tuples (see
-  // limit_blocking). Returns false (the batch is dropped) when no route is known for `task`, the
-  // transport is stopping, or the blocking limit passed.
-  bool send(std::int32_t task, wire::Batch&& batch) override;
+  // `task`, as several messages when it is larger than max_message_bytes. Blocks while the queue
+  // is over its limits and the batch carries data tuples (see limit_blocking). Returns false (the
+  // batch is dropped) when no route is known for `task`, the transport is stopping, or the
+  // blocking limit passed. Messages too large for one ZeroMQ message on their own, or that cannot
+  // be encoded, are appended to `refused` and counted.
+  bool send(std::int32_t task, wire::Batch&& batch,
+            std::vector<RefusedMessage>& refused) override;
+  using RemoteTransport::send;
 
   // tcp://host:port of the PULL socket.
   const std::string& endpoint() const noexcept { return endpoint_; }
@@ -123,12 +137,19 @@ class GALE_API ZmqTransport final : public RemoteTransport {
 
  private:
   void receive_loop();
+  // send() for a batch that does not fit in one message or holds a message that cannot be
+  // encoded: splits it, hands back what cannot be sent. Rare, so out of the hot path.
+  [[gnu::noinline]] bool send_split(std::int32_t task, wire::Batch& batch, bool data,
+                                    std::vector<RefusedMessage>& refused);
+  // Queues encoded batches for `task` in order, waiting for room when they carry data.
+  bool enqueue(std::int32_t task, bool data, std::span<Outgoing> batches);
 
   // Constant after construction:
   zmq::context_t& context_;
   ZmqTransportOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::string endpoint_;
+  std::size_t max_message_bytes_;  // options_.max_message_bytes; SIZE_MAX for no limit
   zmq::socket_t pull_;  // the receiver thread's once started
 
   // Set by start() before the threads exist, then read by the receiver thread only:
@@ -154,6 +175,8 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::atomic<bool> stop_receiving_{false};
   std::atomic<std::uint64_t> batches_received_{0};
   std::atomic<std::uint64_t> malformed_batches_{0};
+  std::atomic<std::uint64_t> split_batches_{0};
+  std::atomic<std::uint64_t> refused_messages_{0};
 };
 
 }  // namespace gale::transport

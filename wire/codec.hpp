@@ -32,8 +32,35 @@ GALE_API Values decode_values(std::string_view bytes);
 using StreamResolver = std::function<const detail::StreamMeta*(std::int32_t component_index,
                                                                std::int32_t stream_index)>;
 
-// A batch of messages (all kinds) for transfer between workers.
+// A batch of messages (all kinds) for transfer between workers. Throws gale::Error when a message
+// cannot be encoded (a value over a limit of the format, see docs/wire-format.md).
 GALE_API std::string encode_batch(std::span<const wire::Message> messages);
+
+// The hot path of a sender with a size limit: encodes `messages` as one batch into `out` (which is
+// overwritten) and returns true when every message can be encoded and the batch takes at most
+// `max_bytes`. Returns false otherwise, with `out` unspecified; encode_batch_split then says which
+// messages are at fault. Stops encoding soon after passing `max_bytes`. Throws nothing but
+// std::bad_alloc.
+GALE_API bool encode_batch_within(std::span<const wire::Message> messages, std::size_t max_bytes,
+                                  std::string& out);
+
+// A message encode_batch_split left out.
+struct Unencodable {
+  std::size_t index = 0;  // in the messages given
+  std::size_t bytes = 0;  // its encoded size; 0 when it cannot be encoded at all
+  std::string reason;     // e.g. "it takes 2051 bytes encoded, over the limit of 1024 bytes per
+                          // message", or why it cannot be encoded ("... string of N bytes
+                          // exceeds the limit of 268435456 bytes")
+};
+
+// Encodes `messages` as consecutive batches of at most `max_bytes` each, appended to `batches`:
+// the messages keep their order, and a batch ends where the next message would not fit. A message
+// that fits in no batch (encoded alone it takes more than `max_bytes`) or cannot be encoded is left
+// out and appended to `refused`. For the rare batch encode_batch_within refused: it measures each
+// message before encoding it, so the work is about twice a plain encode.
+GALE_API void encode_batch_split(std::span<const wire::Message> messages, std::size_t max_bytes,
+                                 std::vector<std::string>& batches,
+                                 std::vector<Unencodable>& refused);
 // Appends the decoded messages to `out`. Throws gale::Error on malformed input, an unknown message
 // kind or stream, or a format version mismatch; on throw, `out` holds none of the batch.
 GALE_API void decode_batch(std::string_view bytes, const StreamResolver& resolve,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <exception>
+#include <limits>
 #include <string>
 
 #include <gale/errors.hpp>
@@ -27,8 +29,19 @@ using namespace layout;  // limits and field counts shared with the decoders
 // variable-size write per item, which profiled at about a third of encoding.
 class Packer {
  public:
-  // `out` is overwritten; `size_hint` is the expected encoded size.
-  Packer(std::string& out, std::size_t size_hint) : out_(out) { reserve(size_hint); }
+  // Thrown by a Packer with a limit once it has written more than the limit.
+  struct OverLimit {};
+
+  // `out` is overwritten; `size_hint` is the expected encoded size. With a `limit`, the packer
+  // throws OverLimit when the buffer must grow after more than `limit` bytes were written, and
+  // grows it no further than the limit needs: encoding an oversized batch stops early, with
+  // memory bounded by about twice the limit, instead of building all of it. Checked only when
+  // the buffer grows; the caller compares the final size.
+  Packer(std::string& out, std::size_t size_hint,
+         std::size_t limit = std::numeric_limits<std::size_t>::max())
+      : out_(out), limit_(limit) {
+    reserve(size_hint);
+  }
   Packer(const Packer&) = delete;
   Packer& operator=(const Packer&) = delete;
 
@@ -134,7 +147,7 @@ class Packer {
   // A pointer to at least `n` writable bytes at the end.
   [[gnu::always_inline]] char* room(std::size_t n) {
     if (capacity_ - size_ < n) [[unlikely]]
-      reserve(std::max(capacity_ * 2, size_ + n + 64));
+      grow(n);
     return buffer_ + size_;
   }
   void byte(std::uint8_t b) {
@@ -172,6 +185,17 @@ class Packer {
       sized(p, n, marker16, marker32);
     }
   }
+  [[gnu::noinline]] void grow(std::size_t n) {
+    // Over the limit already, or will be once `n` more bytes are written (a header asks for up to
+    // 9 bytes and may use fewer; a body uses all it asks for).
+    if (size_ > limit_ || (n > 9 && n - 9 > limit_ - size_)) throw OverLimit{};
+    // Doubling, but not far past the limit (the final size is compared by the caller).
+    std::size_t doubled = capacity_ * 2;
+    if (limit_ < std::numeric_limits<std::size_t>::max() / 2) {
+      doubled = std::min(doubled, limit_ + 64);
+    }
+    reserve(std::max(doubled, size_ + n + 64));
+  }
   [[gnu::noinline]] void reserve(std::size_t capacity) {
     out_.resize(capacity);
     buffer_ = out_.data();
@@ -179,23 +203,50 @@ class Packer {
   }
 
   std::string& out_;
+  const std::size_t limit_;
   // out_'s bytes, cached so that the hot path does not reload them through the reference.
   char* buffer_ = nullptr;
   std::size_t capacity_ = 0;
   std::size_t size_ = 0;  // bytes written so far
 };
 
-// The encoder the pack_* functions share.
-class Encoder {
+// Packer's interface, writing nothing: counts the bytes Packer would write for the same calls,
+// i.e. the exact encoded size. Used only when a batch must be split (encode_batch_split).
+class SizeCounter {
  public:
-  Encoder(std::string& out, std::size_t size_hint) : pk_(out, size_hint) {}
-  Packer& pk() { return pk_; }
-  void finish() { pk_.finish(); }
-  void float64(double d) { pk_.pack_float64(d); }
+  void pack_nil() { size_ += 1; }
+  void pack_true() { size_ += 1; }
+  void pack_false() { size_ += 1; }
+  void pack_uint8(std::uint8_t v) { pack_uint64(v); }
+  void pack_int32(std::int32_t v) { pack_int64(v); }
+  void pack_uint64(std::uint64_t v) {
+    size_ += v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
+  }
+  void pack_int64(std::int64_t v) {
+    if (v >= 0) {
+      pack_uint64(static_cast<std::uint64_t>(v));
+      return;
+    }
+    size_ += v >= -32 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : v >= -0x80000000LL ? 5 : 9;
+  }
+  void pack_float64(double) { size_ += 9; }
+  void pack_array(std::uint32_t n) { size_ += container_header_size(n); }
+  void pack_map(std::uint32_t n) { size_ += container_header_size(n); }
+  void pack_str(std::uint32_t n) { size_ += n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5; }
+  void pack_bin(std::uint32_t n) { size_ += n <= 0xff ? 2 : n <= 0xffff ? 3 : 5; }
+  void pack_body(const char*, std::size_t n) { size_ += n; }
+
+  std::size_t size() const noexcept { return size_; }
+  static std::size_t container_header_size(std::size_t n) { return n < 16 ? 1 : n <= 0xffff ? 3 : 5; }
 
  private:
-  Packer pk_;
+  std::size_t size_ = 0;
 };
+
+// The batch's own bytes around `count` messages: [version, [...]].
+std::size_t batch_header_size(std::size_t count) {
+  return 2 + SizeCounter::container_header_size(count);
+}
 
 // What a value adds to the encoded size, roughly: used only to reserve the buffer once.
 constexpr std::size_t k_bytes_per_value_guess = 12;
@@ -204,24 +255,28 @@ constexpr std::size_t k_bytes_per_value_guess = 12;
   throw Error("cannot encode for the wire: " + what);
 }
 
-void check_size(std::size_t size, std::size_t limit, const char* what) {
+// `unit`: "bytes" or "elements".
+void check_size(std::size_t size, std::size_t limit, const char* what, const char* unit) {
   // The decoder would reject it; failing here names the culprit at the sender instead.
   if (size > limit) {
-    throw_encode(std::string(what) + " of " + std::to_string(size) + " exceeds the limit of " +
-                 std::to_string(limit));
+    throw_encode(std::string(what) + " of " + std::to_string(size) + " " + unit +
+                 " exceeds the limit of " + std::to_string(limit) + " " + unit);
   }
 }
 
-void pack_string(Packer& pk, const std::string& s) {
-  check_size(s.size(), k_max_blob_size, "string");
+// The pack_* functions write through a Packer (encoding) or a SizeCounter (measuring): the same
+// traversal and the same checks either way.
+template <class P>
+void pack_string(P& pk, const std::string& s) {
+  check_size(s.size(), k_max_blob_size, "string", "bytes");
   const auto size = static_cast<std::uint32_t>(s.size());
   pk.pack_str(size);
   pk.pack_body(s.data(), size);
 }
 
 // `depth_left`: how many more list/map levels may open here.
-void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
-  Packer& pk = enc.pk();
+template <class P>
+void pack_value(P& pk, const Value& v, std::size_t depth_left) {
   switch (v.type()) {
     case Value::Type::null:
       pk.pack_nil();
@@ -235,14 +290,14 @@ void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
       break;
     // Always float64: float32 would lose precision, and the type must survive the round trip.
     case Value::Type::floating:
-      enc.float64(v.as_double());
+      pk.pack_float64(v.as_double());
       break;
     case Value::Type::string:
       pack_string(pk, v.as_string());
       break;
     case Value::Type::bytes: {
       const Bytes& b = v.as_bytes();
-      check_size(b.size(), k_max_blob_size, "bytes value");
+      check_size(b.size(), k_max_blob_size, "bytes value", "bytes");
       const auto size = static_cast<std::uint32_t>(b.size());
       pk.pack_bin(size);
       pk.pack_body(reinterpret_cast<const char*>(b.data()), size);
@@ -251,33 +306,34 @@ void pack_value(Encoder& enc, const Value& v, std::size_t depth_left) {
     case Value::Type::list: {
       if (depth_left == 0) throw_encode(k_too_deep);
       const List& l = v.as_list();
-      check_size(l.size(), k_max_container_size, "list");
+      check_size(l.size(), k_max_container_size, "list", "elements");
       pk.pack_array(static_cast<std::uint32_t>(l.size()));
-      for (const Value& e : l) pack_value(enc, e, depth_left - 1);
+      for (const Value& e : l) pack_value(pk, e, depth_left - 1);
       break;
     }
     case Value::Type::map: {
       if (depth_left == 0) throw_encode(k_too_deep);
       const Map& m = v.as_map();
-      check_size(m.size(), k_max_container_size, "map");
+      check_size(m.size(), k_max_container_size, "map", "elements");
       pk.pack_map(static_cast<std::uint32_t>(m.size()));
       for (const auto& [key, e] : m) {
         pack_string(pk, key);
-        pack_value(enc, e, depth_left - 1);
+        pack_value(pk, e, depth_left - 1);
       }
       break;
     }
   }
 }
 
-void pack_values(Encoder& enc, const Values& values) {
-  check_size(values.size(), k_max_container_size, "tuple");
-  enc.pk().pack_array(static_cast<std::uint32_t>(values.size()));
-  for (const Value& v : values) pack_value(enc, v, k_max_value_depth);
+template <class P>
+void pack_values(P& pk, const Values& values) {
+  check_size(values.size(), k_max_container_size, "tuple", "elements");
+  pk.pack_array(static_cast<std::uint32_t>(values.size()));
+  for (const Value& v : values) pack_value(pk, v, k_max_value_depth);
 }
 
-void pack_message(Encoder& enc, const Message& m, std::size_t index) {
-  Packer& pk = enc.pk();
+template <class P>
+void pack_message(P& pk, const Message& m, std::size_t index) {
   const auto kind = static_cast<std::uint8_t>(m.kind);
   switch (m.kind) {
     case MessageKind::tuple: {
@@ -290,14 +346,14 @@ void pack_message(Encoder& enc, const Message& m, std::size_t index) {
       pk.pack_int32(m.meta->component_index);
       pk.pack_int32(m.meta->stream_index);
       pk.pack_int32(m.source_task);
-      check_size(m.anchors.size(), k_max_container_size, "anchor list");
+      check_size(m.anchors.size(), k_max_container_size, "anchor list", "elements");
       pk.pack_array(static_cast<std::uint32_t>(m.anchors.size()));
       for (const detail::Anchor& a : m.anchors) {
         pk.pack_array(2);
         pk.pack_uint64(a.root);
         pk.pack_uint64(a.edge);
       }
-      pack_values(enc, m.values);
+      pack_values(pk, m.values);
       break;
     }
     case MessageKind::tick:
@@ -328,24 +384,97 @@ void pack_message(Encoder& enc, const Message& m, std::size_t index) {
 
 std::string encode_values(const Values& values) {
   std::string out;
-  Encoder enc(out, 8 + values.size() * k_bytes_per_value_guess);
-  pack_values(enc, values);
-  enc.finish();
+  Packer pk(out, 8 + values.size() * k_bytes_per_value_guess);
+  pack_values(pk, values);
+  pk.finish();
   return out;
 }
 
+namespace {
+
+// A [word, count] tuple message is ~20 bytes; reserving a little more avoids regrowth for the
+// common small tuples.
+std::size_t batch_size_hint(std::size_t count) { return 8 + count * 32; }
+
+void encode_batch_to(std::span<const wire::Message> messages, Packer& pk) {
+  check_size(messages.size(), k_max_container_size, "batch", "messages");
+  pk.pack_array(2);
+  pk.pack_uint8(batch_format_version);
+  pk.pack_array(static_cast<std::uint32_t>(messages.size()));
+  for (std::size_t i = 0; i < messages.size(); ++i) pack_message(pk, messages[i], i);
+  pk.finish();
+}
+
+}  // namespace
+
 std::string encode_batch(std::span<const wire::Message> messages) {
-  check_size(messages.size(), k_max_container_size, "batch");
   std::string out;
-  // A [word, count] tuple message is ~20 bytes; reserving a little more avoids regrowth for the
-  // common small tuples.
-  Encoder enc(out, 8 + messages.size() * 32);
-  enc.pk().pack_array(2);
-  enc.pk().pack_uint8(batch_format_version);
-  enc.pk().pack_array(static_cast<std::uint32_t>(messages.size()));
-  for (std::size_t i = 0; i < messages.size(); ++i) pack_message(enc, messages[i], i);
-  enc.finish();
+  Packer pk(out, batch_size_hint(messages.size()));
+  encode_batch_to(messages, pk);
   return out;
+}
+
+bool encode_batch_within(std::span<const wire::Message> messages, std::size_t max_bytes,
+                         std::string& out) {
+  try {
+    Packer pk(out, std::min(batch_size_hint(messages.size()), max_bytes), max_bytes);
+    encode_batch_to(messages, pk);
+  } catch (const Packer::OverLimit&) {
+    return false;
+  } catch (const std::exception&) {
+    return false;  // a message that cannot be encoded: encode_batch_split says which and why
+  }
+  return out.size() <= max_bytes;
+}
+
+void encode_batch_split(std::span<const wire::Message> messages, std::size_t max_bytes,
+                        std::vector<std::string>& batches, std::vector<Unencodable>& refused) {
+  // Measure every message (the same traversal and checks as encoding, writing nothing), leave out
+  // those that cannot go in any batch, then cut the others, in order, into batches that fit.
+  std::vector<std::size_t> sizes(messages.size(), 0);  // 0: left out (a message takes >= 3)
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    SizeCounter counter;
+    try {
+      pack_message(counter, messages[i], i);
+    } catch (const std::exception& e) {
+      refused.push_back({i, 0, e.what()});
+      continue;
+    }
+    if (batch_header_size(1) + counter.size() > max_bytes) {
+      refused.push_back({i, counter.size(),
+                         "it takes " + std::to_string(counter.size()) +
+                             " bytes encoded, over the limit of " + std::to_string(max_bytes) +
+                             " bytes per message"});
+      continue;
+    }
+    sizes[i] = counter.size();
+  }
+  std::vector<std::size_t> members;  // indexes of the batch being cut
+  std::size_t body = 0;
+  auto cut = [&] {
+    std::string out;
+    const std::size_t total = batch_header_size(members.size()) + body;
+    Packer pk(out, total);
+    pk.pack_array(2);
+    pk.pack_uint8(batch_format_version);
+    pk.pack_array(static_cast<std::uint32_t>(members.size()));
+    for (std::size_t i : members) pack_message(pk, messages[i], i);
+    pk.finish();
+    batches.push_back(std::move(out));
+    members.clear();
+    body = 0;
+  };
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (sizes[i] == 0) continue;
+    if (!members.empty() &&
+        (batch_header_size(members.size() + 1) + body + sizes[i] > max_bytes ||
+         members.size() == k_max_container_size)) {
+      cut();
+    }
+    members.push_back(i);
+    body += sizes[i];
+  }
+  if (!members.empty()) cut();
 }
 
 }  // namespace gale::wire

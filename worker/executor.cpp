@@ -22,6 +22,20 @@ constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 // Messages ahead of the one being handled that are prefetched.
 constexpr std::size_t k_prefetch_distance = 2;
 
+// "1 field", "2 fields".
+std::string count_of(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// Out of line and cold, so that the check in begin_emit() is one compare and a branch not taken.
+[[noreturn, gnu::noinline, gnu::cold]] void throw_wrong_arity(const detail::StreamMeta& stream,
+                                                              std::size_t values) {
+  throw TopologyError("component '" + stream.component +
+                      "' emitted a tuple with the wrong number of fields on stream '" +
+                      stream.stream + "': expected " + count_of(stream.fields.size(), "field") +
+                      " " + stream.fields.to_string() + " but got " + count_of(values, "value"));
+}
+
 void prefetch_message(const wire::Message& message) {
   // The lines a small tuple's message uses: its header, the values' header and first value.
   const char* p = reinterpret_cast<const char*>(&message);
@@ -234,9 +248,14 @@ void Executor::init_task(TaskBase& task, std::int32_t id, const detail::Componen
 const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
                                                const Values& values, std::int32_t direct_task) {
   int s = task.router->stream_index(stream);
+  const detail::StreamPlan& sp = task.router->stream(s);
+  // Before routing: a fields grouping reads the values by position. A tuple that does not match
+  // its stream's fields would be refused by every receiver instead (wire-format.md).
+  if (values.size() != sp.meta.fields.size()) [[unlikely]] {
+    throw_wrong_arity(sp.meta, values.size());
+  }
   targets_.clear();
   task.router->route(s, values, direct_task, targets_);
-  const detail::StreamPlan& sp = task.router->stream(s);
   task.metrics->emitted.add();
   task.metrics->transferred.add(targets_.size());
   if (worker_.capturing()) {
@@ -252,7 +271,37 @@ const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view 
 void Executor::flush_task(std::int32_t task) {
   wire::Batch& batch = outbox_[task];
   if (batch.empty()) return;
-  worker_.deliver(task, batch, this);  // leaves `batch` empty, maybe with a recycled capacity
+  // Leaves `batch` empty, maybe with a recycled capacity.
+  worker_.deliver(task, batch, this, &refused_);
+  if (!refused_.empty()) [[unlikely]] fail_refused();
+}
+
+void Executor::fail_refused() {
+  // Taken out first: the acker_fail messages below go through send_to(), which may flush again.
+  std::vector<transport::RefusedMessage> refused;
+  refused.swap(refused_);
+  for (transport::RefusedMessage& r : refused) {
+    const wire::Message& m = r.message;
+    if (m.kind != wire::MessageKind::tuple || m.meta == nullptr) {
+      // Acking messages are a few dozen bytes: only an absurd max_message_bytes gets here. The
+      // tree times out.
+      report_error(plan_.tasks.front(), "an acking message for task " + std::to_string(m.task) +
+                                            " cannot be sent to another worker: " + r.reason);
+      continue;
+    }
+    const bool tracked = worker_.plan().acking() && !m.anchors.empty();
+    report_error(m.source_task,
+                 "component '" + m.meta->component + "' emitted a tuple on stream '" +
+                     m.meta->stream + "' that cannot be sent to task " + std::to_string(m.task) +
+                     " in another worker: " + r.reason +
+                     (tracked ? "; its tuple tree fails" : "; it is dropped"));
+    if (!tracked) continue;
+    for (const detail::Anchor& a : m.anchors) {
+      send_control(wire::MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
+    }
+  }
+  refused.clear();
+  if (refused_.empty()) refused_.swap(refused);  // keeps the capacity
 }
 
 void Executor::flush() {

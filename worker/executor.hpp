@@ -14,6 +14,7 @@
 
 #include "topology/src/plan.hpp"
 #include "topology/src/tuple_data.hpp"
+#include "transport/remote_transport.hpp"
 #include "worker/batch_queue.hpp"
 #include "worker/groupers.hpp"
 #include "worker/metrics.hpp"
@@ -112,8 +113,10 @@ class Executor {
 
   // Fills the common part of a task: context and router. Throws what a custom grouping throws.
   void init_task(TaskBase& task, std::int32_t id, const detail::ComponentPlan& component);
-  // The common start of an emit: resolves the stream, routes the values into `targets_`, counts
-  // and captures. Returns the stream. Throws TopologyError for a bad stream or direct task.
+  // The common start of an emit: resolves the stream, checks that there is one value per field of
+  // the stream, routes the values into `targets_`, counts and captures. Returns the stream. Throws
+  // TopologyError for a bad stream, a wrong number of values or a bad direct task; nothing is
+  // emitted then.
   const detail::StreamPlan& begin_emit(TaskBase& task, std::string_view stream,
                                        const Values& values, std::int32_t direct_task);
   // Appends a message for `task` to its outbox batch and lets `fill` write it in place (a tuple
@@ -190,6 +193,10 @@ class Executor {
   void run();
   void name_thread() const;
   void flush_task(std::int32_t task);
+  // Fails and reports the messages the remote transport refused (refused_): each tuple's trees
+  // fail at their ackers, and the error, naming component, stream and size, counts against the
+  // emitting task.
+  [[gnu::noinline, gnu::cold]] void fail_refused();
 
   std::int64_t worker_clock_now_ns() const noexcept;
 
@@ -203,6 +210,7 @@ class Executor {
   std::vector<std::int32_t> dirty_;  // tasks with a non-empty outbox batch
   std::vector<wire::Batch> inbox_;
   std::vector<wire::Batch> spent_;  // processed inbox batches, returned to queue_ as spares
+  std::vector<transport::RefusedMessage> refused_;  // what the last flush_task could not send
   std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
   std::atomic<std::uint64_t> timers_requested_{0};

@@ -110,14 +110,25 @@ void WorkerImpl::sync_timers() {
   }
 }
 
-bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, const Executor* from) {
+bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, const Executor* from,
+                         std::vector<transport::RefusedMessage>* refused) {
   Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
                      ? executor_of_task_[task]
                      : nullptr;
   if (to == nullptr) {
     bool sent = false;
     if (options_.remote != nullptr && task > 0 && task <= plan_.layout().task_count()) {
-      sent = options_.remote->send(task, std::move(batch));
+      if (refused != nullptr) {
+        sent = options_.remote->send(task, std::move(batch), *refused);
+      } else {
+        // Not reached: only executors send to other workers, and they take what is refused.
+        std::vector<transport::RefusedMessage> lost;
+        sent = options_.remote->send(task, std::move(batch), lost);
+        if (!lost.empty()) {
+          logger_->error("dropped {} messages for task {} too large for the wire: {}", lost.size(),
+                         task, lost.front().reason);
+        }
+      }
     } else {
       logger_->error("dropping {} messages for task {}, which no worker runs", batch.size(), task);
     }

@@ -12,6 +12,7 @@
 
 #include "common/clock.hpp"
 #include "topology/src/plan.hpp"
+#include "transport/remote_transport.hpp"
 #include "worker/batch_queue.hpp"
 #include "worker/metrics.hpp"
 #include "worker/worker.hpp"
@@ -50,11 +51,14 @@ class WorkerImpl {
   }
   TaskMetrics& metrics(std::int32_t task) { return *metrics_[task]; }
   const std::vector<std::int32_t>& local_tasks() const noexcept { return local_tasks_; }
-  // Hands a batch to the executor of `task`. Blocks on a full queue for data to a bolt from another
-  // executor; never for acking traffic or self-sends. Returns false when the batch was dropped
-  // because the worker is shutting down. Always leaves `batch` empty (maybe with capacity to
-  // reuse).
-  bool deliver(std::int32_t task, wire::Batch& batch, const Executor* from);
+  // Hands a batch to the executor of `task`, or to the remote transport when `task` runs
+  // elsewhere. Blocks on a full queue for data to a bolt from another executor; never for acking
+  // traffic or self-sends. Returns false when the batch was dropped because the worker is shutting
+  // down (or, remote, has no route). Messages the transport refuses as too large for the wire are
+  // appended to `refused` (REQUIRES: not null when `task` may be remote; the caller fails them).
+  // Always leaves `batch` empty (maybe with capacity to reuse).
+  bool deliver(std::int32_t task, wire::Batch& batch, const Executor* from,
+               std::vector<transport::RefusedMessage>* refused = nullptr);
   // Messages from other workers (see Worker::receive). Leaves `messages` empty, maybe with a
   // recycled vector's capacity.
   void receive(std::vector<wire::Message>&& messages);

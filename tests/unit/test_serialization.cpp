@@ -850,4 +850,128 @@ TEST_SUITE("serialization") {
                          "resolver down", gale::TopologyError);
     CHECK(out.empty());
   }
+
+  TEST_CASE("batch: encode_batch_within encodes a batch that fits and declines one that does not") {
+    Streams s;
+    const std::vector<Message> batch = sample_batch(s);
+    const std::string whole = gale::wire::encode_batch(batch);
+    std::string out;
+    CHECK(gale::wire::encode_batch_within(batch, whole.size(), out));
+    CHECK(out == whole);
+    CHECK_FALSE(gale::wire::encode_batch_within(batch, whole.size() - 1, out));
+    // A message that cannot be encoded declines the batch instead of throwing.
+    std::vector<Message> deep{tuple_message(0, make_tuple(s.errors, {nested_list(65)}, 1))};
+    CHECK_FALSE(gale::wire::encode_batch_within(deep, 1 << 20, out));
+    // Far over the limit: stops early (a 1 MB value against a 100-byte limit).
+    std::vector<Message> big{
+        tuple_message(0, make_tuple(s.sentences, {std::string(1 << 20, 'x')}, 1))};
+    CHECK_FALSE(gale::wire::encode_batch_within(big, 100, out));
+  }
+
+  TEST_CASE("batch: split at a size limit, in order; what fits no batch or cannot be encoded is left out") {
+    Streams s;
+    std::vector<Message> batch;
+    // 10 tuples of ~110 bytes, a 500-byte one, a value nested too deep, and acks in between.
+    for (int i = 0; i < 10; ++i) {
+      batch.push_back(tuple_message(3, make_tuple(s.words, {std::string(100, 'a' + i), i}, 2,
+                                                  {{1000u + i, 7}})));
+      if (i == 4) {
+        batch.push_back(
+            tuple_message(3, make_tuple(s.sentences, {std::string(500, 'x')}, 9, {{77, 78}})));
+      }
+      if (i == 6) batch.push_back(tuple_message(3, make_tuple(s.errors, {nested_list(65)}, 2)));
+      if (i % 3 == 0) batch.push_back(ack_message(MessageKind::acker_ack, 3, 0, 5, 6));
+    }
+    constexpr std::size_t k_limit = 400;
+    std::vector<std::string> batches;
+    std::vector<gale::wire::Unencodable> refused;
+    gale::wire::encode_batch_split(batch, k_limit, batches, refused);
+
+    REQUIRE(refused.size() == 2);
+    CHECK(refused[0].index == 7);  // the 500-byte sentence, after tuples 0-4 and acks 0 and 3
+    const std::size_t alone =
+        gale::wire::encode_batch(std::span<const Message>(&batch[7], 1)).size() - 3;
+    CHECK(refused[0].bytes == alone);
+    CHECK(refused[0].reason == "it takes " + std::to_string(alone) +
+                                   " bytes encoded, over the limit of 400 bytes per message");
+    CHECK(batch[refused[1].index].values[0].is_list());
+    CHECK(refused[1].bytes == 0);
+    CHECK(refused[1].reason == "cannot encode for the wire: value nests deeper than the limit of "
+                               "64 levels");
+
+    // Every batch within the limit, the next message would not have fitted, and together they
+    // hold every other message in order.
+    std::vector<Message> got;
+    std::size_t previous_end = 0;
+    for (const std::string& b : batches) {
+      CHECK(b.size() <= k_limit);
+      // Greedy: the next ~115-byte tuple would not have fitted.
+      if (&b != &batches.back()) CHECK(b.size() > k_limit - 120);
+      gale::wire::decode_batch(b, s.resolver(), got);
+      CHECK(got.size() > previous_end);
+      previous_end = got.size();
+    }
+    CHECK(batches.size() == 4);
+    std::vector<const Message*> want;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i != refused[0].index && i != refused[1].index) want.push_back(&batch[i]);
+    }
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CAPTURE(i);
+      check_same(got[i], *want[i]);
+    }
+  }
+
+  TEST_CASE("batch: a split measures sizes exactly (a limit of the batch's own size splits nothing)") {
+    Streams s;
+    std::mt19937_64 rng(7);
+    // Sizes around each msgpack form's boundaries, so that every header width is measured.
+    const std::size_t lengths[] = {0, 31, 32, 255, 256, 65535, 65536};
+    const std::int64_t ints[] = {0,     127,    128,         255,          256,  65535,
+                                 65536, -32,    -33,         -129,         -32769,
+                                 std::int64_t{1} << 40,      -(std::int64_t{1} << 40)};
+    for (int round = 0; round < 60; ++round) {
+      CAPTURE(round);
+      std::vector<Message> batch;
+      const std::size_t n = 1 + rng() % 20;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string text(lengths[rng() % 7], 'w');
+        const Bytes bytes(lengths[rng() % 7], 3);
+        const std::int64_t k = ints[rng() % 13];
+        switch (rng() % 4) {
+          case 0:
+            batch.push_back(tuple_message(static_cast<std::int32_t>(rng() % 70000),
+                                          make_tuple(s.words, {text, k}, 1, {{rng(), rng()}})));
+            break;
+          case 1:
+            batch.push_back(tuple_message(
+                2, make_tuple(s.errors, {List(rng() % 20, Value(bytes)), }, 1)));
+            break;
+          case 2: {
+            Map m;
+            for (std::size_t e = rng() % 20; e > 0; --e) m["k" + std::to_string(e)] = k;
+            batch.push_back(tuple_message(2, make_tuple(s.errors, {Value(std::move(m))}, 1)));
+            break;
+          }
+          default:
+            batch.push_back(ack_message(MessageKind::acker_ack, static_cast<std::int32_t>(k & 0xffff),
+                                        0, rng() >> (rng() % 64), rng() >> (rng() % 64)));
+        }
+      }
+      const std::string whole = gale::wire::encode_batch(batch);
+      std::vector<std::string> batches;
+      std::vector<gale::wire::Unencodable> refused;
+      gale::wire::encode_batch_split(batch, whole.size(), batches, refused);
+      CHECK(refused.empty());
+      REQUIRE(batches.size() == 1);
+      CHECK(batches[0] == whole);
+      if (batch.size() > 1) {
+        batches.clear();
+        gale::wire::encode_batch_split(batch, whole.size() - 1, batches, refused);
+        CHECK(batches.size() >= 2);
+        for (const std::string& b : batches) CHECK(b.size() < whole.size());
+      }
+    }
+  }
 }

@@ -248,6 +248,135 @@ std::vector<Message> receive_batch(zmq::socket_t& socket,
   return out;
 }
 
+// What PayloadSpout saw: the ids acked and failed.
+struct Outcomes {
+  std::mutex mutex;
+  std::set<std::int64_t> acked;
+  std::set<std::int64_t> failed;
+};
+
+// Emits payloads[i] once with message id i (no replay), and records the outcome of each.
+class PayloadSpout : public Spout {
+ public:
+  PayloadSpout(std::vector<Value> payloads, std::shared_ptr<Outcomes> outcomes)
+      : payloads_(std::move(payloads)), outcomes_(std::move(outcomes)) {}
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"payload"}); }
+  void open(const Context&, SpoutCollector& out) override { out_ = &out; }
+  void next_tuple() override {
+    if (next_ >= payloads_.size()) return;
+    out_->emit({payloads_[next_]}, MessageId(static_cast<std::int64_t>(next_)));
+    ++next_;
+  }
+  void ack(const MessageId& id) override {
+    std::lock_guard lock(outcomes_->mutex);
+    outcomes_->acked.insert(id.as_int());
+  }
+  void fail(const MessageId& id) override {
+    std::lock_guard lock(outcomes_->mutex);
+    outcomes_->failed.insert(id.as_int());
+  }
+
+ private:
+  std::vector<Value> payloads_;
+  std::shared_ptr<Outcomes> outcomes_;
+  SpoutCollector* out_ = nullptr;
+  std::size_t next_ = 0;
+};
+
+// Counts and acks what it gets.
+class CountingBolt : public Bolt {
+ public:
+  explicit CountingBolt(std::shared_ptr<std::atomic<int>> count) : count_(std::move(count)) {}
+  void declare_outputs(OutputDeclarer&) override {}
+  void execute(const Tuple& input, BoltCollector& out) override {
+    count_->fetch_add(1);
+    out.ack(input);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int>> count_;
+};
+
+// payloads -> sink over ZeroMQ: the spout runs in worker 0, the sink and the ackers in worker 1,
+// so every tuple crosses, and so do its acker_init and the spout's ack or fail.
+struct SpoutToSink {
+  zmq::context_t context{1};
+  std::shared_ptr<Outcomes> outcomes = std::make_shared<Outcomes>();
+  std::shared_ptr<std::atomic<int>> received = std::make_shared<std::atomic<int>>(0);
+  std::vector<std::unique_ptr<ZmqTransport>> transports;
+  std::vector<std::unique_ptr<Worker>> workers;
+
+  SpoutToSink(std::vector<Value> payloads, Config config, ZmqTransportOptions transport_options) {
+    TopologyBuilder b;
+    b.set_spout("big", make<PayloadSpout>(std::move(payloads), outcomes));
+    b.set_bolt("sink", make<CountingBolt>(received)).shuffle_grouping("big");
+    Topology topology = b.build();
+    detail::Plan plan(topology, config);
+    std::vector<std::vector<std::int32_t>> tasks(2);
+    for (const auto& executor : plan.executors()) {
+      const bool spout =
+          executor.component_index >= 0 && plan.component(executor.component_index).is_spout;
+      auto& mine = tasks[spout ? 0 : 1];
+      mine.insert(mine.end(), executor.tasks.begin(), executor.tasks.end());
+    }
+    std::vector<TaskRoute> routes;
+    std::vector<int> ports;
+    for (int w = 0; w < 2; ++w) {
+      ports.push_back(free_port());
+      routes.push_back({endpoint_of(ports[w]), tasks[w]});
+    }
+    for (int w = 0; w < 2; ++w) {
+      ZmqTransportOptions o = transport_options;
+      o.port = ports[w];
+      transports.push_back(std::make_unique<ZmqTransport>(context, o));
+      transports[w]->set_routes(routes);
+      WorkerOptions wo;
+      wo.tasks = tasks[w];
+      wo.remote = transports[w].get();
+      wo.name = "worker-" + std::to_string(w);
+      workers.push_back(std::make_unique<Worker>(topology, config, wo));
+    }
+    for (int w = 0; w < 2; ++w) {
+      Worker& worker = *workers[w];
+      transports[w]->start(
+          [&worker](std::int32_t c, std::int32_t s) { return worker.plan().resolve(c, s); },
+          [&worker](std::vector<Message>&& m) { worker.receive(std::move(m)); });
+    }
+    for (auto& w : workers) w->start();
+  }
+
+  ~SpoutToSink() {
+    for (auto& t : transports) t->limit_blocking(Clock::now() + std::chrono::milliseconds(500));
+    for (auto& w : workers) w->stop(std::chrono::milliseconds(500));
+    for (auto& t : transports) t->stop(std::chrono::milliseconds(500));
+  }
+
+  worker::ComponentStats spout_stats() const {
+    for (const auto& c : workers[0]->stats().components) {
+      if (c.component == "big") return c;
+    }
+    FAIL("no stats for the spout");
+    return {};
+  }
+  std::size_t settled() {
+    std::lock_guard lock(outcomes->mutex);
+    return outcomes->acked.size() + outcomes->failed.size();
+  }
+};
+
+// The number after `prefix` in `text`, or -1.
+long long number_after(const std::string& text, const std::string& prefix) {
+  const auto at = text.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::atoll(text.c_str() + at + prefix.size());
+}
+
+Value nested_list(int depth) {
+  Value v = 1;
+  for (int i = 0; i < depth; ++i) v = Value(List{v});
+  return v;
+}
+
 }  // namespace
 
 TEST_SUITE("transport") {
@@ -504,5 +633,128 @@ TEST_SUITE("transport") {
     CHECK_THROWS_AS(cluster::read_assignment_file(path), cluster::ProtocolError);
     fs::remove_all(dir);
     CHECK_THROWS_AS(cluster::read_assignment_file(path), gale::Error);
+  }
+
+  TEST_CASE("a batch larger than max_message_bytes goes as several messages; one too large alone is refused") {
+    zmq::context_t context(1);
+    int own = free_port(), peer_port = free_port();
+    // The receiving side as a worker sets it up: ZeroMQ drops anything larger than the limit.
+    zmq::socket_t peer(context, zmq::socket_type::pull);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.set(zmq::sockopt::maxmsgsize, std::int64_t{1024});
+    peer.bind(endpoint_of(peer_port));
+    ZmqTransportOptions o;
+    o.port = own;
+    o.max_message_bytes = 1024;
+    ZmqTransport transport(context, o);
+    transport.start(numbers_only, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(peer_port), {2}}});
+
+    // Three 400-byte tuples (1,200 bytes together), then one of 2,000 bytes, then a small one.
+    wire::Batch batch;
+    for (int i = 0; i < 5; ++i) {
+      wire::Batch one = data_batch(2, i);
+      one[0].values = {Value(std::string(i == 3 ? 2000 : i == 4 ? 10 : 400, 'a' + i))};
+      one[0].anchors.push_back({100u + i, 200u + i});
+      batch.push_back(std::move(one[0]));
+    }
+    std::vector<transport::RefusedMessage> refused;
+    REQUIRE(transport.send(2, std::move(batch), refused));
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].message.kind == MessageKind::tuple);
+    CHECK(refused[0].message.anchors.size() == 1);
+    CHECK(refused[0].message.anchors[0].root == 103);
+    CHECK(refused[0].message.values.empty());  // released
+    CHECK(refused[0].bytes > 2000);
+    CHECK(refused[0].reason == "it takes " + std::to_string(refused[0].bytes) +
+                                   " bytes encoded, over the limit of 1024 bytes per message");
+
+    std::vector<std::string> got;
+    for (int i = 0; i < 2; ++i) {
+      auto messages = receive_batch(peer, std::chrono::seconds(10), numbers_only);
+      for (const Message& m : messages) got.push_back(m.values.at(0).as_string());
+      CHECK(!messages.empty());
+    }
+    REQUIRE(got.size() == 4);
+    CHECK(got[0] == std::string(400, 'a'));
+    CHECK(got[1] == std::string(400, 'b'));
+    CHECK(got[2] == std::string(400, 'c'));
+    CHECK(got[3] == std::string(10, 'e'));
+    CHECK(transport.stats().batches_sent == 2);
+    CHECK(transport.stats().split_batches == 1);
+    CHECK(transport.stats().refused_messages == 1);
+    transport.stop(std::chrono::milliseconds(100));
+  }
+
+  TEST_CASE("a tuple too large for the wire, or that cannot be encoded, fails its tree; the worker runs on") {
+    // Tuple 7 takes ~2,000 bytes against a limit of 1,024; tuple 13 nests deeper than the wire
+    // format allows (encoding it threw out of the executor thread: std::terminate). The others
+    // are small and must all arrive and be acked.
+    std::vector<Value> payloads;
+    for (int i = 0; i < 30; ++i) payloads.push_back(Value("tuple " + std::to_string(i)));
+    payloads[7] = Value(std::string(2000, 'x'));
+    payloads[13] = nested_list(65);
+    Config config;
+    config.set(keys::topology_acker_executors, 1);
+    config.set(keys::topology_message_timeout_secs, 300);  // a fail must not be a timeout
+    ZmqTransportOptions limits;
+    limits.max_message_bytes = 1024;
+    SpoutToSink run(payloads, config, limits);
+
+    REQUIRE(eventually([&] { return run.settled() == 30; }));
+    {
+      std::lock_guard lock(run.outcomes->mutex);
+      CHECK(run.outcomes->failed == std::set<std::int64_t>{7, 13});
+      CHECK(run.outcomes->acked.size() == 28);
+    }
+    CHECK(run.received->load() == 28);
+    const auto spout = run.spout_stats();
+    CHECK(spout.failed == 2);
+    CHECK(spout.timed_out == 0);
+    CHECK(spout.errors == 2);
+    // The last error names the component, the stream and the size (or why it cannot be encoded).
+    CHECK(spout.last_error.find("component 'big' emitted a tuple on stream 'default' that cannot "
+                                "be sent to task ") == 0);
+    CHECK(spout.last_error.find("value nests deeper than the limit of 64 levels; its tuple tree "
+                                "fails") != std::string::npos);
+    CHECK(run.transports[0]->stats().refused_messages == 2);
+    CHECK(run.transports[1]->stats().malformed_batches == 0);
+  }
+
+  TEST_CASE("the error for a tuple too large for the wire names its size") {
+    std::vector<Value> payloads{Value("small"), Value(std::string(3000, 'y')), Value("small")};
+    Config config;
+    config.set(keys::topology_acker_executors, 1);
+    config.set(keys::topology_message_timeout_secs, 300);
+    ZmqTransportOptions limits;
+    limits.max_message_bytes = 1024;
+    SpoutToSink run(payloads, config, limits);
+    REQUIRE(eventually([&] { return run.settled() == 3; }));
+    const auto spout = run.spout_stats();
+    CHECK(spout.errors == 1);
+    const long long size = number_after(spout.last_error, "in another worker: it takes ");
+    CHECK(size > 3000);
+    CHECK(size < 3100);
+    CHECK(spout.last_error.find("component 'big' emitted a tuple on stream 'default'") == 0);
+    CHECK(spout.last_error.find(" bytes encoded, over the limit of 1024 bytes per message; its "
+                                "tuple tree fails") != std::string::npos);
+    std::lock_guard lock(run.outcomes->mutex);
+    CHECK(run.outcomes->failed == std::set<std::int64_t>{1});
+  }
+
+  TEST_CASE("batches over max_message_bytes are split, not lost: with acking off every tuple arrives") {
+    // 200 tuples of ~300 bytes against a limit of 1,024: every full batch of the spout is far
+    // over the limit, and the receiver's ZeroMQ would drop it without a trace.
+    std::vector<Value> payloads;
+    for (int i = 0; i < 200; ++i) payloads.push_back(Value(std::string(300, 'a' + i % 26)));
+    Config config;
+    config.set(keys::topology_acker_executors, 0);
+    ZmqTransportOptions limits;
+    limits.max_message_bytes = 1024;
+    SpoutToSink run(payloads, config, limits);
+    CHECK(eventually([&] { return run.received->load() == 200; }, std::chrono::seconds(20)));
+    CHECK(run.received->load() == 200);
+    CHECK(run.transports[0]->stats().refused_messages == 0);
+    CHECK(run.spout_stats().errors == 0);
   }
 }
