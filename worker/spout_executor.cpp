@@ -20,6 +20,14 @@ namespace {
 constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t k_pending_buckets = 4;
 
+// topology.max.spout.pending of a component (0: unbounded): its value, unbounded when it is
+// null, default_max_spout_pending when it is absent and acking is on.
+std::int64_t max_spout_pending(const Config& config, bool acking) {
+  const Value* v = config.find(keys::topology_max_spout_pending);
+  if (v == nullptr) return acking ? default_max_spout_pending : 0;
+  return v->is_null() ? 0 : v->as_int();
+}
+
 class SpoutExecutor;
 
 struct PendingTuple {
@@ -188,11 +196,10 @@ void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const
 void SpoutExecutor::init() {
   const detail::Plan& plan = worker_.plan();
   const detail::ComponentPlan& component = plan.component(plan_.component_index);
-  const detail::RuntimeSettings component_settings =
-      detail::RuntimeSettings::from(component.config);
+  const std::int64_t max_pending = max_spout_pending(component.config, plan.acking());
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<SpoutTask>();
-    task->max_pending = component_settings.max_spout_pending;
+    task->max_pending = max_pending;
     task->collector = std::make_unique<SpoutCollectorImpl>(*this, *task);
     try {
       init_task(*task, id, component);

@@ -197,6 +197,37 @@ TEST_SUITE("local_reliability") {
   }
 }
 
+TEST_SUITE("local_reliability") {
+  TEST_CASE("with acking on, max spout pending defaults to 1000; null lifts the bound") {
+    // Keeps every input un-acked: every tree the spout starts stays pending.
+    class Holder : public Bolt {
+     public:
+      void declare_outputs(OutputDeclarer&) override {}
+      void execute(const Tuple& input, BoltCollector&) override { held_.push_back(input); }
+
+     private:
+      std::vector<Tuple> held_;
+    };
+    auto topology = [] {
+      TopologyBuilder b;
+      b.set_spout("spout", make<ProbeSpout>(std::make_shared<Probe>(), 1));
+      b.set_bolt("hold", make<Holder>()).shuffle_grouping("spout");
+      return b.build();
+    };
+    testing::TrackedTopology run(topology());
+    run.wait_idle();  // the spout stops at the bound and idles
+    CHECK(run.pending_trees() == static_cast<std::uint64_t>(default_max_spout_pending));
+    run.stop();
+
+    Config config;
+    config.set(keys::topology_max_spout_pending, Value());
+    worker::Worker w(topology(), config);
+    w.start();
+    CHECK(wait_for([&] { return w.pending_trees() > 5000; }));
+    w.stop(0ms);
+  }
+}
+
 TEST_SUITE("local_features") {
   TEST_CASE("stop's drain is a time limit: past it no execute() runs and pending trees are left") {
     auto probe = std::make_shared<Probe>();
