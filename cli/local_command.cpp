@@ -51,7 +51,8 @@ po::options_description visible_options() {
       "config", po::value<std::string>()->value_name("FILE"),
       "read config entries from FILE (gale.conf format, see below)")(
       "drain", po::value<double>()->value_name("S")->default_value(5, "5"),
-      "on stop, wait up to S seconds for pending tuple trees to complete")(
+      "on stop, wait up to S seconds for pending tuple trees to complete; then drop what is "
+      "still queued")(
       "log-level", po::value<std::string>()->value_name("LEVEL"),
       "trace, debug, info, warn, error or off (default: $GALE_LOG_LEVEL, else info); logs go "
       "to stderr");
@@ -136,9 +137,11 @@ std::string local_help() {
          "execute() calls (and failed inputs, errors when there are any); then tuples/s,\n"
          "the execute() calls of all bolts over the last second. It stops on Ctrl-C\n"
          "(SIGINT), SIGTERM or after --duration: spouts stop, pending trees get --drain\n"
-         "seconds to complete (Ctrl-C again quits at once), then a summary shows\n"
-         "per-component totals, the average throughput, the complete latency p50/p99 of\n"
-         "spouts with acking on, and the failed trees (reliable spouts replay them).\n"
+         "seconds to complete (Ctrl-C again quits at once); past that no more user code\n"
+         "runs, what is still queued is dropped and the trees left pending are counted.\n"
+         "Then a summary shows per-component totals, the average throughput, the complete\n"
+         "latency p50/p99 of spouts with acking on, the failed trees (reliable spouts\n"
+         "replay them) and the trees a drain that ran out left pending.\n"
          "\n"
       << visible_options()
       << "\n"
@@ -149,7 +152,8 @@ std::string local_help() {
          "of files and -c are read as an integer, a double, true/false, null, or else a\n"
          "string. Useful keys (default):\n"
          "  topology.acker.executors       acker tasks; 0 turns acking off (1)\n"
-         "  topology.max.spout.pending     in-flight trees per spout task (unbounded)\n"
+         "  topology.max.spout.pending     in-flight trees per spout task (1000 with\n"
+         "                                 acking on; null: unbounded)\n"
          "  topology.message.timeout.secs  seconds before a pending tree fails (30)\n"
          "  topology.tick.tuple.freq.secs  seconds between tick tuples to bolts (no ticks)\n"
          "  topology.debug                 log every emitted tuple (false)\n"
@@ -160,7 +164,8 @@ std::string local_help() {
          "  gale local my_topology.so --config gale.conf -c topology.max.spout.pending=5000\n"
          "\n"
          "Exit status: 0 after a stop by signal or --duration; 1 when the plugin or its\n"
-         "topology is invalid; 2 for bad arguments or an invalid config.\n";
+         "topology is invalid or a spout's open() or a bolt's prepare() threw (the error\n"
+         "names the component and task); 2 for bad arguments or an invalid config.\n";
   return out.str();
 }
 
@@ -235,9 +240,11 @@ int run_local(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   std::cout << "stopping: draining pending trees for up to " << seconds_text(o.drain_s)
             << " (Ctrl-C again quits at once)" << std::endl;
-  worker.stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_s * 1000)));
+  const worker::StopSummary stopped =
+      worker.stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_s * 1000)));
   const double elapsed = seconds_between(started, Clock::now());
-  std::cout << summary(stats_of(worker), elapsed, why) << std::flush;
+  std::cout << summary(stats_of(worker), elapsed, why) << stop_line(stopped, o.drain_s)
+            << std::flush;
   return 0;
 }
 

@@ -175,4 +175,11 @@ std::string summary(const worker::WorkerStats& stats, double elapsed_s, std::str
   return out;
 }
 
+std::string stop_line(const worker::StopSummary& stopped, double drain_s) {
+  if (!stopped.drain_ran_out) return "";
+  return "  left pending at stop: " + std::to_string(stopped.pending_trees) + " trees (the " +
+         format("%gs", drain_s) + " drain ran out; " + std::to_string(stopped.dropped_messages) +
+         " queued messages dropped)\n";
+}
+
 }  // namespace gale::cli

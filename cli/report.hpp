@@ -38,4 +38,8 @@ std::string progress_line(const worker::WorkerStats& now, const worker::WorkerSt
 // throughput, complete latency percentiles of spouts with acking on, and failed (replayed) trees.
 std::string summary(const worker::WorkerStats& stats, double elapsed_s, std::string_view why);
 
+// What the stop left behind when the drain ran out, e.g. "  left pending at stop: 1024 trees (the
+// 5s drain ran out; 31200 queued messages dropped)\n"; empty when every tree completed in time.
+std::string stop_line(const worker::StopSummary& stopped, double drain_s);
+
 }  // namespace gale::cli

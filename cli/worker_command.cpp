@@ -21,6 +21,7 @@
 #include "common/logging.hpp"
 #include "worker/process/worker_process.hpp"
 #include "worker/process/zmq_slot.hpp"
+#include "worker/worker.hpp"
 
 namespace gale::cli {
 
@@ -95,6 +96,8 @@ std::string worker_help() {
          "\n"
          "Exit status: 0 after a clean stop (SIGTERM, or the topology is unknown to nimbus);\n"
          "3 when a newer assignment changed this slot's tasks (the supervisor restarts it);\n"
+         "4 when a spout's open() or a bolt's prepare() threw (logged with the component,\n"
+         "task and message);\n"
          "1 when the assignment, the plugin or the data port is unusable; 2 for bad\n"
          "arguments.\n";
   return out.str();
@@ -150,6 +153,9 @@ int run_worker(const std::vector<std::string>& args) {
   log->flush_on(spdlog::level::info);
   try {
     return run_slot(a, log);
+  } catch (const worker::ComponentInitError& e) {
+    log->error("{}; exiting with status {}", e.what(), k_worker_exit_init_failed);
+    return k_worker_exit_init_failed;
   } catch (const std::exception& e) {
     // Into worker.log too, where `gale status` finds a worker's last error.
     log->error("{}", e.what());

@@ -40,6 +40,24 @@ class BatchQueue {
   }
   [[nodiscard]] bool push(wire::Batch&& batch) { return push(batch); }
 
+  enum class PushResult { pushed, full, closed };
+  // push() that gives up after waiting `timeout` for room: returns `full` then, leaving `batch`
+  // untouched, so that a blocked producer can do its own housekeeping between waits (a spout
+  // expires its pending trees). `closed` drops the batch, like push(). Reads no clock unless the
+  // queue is full.
+  PushResult push_within(wire::Batch& batch, std::chrono::nanoseconds timeout) {
+    std::unique_lock lock(mutex_);
+    if (!closed_ && size_ >= capacity_ &&
+        !not_full_.wait_for(lock, timeout, [&] { return closed_ || size_ < capacity_; })) {
+      return PushResult::full;
+    }
+    if (closed_) return PushResult::closed;
+    enqueue_locked(batch);
+    lock.unlock();
+    not_empty_.notify_one();
+    return PushResult::pushed;
+  }
+
   // Acking traffic, ticks and self-sends: never blocks, because a producer blocked here could be
   // the very executor that has to drain another full queue (ack cycles must not deadlock). Its
   // volume is bounded by the data tuples in flight. Returns false once closed.

@@ -107,7 +107,7 @@ void BoltExecutor::init() {
       if (!task->bolt) throw Error("the bolt factory returned null");
       task->bolt->prepare(*task->context, *task->collector);
     } catch (...) {
-      report_exception(id, "prepare", std::current_exception());
+      init_failed(id, "prepare()", std::current_exception());
       task->broken = true;
     }
     tasks_.push_back(std::move(task));
@@ -169,6 +169,7 @@ Tuple BoltExecutor::tick_tuple() {
 
 std::int64_t BoltExecutor::on_timers(std::int64_t now) {
   std::int64_t next = k_never;
+  if (discarding()) return next;  // the stop's drain ran out: no more ticks
   for (auto& task : tasks_) {
     if (task->tick_interval_ns == 0) continue;
     // One tick per elapsed interval, so a simulated clock advanced by 3 intervals delivers 3.

@@ -196,6 +196,13 @@ void Executor::run() {
     for (wire::Batch& batch : inbox_) {
       const std::size_t n = batch.size();
       for (std::size_t i = 0; i < n; ++i) {
+        // After the stop's drain ran out, no more user code: what is queued is dropped. Checked
+        // per message (a load of a flag nobody writes until then) because one batch of a slow
+        // bolt can take long.
+        if (discard_.load(std::memory_order_relaxed)) [[unlikely]] {
+          dropped_ += n - i;
+          break;
+        }
         // The messages were written on another core: fetch a few ahead so their lines arrive in
         // parallel instead of one miss at a time.
         if (i + k_prefetch_distance < n) prefetch_message(batch[i + k_prefetch_distance]);
@@ -217,9 +224,10 @@ void Executor::run() {
     if (taken > 0) worker_.note_processed(taken);
     // After the flush: whoever waits on the epoch then sees the timers' output as queued work.
     timers_seen_.store(timer_epoch, std::memory_order_release);
-    if (stopping && (taken == 0 || !drains_before_stop())) break;
+    if (stopping && (taken == 0 || !drains_before_stop() || discarding())) break;
   }
   shutdown();
+  finished_.store(true, std::memory_order_release);
 }
 
 std::int64_t Executor::worker_clock_now_ns() const noexcept { return worker_.clock().now_ns(); }
@@ -336,17 +344,34 @@ void Executor::report_error(std::int32_t task, std::string_view what) {
   }
 }
 
-void Executor::report_exception(std::int32_t task, std::string_view callback,
-                                std::exception_ptr error) {
-  std::string what;
+namespace {
+
+std::string describe_exception(std::string_view callback, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    what = std::string(callback) + " threw: " + e.what();
+    return std::string(callback) + " threw: " + e.what();
   } catch (...) {
-    what = std::string(callback) + " threw a non-standard exception";
+    return std::string(callback) + " threw a non-standard exception";
   }
+}
+
+}  // namespace
+
+void Executor::report_exception(std::int32_t task, std::string_view callback,
+                                std::exception_ptr error) {
+  report_error(task, describe_exception(callback, error));
+}
+
+void Executor::init_failed(std::int32_t task, std::string_view callback,
+                           std::exception_ptr error) {
+  const std::string what = describe_exception(callback, error);
   report_error(task, what);
+  const bool spout = plan_.component_index >= 0 &&
+                     worker_.plan().component(plan_.component_index).is_spout;
+  init_errors_.push_back(std::string(spout ? "spout '" : "bolt '") +
+                         worker_.plan().layout().component_of(task) + "' task " +
+                         std::to_string(task) + ": " + what);
 }
 
 }  // namespace gale::worker

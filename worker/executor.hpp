@@ -95,6 +95,23 @@ class Executor {
   virtual std::uint64_t activation_seen() const noexcept { return 0; }
   virtual bool idle() const noexcept { return true; }
 
+  // Runs on this executor's thread while it is blocked handing a batch to a full queue, between
+  // bounded waits (WorkerImpl::deliver): spouts expire their pending trees on time there. Must not
+  // call user code (the thread may be inside a user callback) nor send anything.
+  virtual void while_blocked() {}
+
+  // After the stop's drain ran out: from now on the executor drops what is queued instead of
+  // handling it, and runs no more user code except close()/cleanup(). Any thread.
+  void discard() noexcept { discard_.store(true, std::memory_order_release); }
+  bool discarding() const noexcept { return discard_.load(std::memory_order_acquire); }
+  // Messages dropped because of discard(). Read after join().
+  std::uint64_t dropped() const noexcept { return dropped_; }
+  // True once run() returned (shutdown done). Any thread.
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // What failed in open()/prepare() ("bolt 'split' task 3: prepare() threw: boom"), one entry per
+  // task. REQUIRES: wait_ready() returned.
+  const std::vector<std::string>& init_errors() const noexcept { return init_errors_; }
+
  protected:
   // Runs on the executor thread before the loop (open/prepare) and after it (close/cleanup).
   virtual void init() = 0;
@@ -182,6 +199,8 @@ class Executor {
   // Counts, records and logs (at most once a second per task) an error of user code.
   void report_error(std::int32_t task, std::string_view what);
   void report_exception(std::int32_t task, std::string_view callback, std::exception_ptr error);
+  // Reports a failed open()/prepare() (or what built the task) and records it in init_errors().
+  void init_failed(std::int32_t task, std::string_view callback, std::exception_ptr error);
 
   WorkerImpl& worker_;
   const detail::ExecutorPlan plan_;
@@ -217,6 +236,10 @@ class Executor {
   std::atomic<std::uint64_t> timers_seen_{0};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> discard_{false};
+  std::atomic<bool> finished_{false};
+  std::uint64_t dropped_ = 0;             // the executor thread's, read after join()
+  std::vector<std::string> init_errors_;  // written by init(), read after wait_ready()
   std::thread thread_;
 };
 

@@ -20,6 +20,14 @@ namespace {
 constexpr std::int64_t k_never = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t k_pending_buckets = 4;
 
+// topology.max.spout.pending of a component (0: unbounded): its value, unbounded when it is
+// null, default_max_spout_pending when it is absent and acking is on.
+std::int64_t max_spout_pending(const Config& config, bool acking) {
+  const Value* v = config.find(keys::topology_max_spout_pending);
+  if (v == nullptr) return acking ? default_max_spout_pending : 0;
+  return v->is_null() ? 0 : v->as_int();
+}
+
 class SpoutExecutor;
 
 struct PendingTuple {
@@ -79,6 +87,14 @@ class SpoutExecutor final : public Executor {
     report_error(task.id, message);
   }
 
+  // Blocked on a full queue (maybe inside next_tuple): timeouts still expire on time and the
+  // pending figure stays current; the fail() calls wait until the user code on the stack returned.
+  void while_blocked() override {
+    if (discarding()) return;
+    expire_due(worker_.clock().now_ns());
+    update_pending();
+  }
+
  protected:
   void init() override;
   void shutdown() override;
@@ -114,6 +130,38 @@ class SpoutExecutor final : public Executor {
     }
     pending_total_.store(total, std::memory_order_relaxed);
   }
+  // Runs the rotations due at `now`. Expired trees count as failed at once; their fail() calls
+  // are queued in expired_ for run_callbacks(), never made here: this may run while the spout is
+  // blocked inside one of its own callbacks.
+  void expire_due(std::int64_t now) {
+    while (now >= next_rotation_ns_) {
+      next_rotation_ns_ += rotation_interval_ns_;
+      for (auto& task : tasks_) {
+        task->pending.rotate([&](std::uint64_t, PendingTuple& expired) {
+          task->metrics->failed.add();
+          task->metrics->timed_out.add();
+          expired_.emplace_back(task.get(), std::move(expired.id));
+        });
+      }
+    }
+  }
+  // The ack() of trees completed at emit (acking off) and the fail() of expired trees, in order.
+  // ack() and fail() may emit again and so queue more: each list is taken before its calls.
+  void run_callbacks() {
+    while (!immediate_acks_.empty() || !expired_.empty()) {
+      std::vector<std::pair<SpoutTask*, MessageId>> acks;
+      acks.swap(immediate_acks_);
+      for (auto& [t, id] : acks) {
+        t->metrics->acked.add();
+        call(*t, "ack", [&] { t->spout->ack(id); });
+      }
+      std::vector<std::pair<SpoutTask*, MessageId>> fails;
+      fails.swap(expired_);
+      for (auto& [t, id] : fails) {
+        if (t->spout) call(*t, "fail", [&] { t->spout->fail(id); });
+      }
+    }
+  }
   template <class F>
   void call(SpoutTask& task, const char* callback, F&& f) {
     try {
@@ -125,6 +173,7 @@ class SpoutExecutor final : public Executor {
 
   std::vector<std::unique_ptr<SpoutTask>> tasks_;
   std::vector<std::pair<SpoutTask*, MessageId>> immediate_acks_;
+  std::vector<std::pair<SpoutTask*, MessageId>> expired_;  // timed out, fail() not called yet
   bool was_active_ = false;
   std::int64_t rotation_interval_ns_ = 0;  // 0: no timeouts
   std::int64_t next_rotation_ns_ = k_never;
@@ -147,11 +196,10 @@ void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const
 void SpoutExecutor::init() {
   const detail::Plan& plan = worker_.plan();
   const detail::ComponentPlan& component = plan.component(plan_.component_index);
-  const detail::RuntimeSettings component_settings =
-      detail::RuntimeSettings::from(component.config);
+  const std::int64_t max_pending = max_spout_pending(component.config, plan.acking());
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<SpoutTask>();
-    task->max_pending = component_settings.max_spout_pending;
+    task->max_pending = max_pending;
     task->collector = std::make_unique<SpoutCollectorImpl>(*this, *task);
     try {
       init_task(*task, id, component);
@@ -159,7 +207,7 @@ void SpoutExecutor::init() {
       if (!task->spout) throw Error("the spout factory returned null");
       task->spout->open(*task->context, *task->collector);
     } catch (...) {
-      report_exception(id, "open", std::current_exception());
+      init_failed(id, "open()", std::current_exception());
       task->broken = true;
     }
     tasks_.push_back(std::move(task));
@@ -231,16 +279,13 @@ void SpoutExecutor::on_message(wire::Message& message) {
 }
 
 std::int64_t SpoutExecutor::on_timers(std::int64_t now) {
-  while (now >= next_rotation_ns_) {
-    next_rotation_ns_ += rotation_interval_ns_;
-    for (auto& task : tasks_) {
-      task->pending.rotate([&](std::uint64_t, PendingTuple& expired) {
-        task->metrics->failed.add();
-        task->metrics->timed_out.add();
-        if (task->spout) call(*task, "fail", [&] { task->spout->fail(expired.id); });
-      });
-    }
+  if (discarding()) {
+    // The stop's drain ran out: no more user code; what is pending stays pending.
+    update_pending();
+    return k_never;
   }
+  expire_due(now);
+  run_callbacks();
   update_pending();
   return next_rotation_ns_;
 }
@@ -272,15 +317,7 @@ bool SpoutExecutor::produce() {
         }
         task->emitted = false;
         call(*task, "next_tuple", [&] { task->spout->next_tuple(); });
-        // ack() may emit again and so queue more immediate acks: take the list before calling.
-        while (!immediate_acks_.empty()) {
-          std::vector<std::pair<SpoutTask*, MessageId>> acks;
-          acks.swap(immediate_acks_);
-          for (auto& [t, id] : acks) {
-            t->metrics->acked.add();
-            call(*t, "ack", [&] { t->spout->ack(id); });
-          }
-        }
+        if (!immediate_acks_.empty() || !expired_.empty()) run_callbacks();
         if (!task->emitted) break;
         emitted_any = true;
       }

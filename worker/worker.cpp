@@ -25,6 +25,17 @@ std::int64_t steady_now_ns() {
 
 Config merged_config(const Topology&, Config config) { return config; }
 
+// How long a producer blocked on a full queue waits before it does its housekeeping
+// (Executor::while_blocked) and waits again: the lateness a blocked spout's timeouts may have.
+constexpr std::chrono::milliseconds k_blocked_wait{20};
+
+void sleep_until_or(std::int64_t deadline_ns, std::chrono::microseconds at_most) {
+  const std::int64_t left = deadline_ns - steady_now_ns();
+  if (left <= 0) return;
+  std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+      std::chrono::nanoseconds(left), std::chrono::nanoseconds(at_most)));
+}
+
 }  // namespace
 
 WorkerImpl::WorkerImpl(Topology topology, Config config, WorkerOptions options)
@@ -72,9 +83,27 @@ WorkerImpl::~WorkerImpl() { stop(std::chrono::milliseconds(0)); }
 
 void WorkerImpl::start() {
   if (started_.exchange(true)) return;
-  active_.store(true, std::memory_order_release);
+  // Spouts stay inactive until every task opened or prepared: nothing is emitted into a task that
+  // failed to, and nothing runs at all when one did.
   for (auto& e : executors_) e->start();
   for (auto& e : executors_) e->wait_ready();
+  std::string failures;
+  std::size_t failed = 0;
+  for (auto& e : executors_) {
+    for (const std::string& error : e->init_errors()) {
+      failures += (failures.empty() ? "" : "; ") + error;
+      ++failed;
+    }
+  }
+  if (failed > 0) {
+    const std::string message =
+        (failed == 1 ? "a component failed to initialise: " : "components failed to initialise: ") +
+        failures;
+    logger_->error("{}; stopping", message);
+    stop(std::chrono::milliseconds(0));
+    throw ComponentInitError(message);
+  }
+  set_active(true);
   logger_->info("started {} executors for {} tasks ({} ackers)", executors_.size(),
                 local_tasks_.size(), plan_.acker_tasks().size());
 }
@@ -110,7 +139,7 @@ void WorkerImpl::sync_timers() {
   }
 }
 
-bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, const Executor* from,
+bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, Executor* from,
                          std::vector<transport::RefusedMessage>* refused) {
   Executor* to = (task > 0 && static_cast<std::size_t>(task) < executor_of_task_.size())
                      ? executor_of_task_[task]
@@ -139,7 +168,19 @@ bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, const Executor* 
   // Counted before the push so that "enqueued == processed" never holds while a batch is queued.
   enqueued_.fetch_add(n, std::memory_order_acq_rel);
   bool data_to_bolt = to != from && !plan_.is_acker_task(task) && !plan_.is_spout_task(task);
-  bool ok = data_to_bolt ? to->queue().push(batch) : to->queue().push_control(batch);
+  bool ok;
+  if (!data_to_bolt) {
+    ok = to->queue().push_control(batch);
+  } else if (from == nullptr) {
+    ok = to->queue().push(batch);  // the transport's receiving thread: no housekeeping of its own
+  } else {
+    // An executor blocked on a full queue still keeps its timers: it waits in bounded slices.
+    BatchQueue::PushResult r;
+    while ((r = to->queue().push_within(batch, k_blocked_wait)) == BatchQueue::PushResult::full) {
+      from->while_blocked();
+    }
+    ok = r == BatchQueue::PushResult::pushed;
+  }
   if (!ok) {
     processed_.fetch_add(n, std::memory_order_acq_rel);  // dropped while stopping
     batch.clear();
@@ -216,44 +257,57 @@ bool WorkerImpl::spouts_idle() const {
   return true;
 }
 
-void WorkerImpl::stop(std::chrono::milliseconds drain) {
-  if (!started_.load() || stopped_.exchange(true)) return;
+StopSummary WorkerImpl::stop(std::chrono::milliseconds drain) {
+  if (!started_.load() || stopped_.exchange(true)) return stop_summary_;
   const std::int64_t deadline = steady_now_ns() + drain.count() * 1'000'000;
   // Storm's order: deactivate, let pending trees finish, then stop. A spout may be in a round of
   // next_tuple() calls when the deactivation comes: the trees of that round count too.
   deactivate();
   wait_spouts_saw_activation(deadline);
   while (pending_trees() > 0 && steady_now_ns() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sleep_until_or(deadline, std::chrono::milliseconds(5));
   }
-  if (pending_trees() > 0) {
-    logger_->warn(
-        "stopping with {} tuple trees still pending; their spouts will not see them "
-        "acked",
-        pending_trees());
+  // The spouts leave (a spout blocked on a full queue only once it got through), then the bolts
+  // finish what is queued.
+  for (auto& e : executors_) {
+    if (e->is_spout()) e->request_stop();
   }
-  stop_executors(true, false, deadline);
-  stop_executors(false, true, deadline + 1'000'000'000);
-  logger_->info("stopped");
-}
+  auto spouts_finished = [&] {
+    return std::all_of(executors_.begin(), executors_.end(),
+                       [](const auto& e) { return !e->is_spout() || e->finished(); });
+  };
+  while (!spouts_finished() && steady_now_ns() < deadline) {
+    sleep_until_or(deadline, std::chrono::milliseconds(2));
+  }
+  while (!quiescent() && steady_now_ns() < deadline) {
+    sleep_until_or(deadline, std::chrono::milliseconds(2));
+  }
+  // The drain is a time limit: past it, every executor drops what is queued and runs no more user
+  // code but close()/cleanup(); trees not completed by then stay so.
+  const bool cut_short = !spouts_finished() || !quiescent();
+  if (cut_short) {
+    for (auto& e : executors_) e->discard();
+  }
+  for (auto& e : executors_) e->request_stop();
+  // Releases producers blocked on full queues (their batches are dropped). Without a cut, nothing
+  // is queued any more.
+  for (auto& e : executors_) e->queue().close();
+  for (auto& e : executors_) e->join();
 
-void WorkerImpl::stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns) {
-  if (wait_quiescent) {
-    // Bolts finish what is queued; the deadline bounds a topology that keeps itself busy (a loop).
-    while (!quiescent() && steady_now_ns() < deadline_ns) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+  stop_summary_.pending_trees = pending_trees();
+  // What executors took and dropped, and what they never took.
+  for (auto& e : executors_) stop_summary_.dropped_messages += e->dropped() + e->queue().size();
+  stop_summary_.drain_ran_out =
+      stop_summary_.pending_trees > 0 || stop_summary_.dropped_messages > 0;
+  if (stop_summary_.drain_ran_out) {
+    logger_->warn(
+        "stopped after the drain of {} ms ran out: {} tuple trees left pending (their spouts will "
+        "not see them acked), {} queued messages dropped",
+        drain.count(), stop_summary_.pending_trees, stop_summary_.dropped_messages);
+  } else {
+    logger_->info("stopped");
   }
-  for (auto& e : executors_) {
-    if (e->is_spout() == spouts) e->request_stop();
-  }
-  if (!spouts) {
-    // Release producers blocked on full queues; whatever is still queued is still handled.
-    for (auto& e : executors_) e->queue().close();
-  }
-  for (auto& e : executors_) {
-    if (e->is_spout() == spouts) e->join();
-  }
+  return stop_summary_;
 }
 
 WorkerStats WorkerImpl::stats() const {
@@ -300,7 +354,7 @@ Worker::~Worker() = default;
 void Worker::start() { impl_->start(); }
 void Worker::activate() { impl_->activate(); }
 void Worker::deactivate() { impl_->deactivate(); }
-void Worker::stop(std::chrono::milliseconds drain) { impl_->stop(drain); }
+StopSummary Worker::stop(std::chrono::milliseconds drain) { return impl_->stop(drain); }
 WorkerStats Worker::stats() const { return impl_->stats(); }
 std::uint64_t Worker::pending_trees() const { return impl_->pending_trees(); }
 bool Worker::spouts_idle() const { return impl_->spouts_idle(); }

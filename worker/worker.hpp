@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <gale/config.hpp>
+#include <gale/errors.hpp>
 #include <gale/export.hpp>
 #include <gale/topology.hpp>
 
@@ -74,6 +75,21 @@ struct WorkerStats {
   std::vector<ComponentStats> components;  // topology order (by id), ackers last
 };
 
+// What Worker::stop() left behind.
+struct StopSummary {
+  std::uint64_t pending_trees = 0;     // tuple trees neither acked nor failed when the spouts left
+  std::uint64_t dropped_messages = 0;  // queued messages dropped after the drain ran out
+  bool drain_ran_out = false;          // the drain ended before every tree completed
+};
+
+// Worker::start() found that a spout's open() or a bolt's prepare() (or a custom grouping's
+// prepare) threw. what(): every such task, e.g. "a component failed to initialise: bolt 'split'
+// task 3: prepare() threw: no such file".
+class GALE_API ComponentInitError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Runs the tasks of one topology hosted in this process on executor threads. Local mode is a
 // Worker hosting every task. Thread: create, start, stop and destroy from one thread; stats() and
 // the other queries may be called from any thread.
@@ -85,14 +101,20 @@ class GALE_API Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Starts executor threads; each opens its spouts / prepares its bolts, then spouts activate.
+  // Starts executor threads; each opens its spouts / prepares its bolts; once every task did,
+  // the spouts activate. Throws ComponentInitError, with every executor stopped again (close() and
+  // cleanup() called on the tasks that did initialise), when any open()/prepare() threw: no
+  // next_tuple() or execute() has run then.
   void start();
   // Spouts stop (deactivate) or resume (activate) calling next_tuple.
   void activate();
   void deactivate();
-  // Deactivates spouts, waits up to `drain` for every pending tree to complete or fail, stops the
-  // executors after they have drained their queues, and calls close()/cleanup(). Idempotent.
-  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  // Deactivates spouts, waits for every pending tree to complete or fail and for the queues to
+  // empty, then stops the executors, which call close()/cleanup(). `drain` bounds all of that
+  // waiting: once it ran out, executors drop what is queued and run no more user code (a call
+  // under way finishes); trees not completed by then are left pending, neither acked nor failed.
+  // Returns what was left (the same on later calls). Idempotent.
+  StopSummary stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
 
   WorkerStats stats() const;
   // Trees pending across all spout tasks of this worker.

@@ -36,7 +36,7 @@ class WorkerImpl {
   void start();
   void activate();
   void deactivate();
-  void stop(std::chrono::milliseconds drain);
+  StopSummary stop(std::chrono::milliseconds drain);
 
   // --- used by executors (any thread) ---
   const detail::Plan& plan() const noexcept { return plan_; }
@@ -57,7 +57,9 @@ class WorkerImpl {
   // down (or, remote, has no route). Messages the transport refuses as too large for the wire are
   // appended to `refused` (REQUIRES: not null when `task` may be remote; the caller fails them).
   // Always leaves `batch` empty (maybe with capacity to reuse).
-  bool deliver(std::int32_t task, wire::Batch& batch, const Executor* from,
+  // A producing executor (`from`) blocked on a full queue runs its while_blocked() between bounded
+  // waits.
+  bool deliver(std::int32_t task, wire::Batch& batch, Executor* from,
                std::vector<transport::RefusedMessage>* refused = nullptr);
   // Messages from other workers (see Worker::receive). Leaves `messages` empty, maybe with a
   // recycled vector's capacity.
@@ -84,7 +86,6 @@ class WorkerImpl {
   // Delivers a received batch for one task, or drops it (logged, paced) when no executor here
   // runs the task.
   void deliver_received(std::int32_t task, wire::Batch& batch);
-  void stop_executors(bool spouts, bool wait_quiescent, std::int64_t deadline_ns);
   // Sets `active` and bumps the activation epoch; wakes every executor.
   void set_active(bool active);
   // Waits until every spout executor finished a round that saw the latest activation epoch (or
@@ -111,6 +112,7 @@ class WorkerImpl {
   std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<std::uint64_t> processed_{0};
   std::uint64_t timer_epoch_ = 0;  // owner thread only
+  StopSummary stop_summary_;       // owner thread only; set by stop()
   // The transport's receiving thread only: pacing of the "dropped stale messages" log line.
   std::int64_t last_drop_log_ns_ = 0;
   std::uint64_t dropped_since_log_ = 0;

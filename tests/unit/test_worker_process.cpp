@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 #include <gale/value.hpp>
 
 #include "cluster/assignment_file.hpp"
+#include "cluster/local_cluster.hpp"
 #include "cluster/protocol.hpp"
 #include "common/clock.hpp"
 #include "worker/process/rate_window.hpp"
@@ -522,5 +525,35 @@ TEST_SUITE("worker_process") {
     CHECK(rates.rate("a", 1100, t0 + 2'000'000'000) == 0);  // no time passed
     CHECK(rates.rate("a", 50, t0 + 3'000'000'000) == 0);    // went down (a restart)
     CHECK(rates.rate("a", 51, t0 + 3'500'000'000) == 2);    // 1 in 0.5 s
+  }
+}
+
+// The real `gale worker` on a plugin whose bolt cannot prepare: it exits with its own status
+// (4, k_worker_exit_init_failed) at once, the error in its log, so the supervisor restarts it.
+TEST_SUITE("worker_process") {
+  TEST_CASE("gale worker exits with status 4 when a component fails to initialise") {
+    const std::string plugins = GALE_TEST_PLUGIN_DIR;
+    TempDir dir;
+    Assignment a;
+    a.topology_id = "broken-1";
+    a.version = 1;
+    const int port = gale::cluster::free_port();
+    // failing_init_plugin: broken x2 (tasks 1, 2), numbers (3), an acker (4).
+    a.workers.push_back({"sup-1", "127.0.0.1", port, {1, 2, 3, 4}});
+    gale::cluster::write_assignment_file(dir.path / "assignment.msgpack", a, Config{}, "active");
+    // Nimbus is not needed before the first heartbeat: nobody listens on its port.
+    const auto r = gale::cluster::run_program(
+        {plugins + "/../../cli/gale", "worker", "--nimbus",
+         "127.0.0.1:" + std::to_string(gale::cluster::free_port()), "--supervisor", "sup-1",
+         "--host", "127.0.0.1", "--port", std::to_string(port), "--dir", dir.path.string(),
+         "--plugin", plugins + "/failing_init_plugin.so"},
+        60s);
+    INFO(r.output);
+    CHECK(r.exit_code == 4);
+    std::ifstream log(dir.path / "worker.log");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    CHECK(text.find("bolt 'broken' task 1: prepare() threw: cannot open the model file") !=
+          std::string::npos);
+    CHECK(text.find("exiting with status 4") != std::string::npos);
   }
 }

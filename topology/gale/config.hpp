@@ -10,6 +10,11 @@
 
 namespace gale {
 
+// topology.max.spout.pending when acking is on and the key is not set. Storm leaves it unbounded,
+// and then a spout fills every queue to its slowest bolt: trees wait there longer than their
+// timeout and memory grows with the queues. Set the key to null for that behaviour.
+inline constexpr std::int64_t default_max_spout_pending = 1000;
+
 // Configuration keys. Names follow Storm's where the concept is the same.
 namespace keys {
 // Number of worker processes for a topology in cluster mode. Default 1.
@@ -21,7 +26,8 @@ inline constexpr const char* topology_acker_executors = "topology.acker.executor
 inline constexpr const char* topology_message_timeout_secs = "topology.message.timeout.secs";
 // Whether message timeouts are enforced at all. Default true.
 inline constexpr const char* topology_enable_message_timeouts = "topology.enable.message.timeouts";
-// Maximum pending (emitted, not yet acked or failed) tuples per spout task. Unset: unbounded.
+// Maximum pending (emitted, not yet acked or failed) tuple trees per spout task. Unset: 1000
+// (default_max_spout_pending) with acking on; null: unbounded (Storm's default).
 inline constexpr const char* topology_max_spout_pending = "topology.max.spout.pending";
 // Seconds between tick tuples sent to each task of a bolt. Unset: no ticks. Per component too.
 inline constexpr const char* topology_tick_tuple_freq_secs = "topology.tick.tuple.freq.secs";

@@ -49,7 +49,8 @@ class SlotRuntime {
   virtual std::string endpoint() const = 0;
 
   // Starts receiving and the executors; spouts start active. Throws gale::Error when the runtime
-  // cannot start. REQUIRES: called once, first.
+  // cannot start, ComponentInitError when a component failed to initialise (nothing runs then).
+  // REQUIRES: called once, first.
   virtual void start() = 0;
   // Spouts resume (activate) or stop (deactivate) calling next_tuple.
   virtual void activate() = 0;

@@ -79,7 +79,8 @@ class WorkerProcess {
   // Reads dir/assignment.msgpack, builds and starts the runtime of this slot's tasks, and follows
   // the status of the file. The first heartbeat is due at once. Throws gale::Error when the file
   // is unreadable or gives this slot no tasks, cluster::ProtocolError when it is malformed, and
-  // what the runtime factory or SlotRuntime::start throws; nothing runs then.
+  // what the runtime factory or SlotRuntime::start throws (worker::ComponentInitError when a
+  // spout's open() or a bolt's prepare() threw); nothing runs then.
   // REQUIRES: called once.
   void start();
 
