@@ -156,12 +156,12 @@ struct Supervisor::Slot {
 };
 
 Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-                       const common::Clock& clock)
+                       const common::Clock& clock, std::shared_ptr<spdlog::logger> logger)
     : options_(std::move(options)),
       rpc_(std::move(rpc)),
       launcher_(launcher),
       clock_(clock),
-      log_(common::make_logger("supervisor", options_.log_file)),
+      log_(logger ? std::move(logger) : common::make_logger("supervisor", options_.log_file)),
       plugins_(options_.state_dir / "plugins") {
   for (std::int64_t port : options_.ports) {
     auto slot = std::make_unique<Slot>();

@@ -84,9 +84,10 @@ struct SlotView {
 // Thread: one owner, the supervisor daemon's thread (supervisor/daemon.hpp) or a test.
 class Supervisor {
  public:
+  // Logs to `logger`, or when null to a logger of its own (stderr and options.log_file).
   // REQUIRES: `launcher` and `clock` outlive the supervisor.
   Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-             const common::Clock& clock);
+             const common::Clock& clock, std::shared_ptr<spdlog::logger> logger = nullptr);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
