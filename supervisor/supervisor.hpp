@@ -128,6 +128,10 @@ class Supervisor {
   void on_exit(Slot& slot, const ExitStatus& status);
   void check_heartbeat(Slot& slot);
   void write_assignment(Slot& slot);
+  // Reads back the slot's assignment file when it was written before; when it is unreadable, fails
+  // its checksum or holds another assignment, logs one line and makes write_assignment() write
+  // it again.
+  void check_assignment_file(Slot& slot);
   void note_error(const Slot& slot, const std::string& line) const;
   std::filesystem::path worker_dir(std::int64_t port) const;
   SlotView view(const Slot& slot) const;
