@@ -225,6 +225,14 @@ void Supervisor::apply_assignments(const List& assignments) {
     Wanted w;
     const std::int64_t port = cluster::get_int(m, "port");
     w.topology_id = cluster::get_string(m, "topology_id");
+    if (m.count("keep") && cluster::get_bool(m, "keep")) {
+      // Nimbus lost this topology's record: keep what runs here as it is (nothing when the slot
+      // runs something else).
+      if (!slots_.count(port)) continue;
+      const Slot& slot = *slots_.at(port);
+      if (slot.wanted && slot.wanted->topology_id == w.topology_id) wanted[port] = *slot.wanted;
+      continue;
+    }
     w.version = cluster::get_int(m, "version");
     w.assignment = cluster::Assignment::from_map(cluster::get_map(m, "assignment"));
     w.config = cluster::config_from_map(cluster::get_map(m, "config"));

@@ -99,8 +99,10 @@ class Supervisor {
   bool heartbeat_due() const;
 
   // Takes `assignments` (the list of a supervisor_heartbeat reply) as the wanted state of every
-  // slot: ports missing from it are unassigned. Fetches missing plugins and writes assignment
-  // files. Throws cluster::ProtocolError for a malformed list (nothing is changed then).
+  // slot: ports missing from it are unassigned; an entry {port, topology_id, keep: true} (a
+  // topology whose record nimbus lost) keeps the slot's current assignment of that topology.
+  // Fetches missing plugins and writes assignment files. Throws cluster::ProtocolError for a
+  // malformed list (nothing is changed then).
   void apply_assignments(const List& assignments);
 
   // Reaps ended workers, starts and restarts the ones due, kills stale and unassigned ones, and

@@ -123,6 +123,17 @@ std::string output_dir(const Cluster& cluster) {
   return dir;
 }
 
+// Submits cluster_wordcount as "wc" on two workers; returns them once both run.
+std::vector<std::pair<pid_t, int>> run_wordcount(Cluster& cluster) {
+  const std::string out = output_dir(cluster);
+  auto submit = cluster.submit(plugin("cluster_wordcount"), "wc",
+                               {"-c", "test.output.dir=" + out, "-c", "topology.workers=2"});
+  INFO(submit.output);
+  REQUIRE(submit.exit_code == 0);
+  REQUIRE(eventually([&] { return cluster.workers().size() == 2; }, 30s));
+  return cluster.workers();
+}
+
 bool list_works(Cluster& cluster) { return cluster.gale("list").exit_code == 0; }
 
 }  // namespace
@@ -130,13 +141,7 @@ bool list_works(Cluster& cluster) { return cluster.gale("list").exit_code == 0; 
 TEST_SUITE("cluster_daemon_faults") {
   TEST_CASE("a second supervisor on the same state dir refuses to start; the workers live on") {
     Cluster cluster(1, 2);
-    const std::string out = output_dir(cluster);
-    auto submit = cluster.submit(plugin("cluster_wordcount"), "wc",
-                                 {"-c", "test.output.dir=" + out, "-c", "topology.workers=2"});
-    INFO(submit.output);
-    REQUIRE(submit.exit_code == 0);
-    REQUIRE(eventually([&] { return cluster.workers().size() == 2; }, 30s));
-    const auto before = cluster.workers();
+    const auto before = run_wordcount(cluster);
     const std::string state_dir = cluster.dir() + "/sup0";
     const pid_t first = daemon_pid("supervisor", state_dir);
     REQUIRE(first > 0);
@@ -243,5 +248,54 @@ TEST_SUITE("cluster_daemon_faults") {
     cluster.kill_nimbus();
     if (check > 0) CHECK(eventually([&] { return !alive(check); }, 10s));
     submit.join();
+  }
+
+  TEST_CASE("a corrupt meta.msgpack at nimbus restart keeps the topology running; kill works") {
+    Cluster cluster(1, 2);
+    const auto before = run_wordcount(cluster);
+
+    cluster.kill_nimbus();
+    fs::path topology;
+    for (const auto& e : fs::directory_iterator(cluster.dir() + "/nimbus/topologies")) {
+      topology = e.path();
+    }
+    REQUIRE(!topology.empty());
+    std::ofstream(topology / "meta.msgpack", std::ios::trunc) << "\x91\x8f not a record";
+    cluster.start_nimbus();
+
+    CommandResult list;
+    CHECK(eventually(
+        [&] {
+          list = cluster.gale("list");
+          return contains(list.output, "wc") && contains(list.output, "damaged");
+        },
+        30s));
+    INFO(list.output);
+    CHECK(contains(list.output, "meta.msgpack is damaged"));
+    // Once the supervisor has reported the topology's slots (and got its answer), status shows
+    // them.
+    CommandResult status;
+    CHECK(eventually(
+        [&] {
+          status = cluster.gale("status", {"wc"});
+          return contains(status.output, std::to_string(before[0].second)) &&
+                 contains(status.output, std::to_string(before[1].second));
+        },
+        30s));
+    INFO(status.output);
+    CHECK(contains(status.output, "only `gale kill` works on it"));
+    // Several heartbeats later the workers still run, untouched.
+    CHECK_FALSE(eventually([&] { return cluster.workers() != before; }, 4s));
+    bool kept_aside = false;
+    for (const auto& e : fs::directory_iterator(topology)) {
+      kept_aside = kept_aside || e.path().filename().string().starts_with("meta.msgpack.damaged-");
+    }
+    CHECK(kept_aside);
+
+    auto kill = cluster.gale("kill", {"wc", "--wait", "0"});
+    INFO(kill.output);
+    CHECK(kill.exit_code == 0);
+    CHECK(eventually([&] { return cluster.workers().empty(); }, 30s));
+    CHECK(eventually([&] { return !contains(cluster.gale("list").output, "wc"); }, 30s));
   }
 }

@@ -843,4 +843,20 @@ TEST_SUITE("supervisor") {
     CHECK(f.log.str().find("fetched it again from nimbus") != std::string::npos);
   }
 
+  TEST_CASE("a keep entry (nimbus lost the topology's record) keeps the slot's worker as it is") {
+    Fixture f({6700, 6701});
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 1);
+    const Value keep = Map{{"port", 6700}, {"topology_id", "wc-1"}, {"keep", true}};
+    const Value other = Map{{"port", 6701}, {"topology_id", "wc-2"}, {"keep", true}};
+    f.supervisor->apply_assignments(List{keep, other});
+    f.supervisor->supervise();
+    CHECK(f.launcher.signals.empty());
+    CHECK(f.slot().running);
+    CHECK(f.slot().version == 1);
+    CHECK(f.slot(6701).topology_id.empty());  // nothing of wc-2 ran there: nothing to keep
+    CHECK(f.launcher.launched.size() == 1);
+  }
+
 }  // TEST_SUITE
