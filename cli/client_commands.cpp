@@ -189,6 +189,13 @@ int run_list(const Target& target) {
                     cluster::get_string(t, "topology_id")});
   }
   std::cout << table(rows);
+  for (const Value& item : topologies) {
+    const Map& t = item.as_map();
+    if (t.count("damaged")) {
+      std::cout << cluster::get_string(t, "name")
+                << " is damaged: " << cluster::get_string(t, "damaged") << "\n";
+    }
+  }
   return 0;
 }
 
@@ -201,6 +208,10 @@ int run_status(const Target& target, const std::string& name) {
             << "): " << cluster::get_string(reply, "status") << ", up "
             << duration_text(cluster::get_int(reply, "uptime_secs")) << ", assignment version "
             << cluster::get_int(reply, "version") << "\n";
+  if (reply.count("damaged")) {
+    std::cout << "damaged: " << cluster::get_string(reply, "damaged")
+              << "\n  its workers keep running; only `gale kill` works on it\n";
+  }
   const List& workers = cluster::get_list(reply, "workers");
   if (workers.empty()) {
     std::cout << "no workers assigned\n";

@@ -156,19 +156,17 @@ int run_supervisor(const std::vector<std::string>& args) {
 
   std::error_code ec;
   const fs::path state_dir = fs::absolute(vm["state-dir"].as<std::string>(), ec);
-  fs::create_directories(state_dir / "workers", ec);
-  if (ec) {
-    throw Error("cannot create the state directory '" + state_dir.string() + "': " + ec.message());
-  }
+  if (ec)
+    throw Error("cannot use the state directory '" + state_dir.string() + "': " + ec.message());
+  // The daemon creates and locks the directory before it reads or writes anything in it (the id
+  // kept there too: an empty id is settled by Daemon::start()).
   options.state_dir = state_dir;
-  std::optional<std::string> id;
   if (vm.count("id")) {
-    id = vm["id"].as<std::string>();
-    if (!supervisor::is_safe_topology_id(*id)) {
-      throw po::error("--id must be letters, digits, '.', '_' or '-' (got '" + *id + "')");
+    options.id = vm["id"].as<std::string>();
+    if (!supervisor::is_safe_topology_id(options.id)) {
+      throw po::error("--id must be letters, digits, '.', '_' or '-' (got '" + options.id + "')");
     }
   }
-  options.id = supervisor::stable_id(id, state_dir);
   options.executable = self_executable();
   options.log_file = (state_dir / "supervisor.log").string();
 
@@ -178,7 +176,7 @@ int run_supervisor(const std::vector<std::string>& args) {
   daemon.start();
   const sigset_t signals = stop_signals();
   wait_for_signal(signals, std::chrono::steady_clock::time_point::max());
-  spdlog::info("supervisor {}: Ctrl-C again kills its workers at once", options.id);
+  daemon.logger()->info("supervisor stopping: Ctrl-C again kills its workers at once");
   // stop() drains on another thread, so that a second signal can hurry it.
   auto stopped = std::async(std::launch::async, [&] { daemon.stop(); });
   while (stopped.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {

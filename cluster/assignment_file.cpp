@@ -31,6 +31,40 @@ void write_all(int fd, std::string_view bytes, const std::filesystem::path& path
   }
 }
 
+// msgpack's one-byte headers of arrays of one and two elements.
+constexpr char k_array_of_one = '\x91';
+constexpr char k_array_of_two = '\x92';
+
+// The encoding of the array [string] without its array header.
+std::string encoded_string(const std::string& text) {
+  return wire::encode_values(Values{Value(text)}).substr(1);
+}
+
+// [map] -> [map, checksum([map])]: the map's bytes stay as they are.
+std::string with_checksum(const std::string& one_map) {
+  return k_array_of_two + one_map.substr(1) + encoded_string(checksum(one_map));
+}
+
+// Checks the checksum of a decoded [map, checksum] file; throws ProtocolError when it does not
+// match the map's bytes.
+void verify_checksum(const std::string& bytes, const Values& values,
+                     const std::filesystem::path& path) {
+  if (!values[1].is_string()) {
+    throw ProtocolError(path.string() + ": the second value is not a checksum");
+  }
+  const std::string tail = encoded_string(values[1].as_string());
+  if (bytes.empty() || bytes.front() != k_array_of_two || bytes.size() < 1 + tail.size() ||
+      !bytes.ends_with(tail)) {
+    throw ProtocolError(path.string() + ": not a map followed by its checksum");
+  }
+  const std::string map_bytes = k_array_of_one + bytes.substr(1, bytes.size() - 1 - tail.size());
+  const std::string actual = checksum(map_bytes);
+  if (actual != values[1].as_string()) {
+    throw ProtocolError(path.string() + ": checksum mismatch (the file says " +
+                        values[1].as_string() + ", its content has " + actual + ")");
+  }
+}
+
 }  // namespace
 
 Map config_to_map(const Config& config) {
@@ -52,7 +86,7 @@ void write_assignment_file(const std::filesystem::path& path, const Assignment& 
   file.emplace("assignment", Value(assignment.to_map()));
   file.emplace("config", Value(config_to_map(config)));
   file.emplace("status", Value(std::string(status)));
-  const std::string bytes = wire::encode_values(Values{Value(std::move(file))});
+  const std::string bytes = with_checksum(wire::encode_values(Values{Value(std::move(file))}));
 
   // The pid keeps two writers (an old and a new supervisor) off each other's temporary file.
   std::filesystem::path tmp = path;
@@ -96,9 +130,11 @@ AssignmentFile read_assignment_file(const std::filesystem::path& path) {
   } catch (const Error& e) {
     throw ProtocolError(path.string() + ": " + e.what());
   }
-  if (values.size() != 1 || values[0].type() != Value::Type::map) {
-    throw ProtocolError(path.string() + ": expected one map {assignment, config, status}");
+  if (values.empty() || values.size() > 2 || values[0].type() != Value::Type::map) {
+    throw ProtocolError(path.string() +
+                        ": expected a map {assignment, config, status} and its checksum");
   }
+  if (values.size() == 2) verify_checksum(bytes, values, path);
   const Map& file = values[0].as_map();
   try {
     AssignmentFile out;

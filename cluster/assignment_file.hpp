@@ -4,9 +4,14 @@
 // D/workers/<port>/assignment.msgpack (docs/cluster.md). Written by the supervisor, read by the
 // worker at start.
 //
-// Encoding: wire::encode_values of one value, a map
-//   {assignment: Assignment::to_map(), config: map of the topology config, status: "active" | ...}
-// i.e. a msgpack array holding that one map.
+// Encoding: wire::encode_values of two values, a map and its checksum
+//   [{assignment: Assignment::to_map(), config: map of the topology config, status: "active" |
+//   ...},
+//    checksum]
+// i.e. a msgpack array holding the map and a string: cluster::checksum (FNV-1a 64, 16 hex digits)
+// of wire::encode_values([map]), the bytes of the map behind a one-element array header. So a
+// reader checks the map's own bytes without encoding anything again. A file holding the map alone
+// (older writers) is read unchecked.
 
 #include <filesystem>
 #include <string>
@@ -35,7 +40,8 @@ struct AssignmentFile {
 void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
                            const Config& config, std::string_view status);
 
-// Throws gale::Error when the file cannot be read, ProtocolError when it is malformed.
+// Throws gale::Error when the file cannot be read, ProtocolError when it is malformed or its
+// checksum does not match (the message names the file and says which).
 AssignmentFile read_assignment_file(const std::filesystem::path& path);
 
 // Config <-> msgpack map, as the file and the control messages carry it.

@@ -52,7 +52,17 @@ std::int64_t message_timeout_secs(const Map& config) {
   return it != config.end() && it->second.is_int() ? it->second.as_int() : 30;
 }
 
+// "damaged" for a damaged topology that is not being killed: its own status is unknown or moot.
+std::string shown_status(const TopologyRecord& r) {
+  if (!r.damaged.empty() && r.status != TopologyStatus::killed) return "damaged";
+  return status_name(r.status);
+}
+
 }  // namespace
+
+std::int64_t Nimbus::uptime_secs(const TopologyRecord& r) const {
+  return r.submitted_ms > 0 ? (wall_ms() - r.submitted_ms) / 1000 : 0;  // 0: unknown
+}
 
 Map Nimbus::on_submit(const Map& body) {
   const std::string name = get_string(body, "name");
@@ -129,13 +139,15 @@ Map Nimbus::on_kill(const Map& body) {
   if (changed.status == TopologyStatus::killed) kill_at = std::min(kill_at, changed.kill_at_ms);
   changed.status = TopologyStatus::killed;
   changed.kill_at_ms = kill_at;
-  logger_->info("killing topology '{}' ({}): removed in {} s", changed.name, changed.id, wait_secs);
+  logger_->info("killing topology '{}' ({}{}): removed in {} s", changed.name, changed.id,
+                changed.damaged.empty() ? "" : ", damaged", wait_secs);
   commit(std::move(changed));
   return Map{};
 }
 
 Map Nimbus::on_set_active(const Map& body, bool active) {
   TopologyRecord changed = by_name(get_string(body, "name"));
+  refuse_if_damaged(changed);
   if (changed.status == TopologyStatus::killed) {
     throw ProtocolError("topology '" + changed.name + "' is killed");
   }
@@ -153,6 +165,7 @@ Map Nimbus::on_rebalance(const Map& body) {
                         std::to_string(requested));
   }
   TopologyRecord changed = by_name(name);
+  refuse_if_damaged(changed);
   if (changed.status == TopologyStatus::killed) {
     throw ProtocolError("topology '" + changed.name + "' is killed");
   }
@@ -191,12 +204,14 @@ Map Nimbus::on_list(const Map&) {
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
   List out;
   for (const TopologyRecord* r : sorted) {
-    out.push_back(Map{{"name", r->name},
-                      {"topology_id", r->id},
-                      {"status", status_name(r->status)},
-                      {"workers", static_cast<std::int64_t>(r->assignment.workers.size())},
-                      {"tasks", static_cast<std::int64_t>(r->task_components.size())},
-                      {"uptime_secs", (wall_ms() - r->submitted_ms) / 1000}});
+    Map entry{{"name", r->name},
+              {"topology_id", r->id},
+              {"status", shown_status(*r)},
+              {"workers", static_cast<std::int64_t>(r->assignment.workers.size())},
+              {"tasks", static_cast<std::int64_t>(r->task_components.size())},
+              {"uptime_secs", uptime_secs(*r)}};
+    if (!r->damaged.empty()) entry["damaged"] = r->damaged;
+    out.push_back(std::move(entry));
   }
   return Map{{"topologies", std::move(out)}};
 }
@@ -247,12 +262,14 @@ Map Nimbus::on_status(const Map& body) {
                           {"last_error", last_error},
                           {"stats", std::move(stats)}});
   }
-  return Map{{"name", r.name},
-             {"topology_id", r.id},
-             {"status", status_name(r.status)},
-             {"uptime_secs", (wall_ms() - r.submitted_ms) / 1000},
-             {"version", r.assignment.version},
-             {"workers", std::move(workers)}};
+  Map reply{{"name", r.name},
+            {"topology_id", r.id},
+            {"status", shown_status(r)},
+            {"uptime_secs", uptime_secs(r)},
+            {"version", r.assignment.version},
+            {"workers", std::move(workers)}};
+  if (!r.damaged.empty()) reply["damaged"] = r.damaged;
+  return reply;
 }
 
 }  // namespace gale::nimbus

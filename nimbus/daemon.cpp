@@ -30,15 +30,20 @@ void Daemon::start() {
     logger_->critical("nimbus daemon started twice");
     std::abort();
   }
-  auto nimbus = std::make_unique<Nimbus>(options_.nimbus, clock_, logger_);
+  // Nothing in the state directory is read or changed before it is ours, nor before the port is:
+  // a second nimbus on either refuses to start without touching what the first one runs.
+  common::StateLock lock = common::StateLock::acquire(options_.nimbus.state_dir, "nimbus");
   auto context = std::make_unique<zmq::context_t>(1);
+  std::unique_ptr<cluster::RpcServer> server;
   try {
-    server_ = std::make_unique<cluster::RpcServer>(*context, endpoint_);
+    server = std::make_unique<cluster::RpcServer>(*context, endpoint_);
   } catch (const zmq::error_t& e) {
     throw Error("nimbus cannot listen on " + endpoint_ + ": " + e.what());
   }
-  nimbus_ = std::move(nimbus);
+  nimbus_ = std::make_unique<Nimbus>(options_.nimbus, clock_, logger_);
+  server_ = std::move(server);
   context_ = std::move(context);
+  lock_.emplace(std::move(lock));
   logger_->info("nimbus serving on {} (state in {}, {} topologies, supervisor timeout {} s)",
                 endpoint_, options_.nimbus.state_dir.string(), nimbus_->topology_count(),
                 nimbus_->supervisor_timeout_ns() / 1'000'000'000);
@@ -64,6 +69,7 @@ void Daemon::stop() {
   thread_.join();
   context_.reset();  // returns once the socket is closed: the port is free
   nimbus_.reset();
+  lock_.reset();
   state_.store(State::stopped);
   logger_->info("nimbus stopped");
 }

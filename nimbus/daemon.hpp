@@ -7,10 +7,12 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "common/clock.hpp"
+#include "common/state_lock.hpp"
 #include "nimbus/nimbus.hpp"
 
 namespace zmq {
@@ -39,16 +41,20 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Recovers the state under options.nimbus.state_dir, binds tcp://host:port and starts serving
-  // on the daemon's thread. Throws ConfigError for an invalid nimbus.* key and gale::Error when
-  // the state directory cannot be used or the address cannot be bound; nothing runs then.
+  // Locks options.nimbus.state_dir (common::StateLock) before anything in it is read or changed,
+  // binds tcp://host:port, recovers the state under the directory and starts serving on the
+  // daemon's thread. Throws ConfigError for an invalid nimbus.* key and gale::Error when another
+  // process holds the state directory (naming the directory and its pid), when the directory
+  // cannot be used or the address cannot be bound; nothing runs then and nothing in the
+  // directory was touched by a refused lock or a failed bind.
   // REQUIRES: start() was not called before.
   void start();
 
   // Drains, then stops: takes no new request, finishes the request being handled and answers
   // every request already waiting in the socket, closes the socket (the port is free when it
-  // returns) and joins the thread. Clients that call later get no answer and retry (the lazy
-  // pirate of cluster/rpc.hpp). Idempotent; a no-op before start(). Never throws.
+  // returns), joins the thread and releases the state directory. Clients that call later get no
+  // answer and retry (the lazy pirate of cluster/rpc.hpp). Idempotent; a no-op before start().
+  // Never throws.
   void stop();
 
  private:
@@ -69,6 +75,7 @@ class Daemon {
   std::unique_ptr<zmq::context_t> context_;
   std::unique_ptr<cluster::RpcServer> server_;
   std::thread thread_;
+  std::optional<common::StateLock> lock_;  // held from start() to the end of stop()
 };
 
 }  // namespace gale::nimbus

@@ -53,12 +53,18 @@ Map Nimbus::on_supervisor_heartbeat(const Map& body) {
   } else if (it->second.ports != info.ports || it->second.host != info.host) {
     logger_->info("supervisor '{}' now on {} with {} slots", id, info.host, info.ports.size());
   }
+  adopt_reported_slots(id, info);
   supervisors_[id] = std::move(info);
 
   List assignments;
   for (const auto& [tid, r] : topologies_) {
     for (const auto& w : r.assignment.workers) {
       if (w.supervisor != id) continue;
+      if (r.assignment.version == 0) {
+        // A damaged topology whose assignment nimbus lost: the supervisor keeps what it runs.
+        assignments.push_back(Map{{"port", w.port}, {"topology_id", r.id}, {"keep", true}});
+        continue;
+      }
       assignments.push_back(Map{{"port", w.port},
                                 {"topology_id", r.id},
                                 {"version", r.assignment.version},
@@ -72,8 +78,23 @@ Map Nimbus::on_supervisor_heartbeat(const Map& body) {
   return Map{{"assignments", std::move(assignments)}};
 }
 
+void Nimbus::adopt_reported_slots(const std::string& supervisor, const SupervisorInfo& info) {
+  for (auto& [tid, r] : topologies_) {
+    if (r.damaged.empty() || r.assignment.version != 0) continue;
+    auto& workers = r.assignment.workers;
+    std::erase_if(workers, [&](const auto& w) { return w.supervisor == supervisor; });
+    for (const auto& [port, slot] : info.slots) {
+      if (slot.topology_id != r.id) continue;
+      workers.push_back(cluster::WorkerAssignment{supervisor, info.host, port, {}});
+      logger_->debug("damaged topology {}: runs on {}:{} ('{}')", r.id, info.host, port,
+                     supervisor);
+    }
+  }
+}
+
 Map Nimbus::on_fetch_plugin(const Map& body) {
   const TopologyRecord& r = by_id(get_string(body, "topology_id"));
+  refuse_if_damaged(r);
   const std::int64_t offset = get_int(body, "offset");
   const std::int64_t length = get_int(body, "length");
   if (offset < 0 || offset > r.plugin_size) {
@@ -104,6 +125,9 @@ Map Nimbus::on_worker_heartbeat(const Map& body) {
   beat.seen_ns = clock_.now_ns();
   const TopologyRecord& r = by_id(id);
   worker_beats_[{supervisor, port}] = std::move(beat);
+  // Without an assignment there is nothing to tell the worker: an error that is not "unknown
+  // topology" keeps it running on the one it has.
+  if (r.assignment.version == 0) refuse_if_damaged(r);
   return Map{{"status", status_name(r.status)},
              {"version", r.assignment.version},
              {"assignment", r.assignment.to_map()}};

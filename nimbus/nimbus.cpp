@@ -47,6 +47,11 @@ Nimbus::Nimbus(NimbusOptions options, const common::Clock& clock,
                            .count()),
       state_(options.state_dir, logger_) {
   for (auto& record : state_.load_all()) {
+    if (!record.damaged.empty()) {
+      std::string id = record.id;
+      topologies_.emplace(std::move(id), std::move(record));
+      continue;
+    }
     logger_->info("recovered topology '{}' ({}, {}, assignment version {}, {} workers)",
                   record.name, record.id, status_name(record.status), record.assignment.version,
                   record.assignment.workers.size());
@@ -71,8 +76,10 @@ std::string Nimbus::handle(std::string_view request_bytes) {
     return cluster::encode_ok(dispatch(request));
   } catch (const std::exception& e) {
     // Heartbeats for topologies that are gone are routine (workers exit on this answer).
+    // So are a damaged topology's worker heartbeats (logged once at start).
+    const std::string_view what = e.what();
     bool routine = (verb == "worker_heartbeat" || verb == "fetch_plugin") &&
-                   std::string_view(e.what()).starts_with("unknown topology");
+                   (what.starts_with("unknown topology") || what.find(k_damaged_text) != what.npos);
     if (routine) {
       logger_->debug("{}: {}", verb, e.what());
     } else {
@@ -111,6 +118,12 @@ TopologyRecord& Nimbus::by_id(const std::string& id) {
   return it->second;
 }
 
+void Nimbus::refuse_if_damaged(const TopologyRecord& r) {
+  if (r.damaged.empty()) return;
+  throw ProtocolError("topology '" + r.name + "'" + k_damaged_text + ": " + r.damaged +
+                      "; only `gale kill` works on it");
+}
+
 const TopologyRecord* Nimbus::find_by_name(std::string_view name) const {
   for (const auto& [id, record] : topologies_) {
     if (record.name == name) return &record;
@@ -119,7 +132,9 @@ const TopologyRecord* Nimbus::find_by_name(std::string_view name) const {
 }
 
 void Nimbus::commit(TopologyRecord changed) {
-  state_.save(changed);
+  // A damaged topology's record is not rewritten: its meta is gone or its plugin is, and a record
+  // made of what nimbus still knows would pass for a whole one at the next start.
+  if (changed.damaged.empty()) state_.save(changed);
   std::string id = changed.id;
   topologies_[id] = std::move(changed);
 }

@@ -41,6 +41,9 @@ inline constexpr const char* plugin_check_timeout_secs = "nimbus.plugin.check.ti
 
 inline constexpr std::int64_t k_max_fetch_length = std::int64_t{4} << 20;
 
+// In every refusal that concerns a damaged topology (TopologyRecord::damaged).
+inline constexpr const char* k_damaged_text = " is damaged on nimbus";
+
 struct NimbusOptions {
   std::filesystem::path state_dir;
   Config config;  // nimbus.* keys
@@ -112,7 +115,14 @@ class Nimbus {
   // Throws ProtocolError "unknown topology 'x'".
   TopologyRecord& by_name(const std::string& name);
   TopologyRecord& by_id(const std::string& id);
-  // Writes `changed` to disk, then makes it the record in memory (a failed write changes nothing).
+  // Throws ProtocolError "topology 'x' is damaged on nimbus: why; only `gale kill` works on it"
+  // when `r` is damaged.
+  static void refuse_if_damaged(const TopologyRecord& r);
+  // For damaged topologies whose assignment is unknown: the slots of `supervisor` that report
+  // them become their workers (tasks unknown), so that nimbus keeps them and shows them.
+  void adopt_reported_slots(const std::string& supervisor, const SupervisorInfo& info);
+  // Writes `changed` to disk (unless it is damaged: then in memory only), then makes it the
+  // record in memory (a failed write changes nothing).
   void commit(TopologyRecord changed);
 
   bool in_grace() const;
@@ -123,6 +133,7 @@ class Nimbus {
   void move_lost_workers(const std::string& id);
   void remove_killed();
   std::int64_t wall_ms() const;
+  std::int64_t uptime_secs(const TopologyRecord& r) const;
   std::string new_topology_id(const std::string& name) const;
 
   // Constant after construction.

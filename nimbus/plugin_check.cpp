@@ -3,17 +3,20 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <thread>
 
 #include <gale/config.hpp>
 #include <gale/errors.hpp>
 
 #include "cluster/protocol.hpp"
+#include "nimbus/nimbus.hpp"
 #include "plugin/loader.hpp"
 #include "topology/src/plan.hpp"
 #include "wire/codec.hpp"
@@ -48,7 +51,7 @@ std::string user_message(std::string message, const std::string& path, const std
     plugin::LoadedPlugin plugin = plugin::load_plugin(path);
     Config config = plugin.config;
     for (const auto& [key, value] : overrides) config.set(key, value);
-    config.set(keys::topology_name, name);
+    config.set(gale::keys::topology_name, name);
     config.validate();
     detail::Plan plan(plugin.topology, config);
     List executors;
@@ -118,6 +121,7 @@ PluginCheck check_plugin(const std::string& path, const std::string& name, const
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     throw Error(std::string("cannot create a pipe for the plugin check: ") + std::strerror(errno));
   }
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     int err = errno;
@@ -126,6 +130,12 @@ PluginCheck check_plugin(const std::string& path, const std::string& name, const
     throw Error(std::string("cannot fork the plugin check: ") + std::strerror(err));
   }
   if (pid == 0) {
+    // Dies with nimbus: a SIGKILLed nimbus must not leave a check running (a plugin that hangs
+    // would hold the state directory's lock, inherited through fork, for ever). The signal
+    // comes when the forking thread ends; the daemon's thread outlives every check it runs.
+    // Should nimbus have died before prctl, the child is an orphan already: it leaves at once.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(4);
     ::close(fds[0]);
     // The parent blocks SIGINT/SIGTERM for sigtimedwait; the child should die of them normally.
     sigset_t all;
@@ -135,12 +145,17 @@ PluginCheck check_plugin(const std::string& path, const std::string& name, const
   }
   ::close(fds[1]);
 
+  // Both the answer and the child's end are bounded by the deadline: a child that closes the
+  // pipe and then hangs is killed too.
   std::string bytes;
   bool timed_out = false;
   const auto deadline = Clock::now() + timeout;
+  const auto time_left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  };
   char buffer[65536];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left = time_left();
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -155,13 +170,24 @@ PluginCheck check_plugin(const std::string& path, const std::string& name, const
     bytes.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fds[0]);
-  if (timed_out) ::kill(pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t done = timed_out ? 0 : ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) break;
+    if (timed_out || time_left().count() <= 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the child is exiting
   }
   if (timed_out) {
-    return failure("plugin of topology '" + name + "' did not load within " +
-                   std::to_string(timeout.count() / 1000) + " s");
+    return failure("plugin check of topology '" + name + "' did not finish within " +
+                   std::to_string(timeout.count() / 1000) + " s (" +
+                   nimbus::keys::plugin_check_timeout_secs + "); the check was killed");
   }
   if (WIFSIGNALED(status)) {
     return failure("plugin crashed while loading (signal " + std::to_string(WTERMSIG(status)) +

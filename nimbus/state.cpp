@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -65,6 +66,20 @@ std::vector<std::int32_t> int_list(const Value& v, const char* what) {
     out.push_back(static_cast<std::int32_t>(x.as_int()));
   }
   return out;
+}
+
+// The name in a topology id "name-N-unixsecs" (the id itself when it has another form).
+std::string name_of_id(const std::string& id) {
+  std::string name = id;
+  for (int part = 0; part < 2; ++part) {
+    const std::size_t dash = name.rfind('-');
+    if (dash == std::string::npos || dash == 0 || dash + 1 == name.size() ||
+        name.find_first_not_of("0123456789", dash + 1) != std::string::npos) {
+      return id;
+    }
+    name.resize(dash);
+  }
+  return name;
 }
 
 }  // namespace
@@ -159,6 +174,25 @@ fs::path NimbusState::plugin_path(const std::string& id) const {
   return topology_dir(id) / k_plugin_file;
 }
 
+std::string NimbusState::quarantine(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return "";
+  const std::int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  fs::path aside = file;
+  aside += ".damaged-" + std::to_string(secs);
+  for (int n = 2; fs::exists(aside, ec); ++n) {
+    aside = file;
+    aside += ".damaged-" + std::to_string(secs) + "-" + std::to_string(n);
+  }
+  if (::rename(file.c_str(), aside.c_str()) != 0) {
+    logger_->error("cannot move the damaged '{}' aside: {}", file.string(), std::strerror(errno));
+    return "";
+  }
+  return aside.filename().string();
+}
+
 std::vector<TopologyRecord> NimbusState::load_all() {
   std::vector<TopologyRecord> records;
   std::error_code ec;
@@ -171,24 +205,60 @@ std::vector<TopologyRecord> NimbusState::load_all() {
       fs::remove_all(dir, ec);
       continue;
     }
+    if (!entry.is_directory()) {
+      logger_->error("skipping '{}': not a topology directory", dir.string());
+      continue;
+    }
+    const fs::path meta = dir / k_meta_file;
+    const fs::path plugin = dir / k_plugin_file;
+    std::string plugin_bytes;
+    std::optional<std::string> plugin_problem;
     try {
-      if (!entry.is_directory()) throw Error("not a directory");
-      const std::string bytes = read_file(dir / k_meta_file);
+      plugin_bytes = read_file(plugin);
+    } catch (const Error& e) {
+      plugin_problem = "plugin.so cannot be read";
+    }
+    TopologyRecord r;
+    try {
+      const std::string bytes = read_file(meta);
       Values v = wire::decode_values(bytes);
       if (v.size() != 1 || !v[0].is_map()) throw Error("meta is not one map");
-      TopologyRecord r = TopologyRecord::from_map(v[0].as_map());
+      r = TopologyRecord::from_map(v[0].as_map());
       if (r.id != base) throw Error("meta names topology '" + r.id + "'");
-      std::error_code size_ec;
-      auto size = fs::file_size(dir / k_plugin_file, size_ec);
-      if (size_ec) throw Error("plugin: " + size_ec.message());
-      if (static_cast<std::int64_t>(size) != r.plugin_size) {
-        throw Error("plugin has " + std::to_string(size) + " bytes, meta says " +
-                    std::to_string(r.plugin_size));
-      }
-      records.push_back(std::move(r));
     } catch (const Error& e) {
-      logger_->error("skipping corrupt topology directory '{}': {}", dir.string(), e.what());
+      // The record is damaged, not the topology: keep it, with what the directory still tells.
+      const std::string aside = quarantine(meta);
+      r = TopologyRecord{};
+      r.id = base;
+      r.name = name_of_id(base);
+      r.assignment.topology_id = base;
+      r.assignment.version = 0;  // unknown: nimbus learns where it runs from the supervisors
+      r.plugin_size = static_cast<std::int64_t>(plugin_bytes.size());
+      r.plugin_checksum = plugin_problem ? "" : cluster::checksum(plugin_bytes);
+      r.damaged = std::string(k_meta_file) + " is damaged (" + e.what() + ")" +
+                  (aside.empty() ? "" : "; kept as " + aside);
+      logger_->error("topology {}: {}; its workers keep running, only kill is taken", base,
+                     r.damaged);
+      records.push_back(std::move(r));
+      continue;
     }
+    if (!plugin_problem) {
+      const std::string actual = cluster::checksum(plugin_bytes);
+      if (static_cast<std::int64_t>(plugin_bytes.size()) != r.plugin_size ||
+          actual != r.plugin_checksum) {
+        plugin_problem = "plugin.so has " + std::to_string(plugin_bytes.size()) +
+                         " bytes with checksum " + actual + ", meta says " +
+                         std::to_string(r.plugin_size) + " bytes with checksum " +
+                         r.plugin_checksum;
+      }
+    }
+    if (plugin_problem) {
+      const std::string aside = quarantine(plugin);
+      r.damaged = *plugin_problem + (aside.empty() ? "" : "; kept as " + aside);
+      logger_->error("topology {}: {}; its workers keep running, only kill is taken", base,
+                     r.damaged);
+    }
+    records.push_back(std::move(r));
   }
   if (ec) logger_->error("cannot list '{}': {}", topologies_.string(), ec.message());
   return records;

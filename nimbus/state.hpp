@@ -36,8 +36,14 @@ struct TopologyRecord {
   std::int64_t kill_at_ms = 0;    // when killed: when the topology is removed; 0 otherwise
   std::int64_t plugin_size = 0;
   std::string plugin_checksum;
+  // Not empty when the topology's record or plugin on disk was found damaged at start: why, and
+  // where the damaged bytes were kept. Kept in memory only (a damaged topology is damaged again
+  // after a restart, since its meta or plugin is gone). Nimbus keeps such a topology's workers
+  // running and takes only `kill` for it.
+  std::string damaged;
 
-  // The meta.msgpack map and back. from_map throws ProtocolError naming a missing or bad field.
+  // The meta.msgpack map (without `damaged`) and back. from_map throws ProtocolError naming a
+  // missing or bad field.
   Map to_map() const;
   static TopologyRecord from_map(const Map& m);
   friend bool operator==(const TopologyRecord&, const TopologyRecord&) = default;
@@ -53,8 +59,13 @@ class NimbusState {
   // Creates D/topologies when missing. Throws gale::Error when it cannot.
   NimbusState(std::filesystem::path dir, std::shared_ptr<spdlog::logger> logger);
 
-  // Every topology on disk. A directory whose meta is missing, unreadable or malformed, or whose
-  // plugin is missing or of the wrong size, is logged and skipped (left on disk for inspection).
+  // Every topology on disk. Damage never drops a topology (its workers may be running): a meta
+  // that is missing, unreadable, malformed or names another topology is renamed to
+  // meta.msgpack.damaged-<unix secs> and the topology comes back with only what its directory
+  // tells (id, name from the id, the plugin's size and checksum) and `damaged` set; a plugin
+  // whose size or checksum differs from the meta's (or that is missing) is renamed to
+  // plugin.so.damaged-<unix secs> and the topology comes back from its meta with `damaged` set.
+  // Each is logged as one line naming the file. Unfinished submits and deletes are removed.
   std::vector<TopologyRecord> load_all();
 
   // Stores a new topology: its plugin and meta appear together. Throws gale::Error on IO failure
@@ -62,7 +73,8 @@ class NimbusState {
   void create(const TopologyRecord& record, std::string_view plugin_bytes);
   // Rewrites a topology's meta. Throws gale::Error on IO failure.
   void save(const TopologyRecord& record);
-  // Deletes a topology's directory. Throws gale::Error on IO failure.
+  // Deletes a topology's directory (with any damaged files kept in it). Throws gale::Error on IO
+  // failure.
   void remove(const std::string& id);
 
   // Up to `length` bytes of a topology's plugin from `offset`. Throws gale::Error when the file
@@ -76,6 +88,9 @@ class NimbusState {
 
  private:
   std::filesystem::path topology_dir(const std::string& id) const;
+  // Renames `file` aside as <file>.damaged-<unix secs>; returns the new name, or empty when
+  // `file` does not exist or cannot be renamed (logged).
+  std::string quarantine(const std::filesystem::path& file);
 
   std::filesystem::path dir_;
   std::filesystem::path topologies_;

@@ -53,6 +53,7 @@ void Nimbus::expire_supervisors() {
 void Nimbus::move_lost_workers(const std::string& id) {
   const TopologyRecord& current = topologies_.at(id);
   if (current.status == TopologyStatus::killed) return;  // its workers are going away anyway
+  if (!current.damaged.empty()) return;  // no executors or no plugin to move them with
   std::vector<std::size_t> lost;
   for (std::size_t i = 0; i < current.assignment.workers.size(); ++i) {
     const auto& w = current.assignment.workers[i];

@@ -18,6 +18,7 @@
 #include <gale/errors.hpp>
 
 #include "cluster/rpc.hpp"
+#include "common/logging.hpp"
 
 namespace gale::supervisor {
 
@@ -64,15 +65,21 @@ void Daemon::start() {
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::created) {
-      spdlog::critical("supervisor daemon started twice");
+      if (logger_) logger_->critical("supervisor daemon started twice");
       std::abort();
     }
   }
-  kill_leftover_workers(options_.state_dir, options_.ports);
-  supervisor_ = std::make_unique<Supervisor>(options_, rpc_, launcher_, clock_);
-  spdlog::info("supervisor {} offers {} slots on {} (ports {}) to nimbus at {}; state in {}",
-               options_.id, options_.ports.size(), options_.host, slot_list(options_.ports),
-               options_.nimbus, options_.state_dir.string());
+  // Nothing in the state directory is read or changed before it is ours: a second supervisor on
+  // it refuses to start instead of killing the first one's workers as left-overs.
+  common::StateLock state_lock = common::StateLock::acquire(options_.state_dir, "supervisor");
+  logger_ = common::make_logger("supervisor", options_.log_file);
+  if (options_.id.empty()) options_.id = stable_id(std::nullopt, options_.state_dir);
+  kill_leftover_workers(options_.state_dir, options_.ports, *logger_);
+  supervisor_ = std::make_unique<Supervisor>(options_, rpc_, launcher_, clock_, logger_);
+  lock_.emplace(std::move(state_lock));
+  logger_->info("supervisor {} offers {} slots on {} (ports {}) to nimbus at {}; state in {}",
+                options_.id, options_.ports.size(), options_.host, slot_list(options_.ports),
+                options_.nimbus, options_.state_dir.string());
   {
     std::lock_guard lock(mutex_);
     state_ = State::running;
@@ -103,7 +110,7 @@ void Daemon::drain() {
     supervisor_->supervise();
     if (supervisor_->stopped()) return;
     if (std::chrono::steady_clock::now() >= give_up) {
-      spdlog::error("supervisor {}: some workers did not stop", options_.id);
+      logger_->error("supervisor {}: some workers did not stop", options_.id);
       return;
     }
     std::unique_lock lock(mutex_);
@@ -123,14 +130,15 @@ void Daemon::stop() {
     state_ = State::stopping;
   }
   changed_.notify_all();
-  spdlog::info("supervisor {} stopping its workers", options_.id);
+  logger_->info("supervisor {} stopping its workers", options_.id);
   thread_.join();
   supervisor_.reset();
   {
     std::lock_guard lock(mutex_);
     state_ = State::stopped;
   }
-  spdlog::info("supervisor {} stopped", options_.id);
+  lock_.reset();
+  logger_->info("supervisor {} stopped", options_.id);
 }
 
 void Daemon::kill_workers() {
@@ -176,7 +184,8 @@ std::string stable_id(const std::optional<std::string>& given, const fs::path& s
   return id;
 }
 
-int kill_leftover_workers(const fs::path& state_dir, const std::vector<std::int64_t>& ports) {
+int kill_leftover_workers(const fs::path& state_dir, const std::vector<std::int64_t>& ports,
+                          spdlog::logger& log) {
   std::vector<int> killed;
   for (std::int64_t port : ports) {
     const fs::path dir = state_dir / "workers" / std::to_string(port);
@@ -186,7 +195,7 @@ int kill_leftover_workers(const fs::path& state_dir, const std::vector<std::int6
     const bool ours = args.size() > 1 && args[1] == "worker" &&
                       std::find(args.begin(), args.end(), dir.string()) != args.end();
     if (ours && !process_ended(pid)) {
-      spdlog::warn("port {}: killing worker pid {} left over from an earlier run", port, pid);
+      log.warn("port {}: killing worker pid {} left over from an earlier run", port, pid);
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
       killed.push_back(pid);

@@ -16,9 +16,14 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/state_lock.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
+
+namespace spdlog {
+class logger;
+}
 
 namespace gale::supervisor {
 
@@ -27,16 +32,20 @@ namespace gale::supervisor {
 // by the daemon's own thread while it runs.
 class Daemon {
  public:
-  // Nothing runs until start(). REQUIRES: `launcher` and `clock` outlive the daemon.
+  // Nothing runs until start(). An empty options.id is replaced by stable_id() in start().
+  // REQUIRES: `launcher` and `clock` outlive the daemon.
   Daemon(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
          const common::Clock& clock);
   ~Daemon();  // stop()
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Kills the workers an earlier run left behind in options.state_dir (kill_leftover_workers),
-  // then starts the daemon's thread: heartbeats, assignments, worker starts and restarts.
-  // Throws gale::Error when the state directory cannot be used; nothing runs then.
+  // Locks options.state_dir (common::StateLock) before anything in it is read or changed, opens
+  // the log (options.log_file), settles the id (stable_id), kills the workers an earlier run
+  // left behind (kill_leftover_workers), then starts the daemon's thread: heartbeats,
+  // assignments, worker starts and restarts. Throws gale::Error when another process holds the
+  // state directory (one line naming the directory and its pid: its workers are left alone) or
+  // when the directory cannot be used; nothing runs then.
   // REQUIRES: start() was not called before.
   void start();
 
@@ -51,13 +60,19 @@ class Daemon {
   // Callable from any thread; a no-op unless stop() is draining.
   void kill_workers();
 
+  // The daemon's logger (stderr and options.log_file), for the controlling thread's lines too:
+  // one format for everything the supervisor logs. REQUIRES: start() succeeded.
+  const std::shared_ptr<spdlog::logger>& logger() const noexcept { return logger_; }
+
  private:
   enum class State { created, running, stopping, killing, stopped };
   void run();
   void drain();
 
-  // Constant after construction.
-  const SupervisorOptions options_;
+  // Constant after start() (which settles the id).
+  SupervisorOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::optional<common::StateLock> lock_;  // held from start() to the end of stop()
   const RpcCall rpc_;
   ProcessLauncher& launcher_;
   const common::Clock& clock_;
@@ -88,8 +103,10 @@ std::string stable_id(const std::optional<std::string>& given,
 // Kills (SIGKILL to the process group) the workers an earlier run of a supervisor with this state
 // directory left behind, e.g. after it was killed with SIGKILL: they still hold their data ports.
 // A worker is recognised by D/workers/<port>/worker.pid and a command line naming its directory.
-// Waits up to two seconds for them to end. Returns how many it killed.
+// Waits up to two seconds for them to end. Returns how many it killed, logging each to `log`.
+// REQUIRES: the caller holds the state directory's lock (else it would kill the workers of the
+// supervisor that does).
 int kill_leftover_workers(const std::filesystem::path& state_dir,
-                          const std::vector<std::int64_t>& ports);
+                          const std::vector<std::int64_t>& ports, spdlog::logger& log);
 
 }  // namespace gale::supervisor

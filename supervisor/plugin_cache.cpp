@@ -9,6 +9,8 @@
 #include <iterator>
 #include <system_error>
 
+#include <spdlog/spdlog.h>
+
 #include <gale/errors.hpp>
 
 namespace gale::supervisor {
@@ -71,7 +73,10 @@ bool is_safe_topology_id(std::string_view id) {
   return true;
 }
 
-PluginCache::PluginCache(fs::path dir) : dir_(std::move(dir)) {}
+PluginCache::PluginCache(fs::path dir, std::shared_ptr<spdlog::logger> log)
+    : dir_(std::move(dir)), log_(std::move(log)) {}
+
+void PluginCache::forget(const std::string& topology_id) { verified_.erase(topology_id); }
 
 fs::path PluginCache::path_of(const std::string& topology_id) const {
   return dir_ / (topology_id + ".so");
@@ -82,13 +87,34 @@ std::optional<std::string> PluginCache::ensure(const std::string& topology_id, s
   if (!is_safe_topology_id(topology_id)) {
     return "refusing topology id '" + topology_id + "': not usable as a file name";
   }
-  const std::string key = topology_id + "/" + checksum;
   const fs::path path = path_of(topology_id);
   std::error_code ec;
-  if (verified_.count(key) && fs::exists(path, ec)) return std::nullopt;
-  if (auto cached = read_file(path); cached && cluster::checksum(*cached) == checksum) {
-    verified_.insert(key);
-    return std::nullopt;
+  // What the cached copy looks like now (size 0 and no time when it is missing).
+  const auto stat_now = [&](std::string sum) {
+    Verified v{std::move(sum), 0, {}};
+    std::error_code stat_ec;
+    v.size = fs::file_size(path, stat_ec);
+    if (!stat_ec) v.mtime = fs::last_write_time(path, stat_ec);
+    if (stat_ec) v.size = 0;
+    return v;
+  };
+  if (auto it = verified_.find(topology_id); it != verified_.end()) {
+    const Verified now = stat_now(checksum);
+    if (it->second.checksum == checksum && it->second.size == now.size &&
+        it->second.mtime == now.mtime && now.size > 0) {
+      return std::nullopt;
+    }
+    verified_.erase(it);
+  }
+  std::string damage;  // when a cached copy exists but is not the plugin: what it is instead
+  if (auto cached = read_file(path)) {
+    const std::string actual = cluster::checksum(*cached);
+    if (actual == checksum && static_cast<std::int64_t>(cached->size()) == size) {
+      verified_[topology_id] = stat_now(checksum);
+      return std::nullopt;
+    }
+    damage = std::to_string(cached->size()) + " bytes with checksum " + actual + ", expected " +
+             std::to_string(size) + " bytes with checksum " + checksum;
   }
 
   std::string data;
@@ -138,7 +164,11 @@ std::optional<std::string> PluginCache::ensure(const std::string& topology_id, s
   fs::create_directories(dir_, ec);
   if (ec) return "cannot create " + dir_.string() + ": " + ec.message();
   if (auto error = write_atomically(path, data)) return error;
-  verified_.insert(key);
+  verified_[topology_id] = stat_now(checksum);
+  if (!damage.empty() && log_) {
+    log_->warn("plugin cache: {} was damaged ({}): fetched it again from nimbus", path.string(),
+               damage);
+  }
   return std::nullopt;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +16,10 @@
 #include <gale/value.hpp>
 
 #include "cluster/protocol.hpp"
+
+namespace spdlog {
+class logger;
+}
 
 namespace gale::supervisor {
 
@@ -28,28 +34,43 @@ bool is_safe_topology_id(std::string_view id);
 // Thread: the supervisor's thread.
 class PluginCache {
  public:
-  // `dir` is D/plugins; it is created when needed.
-  explicit PluginCache(std::filesystem::path dir);
+  // `dir` is D/plugins; it is created when needed. Repairs are logged to `log` (none when null).
+  explicit PluginCache(std::filesystem::path dir, std::shared_ptr<spdlog::logger> log = nullptr);
 
   // D/plugins/<topology_id>.so
   std::filesystem::path path_of(const std::string& topology_id) const;
 
   // Makes sure path_of(topology_id) holds the plugin of `size` bytes with `checksum`: keeps a
-  // cached copy whose checksum matches, else fetches it from nimbus with fetch_plugin requests of
-  // at most k_max_plugin_chunk bytes, checks size and checksum, and stores it atomically (temporary
-  // file, fsync, rename). Returns nullopt on success, else one line saying what went wrong
-  // (nimbus did not answer, an error reply, a size or checksum mismatch, a write error); nothing
-  // is stored then.
+  // cached copy whose checksum matches (a copy verified before is re-read only when its size or
+  // modification time changed, or after forget()), else fetches it from nimbus with fetch_plugin
+  // requests of at most k_max_plugin_chunk bytes, checks size and checksum, and stores it
+  // atomically (temporary file, fsync, rename). Returns nullopt on success, else one line saying
+  // what went wrong (nimbus did not answer, an error reply, a size or checksum mismatch, a write
+  // error); nothing is stored then. A cached copy found damaged and fetched again is logged as one
+  // line naming the file.
   [[nodiscard]] std::optional<std::string> ensure(const std::string& topology_id, std::int64_t size,
                                                   const std::string& checksum, const RpcCall& rpc);
 
   // Deletes cached plugins whose topology id is not in `keep`.
   void remove_except(const std::set<std::string>& keep);
 
+  // Makes the next ensure() of `topology_id` read and checksum the cached copy again (after a
+  // worker crash, which a damaged plugin can cause).
+  void forget(const std::string& topology_id);
+
  private:
+  // What a cached copy looked like when its checksum was verified.
+  struct Verified {
+    std::string checksum;
+    std::uintmax_t size = 0;
+    std::filesystem::file_time_type mtime;
+  };
+
   std::filesystem::path dir_;
-  // "<id>/<checksum>" of files verified since this supervisor started: not re-read every time.
-  std::set<std::string> verified_;
+  std::shared_ptr<spdlog::logger> log_;
+  // Copies verified since this supervisor started, by topology id: not re-read while their size
+  // and modification time stay the same.
+  std::map<std::string, Verified> verified_;
 };
 
 }  // namespace gale::supervisor

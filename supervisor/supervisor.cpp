@@ -156,13 +156,13 @@ struct Supervisor::Slot {
 };
 
 Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-                       const common::Clock& clock)
+                       const common::Clock& clock, std::shared_ptr<spdlog::logger> logger)
     : options_(std::move(options)),
       rpc_(std::move(rpc)),
       launcher_(launcher),
       clock_(clock),
-      log_(common::make_logger("supervisor", options_.log_file)),
-      plugins_(options_.state_dir / "plugins") {
+      log_(logger ? std::move(logger) : common::make_logger("supervisor", options_.log_file)),
+      plugins_(options_.state_dir / "plugins", log_) {
   for (std::int64_t port : options_.ports) {
     auto slot = std::make_unique<Slot>();
     slot->port = port;
@@ -225,6 +225,14 @@ void Supervisor::apply_assignments(const List& assignments) {
     Wanted w;
     const std::int64_t port = cluster::get_int(m, "port");
     w.topology_id = cluster::get_string(m, "topology_id");
+    if (m.count("keep") && cluster::get_bool(m, "keep")) {
+      // Nimbus lost this topology's record: keep what runs here as it is (nothing when the slot
+      // runs something else).
+      if (!slots_.count(port)) continue;
+      const Slot& slot = *slots_.at(port);
+      if (slot.wanted && slot.wanted->topology_id == w.topology_id) wanted[port] = *slot.wanted;
+      continue;
+    }
     w.version = cluster::get_int(m, "version");
     w.assignment = cluster::Assignment::from_map(cluster::get_map(m, "assignment"));
     w.config = cluster::config_from_map(cluster::get_map(m, "config"));
@@ -306,6 +314,26 @@ void Supervisor::write_assignment(Slot& slot) {
   slot.written = stamp;
 }
 
+void Supervisor::check_assignment_file(Slot& slot) {
+  if (slot.written.empty()) return;  // not written yet: written afresh anyway
+  const Wanted& w = *slot.wanted;
+  const fs::path file = worker_dir(slot.port) / "assignment.msgpack";
+  std::string problem;
+  try {
+    const cluster::AssignmentFile found = cluster::read_assignment_file(file);
+    if (found.assignment.topology_id != w.assignment.topology_id ||
+        found.assignment.version != w.assignment.version || found.status != w.status) {
+      problem = "it holds topology " + found.assignment.topology_id + " version " +
+                std::to_string(found.assignment.version) + " (" + found.status + ")";
+    }
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  if (problem.empty()) return;
+  log_->warn("port {}: {} is damaged ({}): writing it again", slot.port, file.string(), problem);
+  slot.written.clear();
+}
+
 void Supervisor::note_error(const Slot& slot, const std::string& text) const {
   log_->error("port {}: {}", slot.port, text);
   // Into the worker's log too: its last error line is what `gale status` shows for the slot.
@@ -327,6 +355,14 @@ void Supervisor::start_worker(Slot& slot) {
   };
   std::error_code ec;
   fs::create_directories(dir, ec);
+  // What the worker reads is verified first: a damaged plugin or assignment file is fetched or
+  // written again, never handed to a worker that would crash on it in a loop.
+  if (auto error = plugins_.ensure(w.topology_id, w.plugin_size, w.plugin_checksum, rpc_)) {
+    note_error(slot, *error);
+    backoff_after_failure();
+    return;
+  }
+  check_assignment_file(slot);
   try {
     write_assignment(slot);
   } catch (const std::exception& e) {
@@ -448,6 +484,8 @@ void Supervisor::on_exit(Slot& slot, const ExitStatus& status) {
     return;
   }
   crashed("ended");
+  // A crash may come from a damaged plugin file: the restart checks its bytes, not its stat.
+  plugins_.forget(slot.topology_id);
   // Into worker.log, so that `gale status` shows the crash even when the worker could not say
   // anything (a segfault), with the worker's own last error of this run when it had one.
   std::string text = "worker pid " + std::to_string(pid) + " ended (" + slot.last_exit + ")";

@@ -84,9 +84,10 @@ struct SlotView {
 // Thread: one owner, the supervisor daemon's thread (supervisor/daemon.hpp) or a test.
 class Supervisor {
  public:
+  // Logs to `logger`, or when null to a logger of its own (stderr and options.log_file).
   // REQUIRES: `launcher` and `clock` outlive the supervisor.
   Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-             const common::Clock& clock);
+             const common::Clock& clock, std::shared_ptr<spdlog::logger> logger = nullptr);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -98,8 +99,10 @@ class Supervisor {
   bool heartbeat_due() const;
 
   // Takes `assignments` (the list of a supervisor_heartbeat reply) as the wanted state of every
-  // slot: ports missing from it are unassigned. Fetches missing plugins and writes assignment
-  // files. Throws cluster::ProtocolError for a malformed list (nothing is changed then).
+  // slot: ports missing from it are unassigned; an entry {port, topology_id, keep: true} (a
+  // topology whose record nimbus lost) keeps the slot's current assignment of that topology.
+  // Fetches missing plugins and writes assignment files. Throws cluster::ProtocolError for a
+  // malformed list (nothing is changed then).
   void apply_assignments(const List& assignments);
 
   // Reaps ended workers, starts and restarts the ones due, kills stale and unassigned ones, and
@@ -127,6 +130,10 @@ class Supervisor {
   void on_exit(Slot& slot, const ExitStatus& status);
   void check_heartbeat(Slot& slot);
   void write_assignment(Slot& slot);
+  // Reads back the slot's assignment file when it was written before; when it is unreadable, fails
+  // its checksum or holds another assignment, logs one line and makes write_assignment() write
+  // it again.
+  void check_assignment_file(Slot& slot);
   void note_error(const Slot& slot, const std::string& line) const;
   std::filesystem::path worker_dir(std::int64_t port) const;
   SlotView view(const Slot& slot) const;

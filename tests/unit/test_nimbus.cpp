@@ -168,6 +168,14 @@ struct Fixture {
   }
 
   void advance_secs(int secs) { clock.advance(std::chrono::seconds(secs)); }
+
+  // Submits good_plugin as `name` over supervisor s1 (slots 7001, 7002); returns its id.
+  std::string submit_on_s1(const std::string& name) {
+    REQUIRE(heartbeat("s1", {7001, 7002}).ok);
+    Reply r = submit(name);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    return gale::cluster::get_string(r.body, "topology_id");
+  }
 };
 
 std::vector<std::int32_t> all_tasks(const Assignment& a) {
@@ -208,7 +216,7 @@ TEST_SUITE("nimbus") {
     CHECK(workers_to_use(0, 5) == 1);
   }
 
-  TEST_CASE("state: topologies written to disk come back in a new instance; corrupt ones skipped") {
+  TEST_CASE("state: topologies written to disk come back in a new instance; damaged ones marked") {
     TempDir dir;
     TopologyRecord a;
     a.id = "alpha-1-100";
@@ -246,13 +254,22 @@ TEST_SUITE("nimbus") {
     NimbusState again(dir.path(), quiet_logger());
     auto records = again.load_all();
     std::sort(records.begin(), records.end(), [](auto& x, auto& y) { return x.id < y.id; });
-    REQUIRE(records.size() == 2);
+    REQUIRE(records.size() == 4);
     CHECK(records[0] == a);
     CHECK(records[1] == b);
+    // Damaged records come back as what their directory tells, their bytes kept aside.
+    CHECK(records[2].id == "gamma-1-1");
+    CHECK(records[2].name == "gamma");
+    CHECK(has(records[2].damaged, "meta names topology 'alpha-1-100'"));
+    CHECK(records[2].assignment.version == 0);
+    CHECK(records[3].id == "junk");
+    CHECK(has(records[3].damaged, "meta.msgpack is damaged"));
+    CHECK(has(records[3].damaged, "kept as meta.msgpack.damaged-"));
+    CHECK_FALSE(fs::exists(dir.path() / "topologies" / "junk" / "meta.msgpack"));
     CHECK(again.read_plugin(a.id, 1, 3) == "ell");
     again.remove(a.id);
     CHECK_FALSE(fs::exists(dir.path() / "topologies" / a.id));
-    CHECK(again.load_all().size() == 1);
+    CHECK(again.load_all().size() == 3);
   }
 
   TEST_CASE("submit stores a good plugin and assigns it over supervisors; status, list") {
@@ -321,6 +338,102 @@ TEST_SUITE("nimbus") {
     REQUIRE(tops.size() == 1);
     CHECK(gale::cluster::get_int(tops[0].as_map(), "tasks") == 4);
     CHECK(gale::cluster::get_int(tops[0].as_map(), "workers") == 2);
+  }
+
+  TEST_CASE("a damaged meta keeps the topology's workers running; list, status; kill removes it") {
+    Fixture f;
+    const std::string id = f.submit_on_s1("good");
+    const fs::path topology = f.dir.path() / "topologies" / id;
+    f.nimbus.reset();
+    std::ofstream(topology / "meta.msgpack", std::ios::trunc) << "\x91\x8f garbage";
+    f.restart();
+
+    Reply list = f.call("list", Map{});
+    REQUIRE(list.ok);
+    const List& tops = gale::cluster::get_list(list.body, "topologies");
+    REQUIRE(tops.size() == 1);
+    CHECK(gale::cluster::get_string(tops[0].as_map(), "name") == "good");
+    CHECK(gale::cluster::get_string(tops[0].as_map(), "status") == "damaged");
+    CHECK(has(gale::cluster::get_string(tops[0].as_map(), "damaged"), "meta.msgpack is damaged"));
+    bool kept_aside = false;
+    for (const auto& e : fs::directory_iterator(topology)) {
+      kept_aside = kept_aside || e.path().filename().string().starts_with("meta.msgpack.damaged-");
+    }
+    CHECK(kept_aside);
+
+    // The supervisor reports the topology on both slots: it is told to keep them as they are.
+    List reports;
+    for (std::int64_t port : {7001, 7002}) {
+      reports.push_back(
+          Map{{"port", port}, {"topology_id", id}, {"version", 1}, {"running", true}});
+    }
+    const Map beat{{"supervisor", "s1"},
+                   {"host", "host-s1"},
+                   {"ports", List{7001, 7002}},
+                   {"workers", reports}};
+    Reply hb = f.call("supervisor_heartbeat", beat);
+    REQUIRE(hb.ok);
+    const List& assignments = gale::cluster::get_list(hb.body, "assignments");
+    REQUIRE(assignments.size() == 2);
+    for (const Value& a : assignments) {
+      CHECK(gale::cluster::get_string(a.as_map(), "topology_id") == id);
+      CHECK(gale::cluster::get_bool(a.as_map(), "keep"));
+    }
+    // Its workers get an error that is not "unknown topology" (which would stop them).
+    Reply wb = f.call("worker_heartbeat", Map{{"topology_id", id},
+                                              {"supervisor", "s1"},
+                                              {"host", "host-s1"},
+                                              {"port", 7001},
+                                              {"version", 1}});
+    CHECK_FALSE(wb.ok);
+    CHECK(has(wb.error, "is damaged on nimbus"));
+    Reply st = f.call("status", Map{{"name", "good"}});
+    REQUIRE(st.ok);
+    CHECK(gale::cluster::get_string(st.body, "status") == "damaged");
+    CHECK(gale::cluster::get_list(st.body, "workers").size() == 2);
+    // Its slots are not free; only kill works on it.
+    Reply other = f.submit("other");
+    CHECK_FALSE(other.ok);
+    Reply rebalance = f.call("rebalance", Map{{"name", "good"}, {"workers", 1}});
+    CHECK_FALSE(rebalance.ok);
+    CHECK(has(rebalance.error, "only `gale kill` works on it"));
+    CHECK_FALSE(f.call("deactivate", Map{{"name", "good"}}).ok);
+    // Time passes without supervisors: a damaged topology is not moved either.
+    f.advance_secs(10);
+    f.nimbus->tick();
+    REQUIRE(f.call("kill", Map{{"name", "good"}, {"wait_secs", 0}}).ok);
+    f.nimbus->tick();
+    CHECK(gale::cluster::get_list(f.call("list", Map{}).body, "topologies").empty());
+    CHECK_FALSE(fs::exists(topology));
+    hb = f.call("supervisor_heartbeat", beat);
+    CHECK(gale::cluster::get_list(hb.body, "assignments").empty());
+  }
+
+  TEST_CASE("a stored plugin whose bytes changed is found by checksum at start and kept aside") {
+    Fixture f;
+    const std::string id = f.submit_on_s1("good");
+    const fs::path plugin = f.dir.path() / "topologies" / id / "plugin.so";
+    f.nimbus.reset();
+    {
+      std::fstream io(plugin, std::ios::in | std::ios::out | std::ios::binary);
+      io.seekp(500);
+      io.put('\x5a');  // same size, other bytes
+    }
+    f.restart();
+    const TopologyRecord* t = f.nimbus->find_by_name("good");
+    REQUIRE(t != nullptr);
+    CHECK(has(t->damaged, "checksum"));
+    CHECK(has(t->damaged, "kept as plugin.so.damaged-"));
+    CHECK_FALSE(fs::exists(plugin));
+    // The record is whole: supervisors keep their full assignment; the plugin is not served.
+    Reply hb = f.heartbeat("s1", {7001, 7002});
+    REQUIRE(hb.ok);
+    const List& assignments = gale::cluster::get_list(hb.body, "assignments");
+    REQUIRE(assignments.size() == 2);
+    CHECK(gale::cluster::get_int(assignments[0].as_map(), "version") == 1);
+    Reply chunk = f.call("fetch_plugin", Map{{"topology_id", id}, {"offset", 0}, {"length", 100}});
+    CHECK_FALSE(chunk.ok);
+    CHECK(has(chunk.error, "is damaged on nimbus"));
   }
 
   TEST_CASE("submit refuses a duplicate name, a file that is not a plugin, too few slots") {

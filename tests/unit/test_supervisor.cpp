@@ -11,10 +11,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/program_options/errors.hpp>
 
 #include <gale/config.hpp>
@@ -275,11 +278,16 @@ struct Fixture {
   FakeNimbus nimbus;
   std::unique_ptr<Supervisor> supervisor;
 
+  // What the supervisor logged (one line per entry).
+  std::ostringstream log;
+
   explicit Fixture(std::vector<std::int64_t> ports = {6700}) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "supervisor", std::make_shared<spdlog::sinks::ostream_sink_st>(log));
     supervisor = std::make_unique<Supervisor>(
         test_options(dir.path, std::move(ports)),
         [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, launcher,
-        clock);
+        clock, logger);
   }
   gale::supervisor::SlotView slot(std::int64_t port = 6700) { return *supervisor->slot(port); }
   void advance(std::chrono::milliseconds by) { clock.advance(by); }
@@ -779,6 +787,76 @@ TEST_SUITE("supervisor") {
     CHECK(count_row.find("500") != std::string::npos);
     CHECK(text.find("1.50 / 4.25") != std::string::npos);
     CHECK(gale::cli::component_table(List{}).empty());
+  }
+
+  TEST_CASE("a damaged assignment file is written again before the worker restarts") {
+    Fixture f;
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 1);
+    const fs::path file = f.dir.path / "workers" / "6700" / "assignment.msgpack";
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    in.close();
+    SUBCASE("garbage") { bytes = "\x92\x81\xa3garbage"; }
+    SUBCASE("truncated") { bytes.resize(bytes.size() / 2); }
+    SUBCASE("a byte changed that still decodes") {
+      const std::size_t at = bytes.find("127.0.0.1");
+      REQUIRE(at != std::string::npos);
+      bytes[at + 8] = '2';
+      CHECK_NOTHROW(gale::cluster::read_assignment_file(file));  // the original reads
+      std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+      CHECK_THROWS_WITH_AS(gale::cluster::read_assignment_file(file),
+                           doctest::Contains("checksum mismatch"), gale::cluster::ProtocolError);
+    }
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    f.launcher.end(1000, ExitStatus::exited(1));  // the worker could not read it
+    f.supervisor->supervise();
+    CHECK(f.launcher.launched.size() == 2);
+    const auto repaired = gale::cluster::read_assignment_file(file);
+    CHECK(repaired.assignment.topology_id == "wc-1");
+    CHECK(repaired.status == "active");
+    CHECK(f.log.str().find(file.string() + " is damaged") != std::string::npos);
+    CHECK(f.log.str().find("writing it again") != std::string::npos);
+  }
+
+  TEST_CASE("a truncated cached plugin is fetched again, logged, before a worker runs on it") {
+    Fixture f;
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 1);
+    REQUIRE(f.nimbus.fetches == 1);
+    const fs::path plugin = f.dir.path / "plugins" / "wc-1.so";
+    fs::resize_file(plugin, k_plugin.size() / 2);
+    SUBCASE("the worker crashes on it (SIGBUS) and is restarted on a good copy") {
+      f.launcher.end(1000, ExitStatus::killed_by(SIGBUS));
+      f.supervisor->supervise();
+      CHECK(f.launcher.launched.size() == 2);
+    }
+    SUBCASE("the next heartbeat's assignment notices it") {
+      f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    }
+    CHECK(f.nimbus.fetches == 2);
+    std::ifstream in(plugin, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == k_plugin);
+    CHECK(f.log.str().find(plugin.string() + " was damaged") != std::string::npos);
+    CHECK(f.log.str().find("fetched it again from nimbus") != std::string::npos);
+  }
+
+  TEST_CASE("a keep entry (nimbus lost the topology's record) keeps the slot's worker as it is") {
+    Fixture f({6700, 6701});
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 1);
+    const Value keep = Map{{"port", 6700}, {"topology_id", "wc-1"}, {"keep", true}};
+    const Value other = Map{{"port", 6701}, {"topology_id", "wc-2"}, {"keep", true}};
+    f.supervisor->apply_assignments(List{keep, other});
+    f.supervisor->supervise();
+    CHECK(f.launcher.signals.empty());
+    CHECK(f.slot().running);
+    CHECK(f.slot().version == 1);
+    CHECK(f.slot(6701).topology_id.empty());  // nothing of wc-2 ran there: nothing to keep
+    CHECK(f.launcher.launched.size() == 1);
   }
 
 }  // TEST_SUITE
