@@ -2,11 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/variables_map.hpp>
+#include <spdlog/spdlog.h>
 
 #include <gale/errors.hpp>
 
@@ -21,7 +23,8 @@ void read_config_file(const std::string& path, Config& config) {
   std::ifstream in(path);
   if (!in) throw ConfigError("cannot read config file " + path);
   // No option is declared: every key is "unregistered", which keeps the file open to any key a
-  // topology or a later Gale version understands. Config::validate() checks the known ones.
+  // topology or a later Gale version understands. Config::validate() checks the known ones;
+  // load_config warns about unknown keys in Gale's namespaces.
   const po::options_description none;
   po::parsed_options parsed(&none);
   try {
@@ -39,7 +42,7 @@ void read_config_file(const std::string& path, Config& config) {
 
 }  // namespace
 
-Config load_config(const ConfigSources& sources, Config base) {
+Config load_config(const ConfigSources& sources, Config base, const ConfigWarning& warn) {
   if (!sources.file.empty()) {
     read_config_file(sources.file, base);
   } else if (sources.default_file) {
@@ -49,7 +52,19 @@ Config load_config(const ConfigSources& sources, Config base) {
     }
   }
   for (const std::string& assignment : sources.overrides) base.set_from_string(assignment);
+  warn_unknown_keys(base, warn);
   return base;
+}
+
+void log_config_warning(const std::string& warning) { spdlog::warn("{}", warning); }
+
+void warn_unknown_keys(const Config& config, const ConfigWarning& warn,
+                       const Config& already_checked) {
+  // entries() is a map: each key once.
+  for (const auto& [key, value] : config.entries()) {
+    if (already_checked.contains(key)) continue;
+    if (std::optional<std::string> warning = keys::unknown_key_warning(key)) warn(*warning);
+  }
 }
 
 ConfigSources config_sources(const po::variables_map& vm, bool default_file) {

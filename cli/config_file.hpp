@@ -3,6 +3,7 @@
 // The one way every `gale` command reads its configuration: a base (the plugin's own config for
 // `gale local`, else nothing), then a config file, then each `-c key=value`, later winning.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,14 +29,28 @@ struct ConfigSources {
 // The file read when `default_file` is set and no --config is given.
 inline constexpr const char* k_default_config_file = "gale.conf";
 
+// Receives one warning about a configuration (one line, no trailing newline).
+using ConfigWarning = std::function<void(const std::string&)>;
+
+// Logs a warning with spdlog's default logger (stderr in the `gale` command).
+void log_config_warning(const std::string& warning);
+
 // `base`, then the config file, then each override, later entries winning over earlier ones.
 // A config file holds `key = value` lines (Boost.Program_options INI format, `#` comments,
 // `[section]` headers prefix the keys below them with "section."); file and override values are
 // parsed with Config::parse_value (integer, double, true/false, null, else a string).
 // Throws ConfigError naming the file for an unreadable file or a malformed line, and quoting the
 // text of a malformed override. Does not validate the result (Config::validate() does).
+// Calls `warn` once for each key of the result (base included) that keys::unknown_key_warning()
+// reports, e.g. a misspelt topology.* key: such keys are kept, never refused.
 // Thread: any.
-Config load_config(const ConfigSources& sources, Config base = {});
+Config load_config(const ConfigSources& sources, Config base = {},
+                   const ConfigWarning& warn = log_config_warning);
+
+// Calls `warn` once for each key of `config` that keys::unknown_key_warning() reports, except the
+// keys `already_checked` holds (the config load_config returned: warned about there).
+void warn_unknown_keys(const Config& config, const ConfigWarning& warn,
+                       const Config& already_checked = {});
 
 // The sources named by a command's parsed `--config` and `-c`/`--set` options (either may be
 // absent from `vm`). `default_file` as in ConfigSources.

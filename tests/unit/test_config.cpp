@@ -7,12 +7,17 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gale/config.hpp>
 #include <gale/errors.hpp>
 
 #include "cli/config_file.hpp"
+#include "nimbus/nimbus.hpp"
+#include "supervisor/supervisor.hpp"
+#include "worker/process/worker_process.hpp"
 
 using gale::Config;
 using gale::List;
@@ -268,7 +273,11 @@ TEST_SUITE("config") {
     base.set("a", "from-base");
     base.set("kept", 1);
     base.set("b", 1);
-    const Config config = gale::cli::load_config(sources, base);
+    std::vector<std::string> warnings;
+    const Config config = gale::cli::load_config(
+        sources, base, [&](const std::string& w) { warnings.push_back(w); });
+    CHECK(warnings == std::vector<std::string>{"unknown config key 'topology.nothing'",
+                                               "unknown config key 'topology.ratio'"});
     CHECK(config.get_int("kept", 0) == 1);                  // base only
     CHECK(config.get_string("a", "") == "from-file");       // the file wins over the base
     CHECK(config.get_int("b", 0) == 5);                     // -c wins over the file's last line
@@ -313,5 +322,114 @@ TEST_SUITE("config") {
     CHECK(gale::cli::load_config(sources).get_string("nimbus.address", "") == "10.0.0.5:7000");
     sources.file = other;
     CHECK(gale::cli::load_config(sources).get_string("nimbus.address", "") == "10.0.0.6:7000");
+  }
+
+  TEST_CASE("closest_known: the known key a misspelling most likely meant") {
+    CHECK(keys::closest_known("topology.max.spout.pendng") == "topology.max.spout.pending");
+    CHECK(keys::closest_known("topology.max_spout_pending") == "topology.max.spout.pending");
+    CHECK(keys::closest_known("topology.wokrers") == "topology.workers");  // a swap is one edit
+    CHECK(keys::closest_known("topology.worker") == "topology.workers");
+    CHECK(keys::closest_known("topology.message.timeout.sec") == "topology.message.timeout.secs");
+    CHECK(keys::closest_known("topology.ackers.executors") == "topology.acker.executors");
+    CHECK(keys::closest_known("nimbus.adress") == "nimbus.address");
+    CHECK(keys::closest_known("supervisor.worker.timeout.sec") == "supervisor.worker.timeout.secs");
+    CHECK(keys::closest_known("worker.heartbeat.frequency.sec") ==
+          "worker.heartbeat.frequency.secs");
+    CHECK(keys::closest_known("topology.debug") == "topology.debug");  // known: itself
+    // Nothing close: no guess.
+    CHECK(keys::closest_known("topology.ratio") == "");
+    CHECK(keys::closest_known("topology.my.plugin.setting") == "");
+    CHECK(keys::closest_known("") == "");
+  }
+
+  TEST_CASE("unknown_key_warning: unknown keys in Gale's namespaces warn; others never do") {
+    CHECK(keys::unknown_key_warning("topology.max.spout.pendng") ==
+          "unknown config key 'topology.max.spout.pendng' (did you mean "
+          "'topology.max.spout.pending'?)");
+    CHECK(keys::unknown_key_warning("nimbus.adress") ==
+          "unknown config key 'nimbus.adress' (did you mean 'nimbus.address'?)");
+    CHECK(keys::unknown_key_warning("supervisor.slots") == "unknown config key 'supervisor.slots'");
+    CHECK(keys::unknown_key_warning("worker.childopts") == "unknown config key 'worker.childopts'");
+    CHECK(keys::unknown_key_warning("topology.my.plugin.setting") ==
+          "unknown config key 'topology.my.plugin.setting'");
+    // Known keys.
+    CHECK(keys::unknown_key_warning(keys::topology_max_spout_pending) == std::nullopt);
+    CHECK(keys::unknown_key_warning("nimbus.address") == std::nullopt);
+    // The topology's own keys, outside Gale's namespaces, however close to a known key.
+    CHECK(keys::unknown_key_warning("wordcount.window.secs") == std::nullopt);
+    CHECK(keys::unknown_key_warning("topologies.workers") == std::nullopt);
+    CHECK(keys::unknown_key_warning("Topology.workers") == std::nullopt);
+    CHECK(keys::unknown_key_warning("ui.port") == std::nullopt);
+    CHECK(keys::unknown_key_warning("topology") == std::nullopt);
+    CHECK(keys::in_gale_namespace("topology.x"));
+    CHECK_FALSE(keys::in_gale_namespace("topologyx"));
+  }
+
+  TEST_CASE("the known keys: every topology key and every key the daemons read") {
+    for (const char* key :
+         {keys::topology_workers, keys::topology_acker_executors,
+          keys::topology_message_timeout_secs, keys::topology_enable_message_timeouts,
+          keys::topology_max_spout_pending, keys::topology_tick_tuple_freq_secs,
+          keys::topology_debug, keys::topology_executor_receive_buffer_size,
+          keys::topology_producer_batch_size, keys::topology_sleep_spout_wait_strategy_time_ms,
+          keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros,
+          keys::topology_executor_spin_light_load, keys::topology_name,
+          gale::nimbus::keys::supervisor_timeout_secs,
+          gale::nimbus::keys::plugin_check_timeout_secs,
+          gale::supervisor::keys::heartbeat_frequency_secs,
+          gale::supervisor::keys::worker_timeout_secs,
+          gale::supervisor::keys::worker_start_timeout_secs,
+          gale::supervisor::keys::worker_shutdown_secs,
+          gale::worker::keys::heartbeat_frequency_secs, "nimbus.address"}) {
+      CAPTURE(key);
+      CHECK(keys::is_known(key));
+      CHECK(keys::in_gale_namespace(key));
+      CHECK(keys::unknown_key_warning(key) == std::nullopt);
+    }
+    CHECK_FALSE(keys::is_known("topology.max.spout.pendng"));
+    CHECK_FALSE(keys::is_known("my.key"));
+  }
+
+  TEST_CASE("load_config: -c topology.max.spout.pendng=5 warns once, naming the key it meant") {
+    ConfigDir dir;
+    gale::cli::ConfigSources sources;
+    sources.file = dir.write("gale.conf",
+                             "topology.max.spout.pendng = 1\n"
+                             "nimbus.adress = 10.0.0.5:6627\n"
+                             "wordcount.window.secs = 10\n");
+    sources.overrides = {"topology.max.spout.pendng=5", "topology.workers=2", "my.flag=true"};
+    Config base;  // the plugin's own config in `gale local`
+    base.set("topology.max.spout.pendng", 3);
+    base.set("topology.tick.tuple.freq.sec", 1);
+    std::vector<std::string> warnings;
+    const Config config = gale::cli::load_config(
+        sources, base, [&](const std::string& w) { warnings.push_back(w); });
+    // One warning per key, in key order, whichever sources set it; the value is kept.
+    CHECK(warnings ==
+          std::vector<std::string>{
+              "unknown config key 'nimbus.adress' (did you mean 'nimbus.address'?)",
+              "unknown config key 'topology.max.spout.pendng' (did you mean "
+              "'topology.max.spout.pending'?)",
+              "unknown config key 'topology.tick.tuple.freq.sec' (did you mean "
+              "'topology.tick.tuple.freq.secs'?)",
+          });
+    CHECK(config.get_int("topology.max.spout.pendng", 0) == 5);
+    CHECK_NOTHROW(config.validate());  // a warning, never a refusal
+  }
+
+  TEST_CASE("warn_unknown_keys skips the keys already checked") {
+    Config plugin;  // what `gale submit` loads from the plugin
+    plugin.set("topology.max.spout.pendng", 3);
+    plugin.set("topology.wokrers", 2);
+    plugin.set("topology.name", "wc");
+    plugin.set("app.key", 1);
+    Config loaded;  // from the config file and -c: warned about by load_config
+    loaded.set("topology.max.spout.pendng", 5);
+    std::vector<std::string> warnings;
+    gale::cli::warn_unknown_keys(
+        plugin, [&](const std::string& w) { warnings.push_back(w); }, loaded);
+    CHECK(warnings == std::vector<std::string>{
+                          "unknown config key 'topology.wokrers' (did you mean "
+                          "'topology.workers'?)"});
   }
 }

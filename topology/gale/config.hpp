@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,27 @@ inline constexpr const char* topology_executor_spin_micros = "topology.executor.
 inline constexpr const char* topology_executor_spin_light_load = "topology.executor.spin.light.load";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
+
+// Unknown keys. topology.*, nimbus.*, supervisor.* and worker.* are Gale's namespaces: besides the
+// keys above, Gale reads the cluster keys of nimbus, the supervisor and the worker process (README,
+// "Cluster configuration keys"). A key in those namespaces that Gale does not read is most likely
+// misspelt; it is still accepted (a topology may keep settings of its own there, as Storm allows),
+// but the `gale` command warns about it. Keys in any other namespace are the topology's own and
+// never warned about. Thread: any.
+
+// True for a key Gale reads (one of the keys above or a cluster key).
+[[nodiscard]] GALE_API bool is_known(std::string_view key) noexcept;
+// True for a key in one of Gale's namespaces: "topology.", "nimbus.", "supervisor.", "worker.".
+[[nodiscard]] GALE_API bool in_gale_namespace(std::string_view key) noexcept;
+// The known key nearest to `key` by edit distance (insertions, deletions, substitutions and
+// swaps of adjacent characters), or "" when none is close enough to be a likely misspelling
+// (at most 2 edits, or a fifth of the key's length for longer keys). Ties go to the first known key
+// in alphabetical order.
+[[nodiscard]] GALE_API std::string closest_known(std::string_view key);
+// The warning about `key`, or nullopt when `key` is known or outside Gale's namespaces:
+//   unknown config key 'topology.max.spout.pendng' (did you mean 'topology.max.spout.pending'?)
+// without the parenthesis when no known key is close.
+[[nodiscard]] GALE_API std::optional<std::string> unknown_key_warning(std::string_view key);
 }  // namespace keys
 
 // A set of configuration entries: string keys to Values.

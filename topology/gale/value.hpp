@@ -18,6 +18,7 @@
 
 namespace gale {
 
+class Tuple;
 class Value;
 
 // Raw bytes, kept distinct from text so that a round trip through msgpack preserves the kind.
@@ -85,9 +86,13 @@ class GALE_API Value {
   friend GALE_API bool operator==(const Value& a, const Value& b) noexcept;
 
  private:
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Bytes,
-               std::shared_ptr<const List>, std::shared_ptr<const Map>>
-      v_;
+  // Tuple's typed getters read the content inline after their own type check, so that a mismatch
+  // can name the tuple's field (Tuple::type_mismatch).
+  friend class Tuple;
+  using ListPtr = std::shared_ptr<const List>;
+  using MapPtr = std::shared_ptr<const Map>;
+
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Bytes, ListPtr, MapPtr> v_;
 };
 
 // The name of a type as used in error messages: "null", "bool", "int", "double", "string", ...

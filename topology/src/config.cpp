@@ -1,7 +1,10 @@
 #include <gale/config.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <system_error>
+#include <vector>
 
 #include <gale/errors.hpp>
 
@@ -29,7 +32,8 @@ std::string_view trim(std::string_view s) {
 }
 
 // The known topology.* keys and what they accept. Unknown keys pass: as in Storm, a topology's own
-// settings live in the same config and only the topology reads them.
+// settings live in the same config and only the topology reads them (keys::unknown_key_warning()
+// points out the likely misspellings among them).
 enum class Rule { int_at_least, null_or_int_at_least, boolean, string };
 
 struct KeyRule {
@@ -76,7 +80,99 @@ void check(const KeyRule& rule, const Value& v) {
   }
 }
 
+// Every key Gale reads, in alphabetical order: the topology keys of <gale/config.hpp> and the
+// cluster keys, which live with the daemons that read them (nimbus/nimbus.hpp,
+// supervisor/supervisor.hpp, worker/process/worker_process.hpp; nimbus.address is read by the
+// client verbs and the supervisor command). tests/unit/test_config.cpp checks that each of those
+// constants is listed here.
+constexpr std::string_view k_known_keys[] = {
+    "nimbus.address",
+    "nimbus.plugin.check.timeout.secs",
+    "nimbus.supervisor.timeout.secs",
+    "supervisor.heartbeat.frequency.secs",
+    "supervisor.worker.shutdown.secs",
+    "supervisor.worker.start.timeout.secs",
+    "supervisor.worker.timeout.secs",
+    keys::topology_acker_executors,
+    keys::topology_debug,
+    keys::topology_enable_message_timeouts,
+    keys::topology_executor_receive_buffer_size,
+    keys::topology_executor_spin_light_load,
+    keys::topology_executor_spin_micros,
+    keys::topology_max_spout_pending,
+    keys::topology_message_timeout_secs,
+    keys::topology_name,
+    keys::topology_producer_batch_size,
+    keys::topology_sleep_spout_wait_strategy_time_ms,
+    keys::topology_spout_wait_max_ms,
+    keys::topology_tick_tuple_freq_secs,
+    keys::topology_workers,
+    "worker.heartbeat.frequency.secs",
+};
+static_assert(std::is_sorted(std::begin(k_known_keys), std::end(k_known_keys)));
+
+constexpr std::string_view k_gale_namespaces[] = {"topology.", "nimbus.", "supervisor.", "worker."};
+
+// Optimal string alignment distance: Levenshtein's insertions, deletions and substitutions plus
+// the swap of two adjacent characters, the commonest typing slip ("wokrers"), each costing 1.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const std::size_t n = b.size();
+  // Three rows of the (a.size() + 1) x (n + 1) table: two back (for swaps), one back, current.
+  std::vector<std::size_t> before(n + 1), previous(n + 1), current(n + 1);
+  for (std::size_t j = 0; j <= n; ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= n; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
+    }
+    std::swap(before, previous);
+    std::swap(previous, current);
+  }
+  return previous[n];
+}
+
 }  // namespace
+
+namespace keys {
+
+bool is_known(std::string_view key) noexcept {
+  return std::binary_search(std::begin(k_known_keys), std::end(k_known_keys), key);
+}
+
+bool in_gale_namespace(std::string_view key) noexcept {
+  return std::any_of(std::begin(k_gale_namespaces), std::end(k_gale_namespaces),
+                     [key](std::string_view ns) { return key.starts_with(ns); });
+}
+
+std::string closest_known(std::string_view key) {
+  // A misspelling is a few edits of a long key; further away, a suggestion is a guess.
+  const std::size_t limit = std::max<std::size_t>(2, key.size() / 5);
+  std::string_view best;
+  std::size_t best_distance = limit + 1;
+  for (std::string_view known : k_known_keys) {  // alphabetical: the first of equals wins
+    const std::size_t d = edit_distance(key, known);
+    if (d < best_distance) {
+      best = known;
+      best_distance = d;
+    }
+  }
+  return std::string(best);
+}
+
+std::optional<std::string> unknown_key_warning(std::string_view key) {
+  if (!in_gale_namespace(key) || is_known(key)) return std::nullopt;
+  std::string warning = "unknown config key '" + std::string(key) + "'";
+  if (const std::string close = closest_known(key); !close.empty()) {
+    warning += " (did you mean '" + close + "'?)";
+  }
+  return warning;
+}
+
+}  // namespace keys
 
 void Config::set(std::string key, Value value) {
   entries_.insert_or_assign(std::move(key), std::move(value));

@@ -93,6 +93,18 @@ const Value& Tuple::get(std::string_view field) const {
   return data_->values[index];
 }
 
+void Tuple::type_mismatch(const Value& value, Value::Type expected) const {
+  // `value` is one of data_->values (the getters pass what get() returned): its index is its
+  // offset. Out of line and cold: only a mismatch builds the message.
+  const auto index = static_cast<std::size_t>(&value - data_->values.data());
+  const Fields& names = fields();
+  std::string where = index < names.size()
+                          ? "field '" + names[index] + "' (index " + std::to_string(index) + ")"
+                          : "index " + std::to_string(index);
+  throw TypeError(where + " of tuple from " + source_component() + ":" + source_stream() +
+                  ": expected " + type_name(expected) + ", got " + type_name(value.type()));
+}
+
 const std::string& Tuple::source_component() const noexcept {
   return data_ && data_->meta ? data_->meta->component : no_name();
 }
