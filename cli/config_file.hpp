@@ -4,6 +4,7 @@
 // `gale local`, else nothing), then a config file, then each `-c key=value`, later winning.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gale/config.hpp>
@@ -36,6 +37,12 @@ inline constexpr const char* k_default_config_file = "gale.conf";
 // text of a malformed override. Does not validate the result (Config::validate() does).
 // Thread: any.
 Config load_config(const ConfigSources& sources, Config base = {});
+
+// Sets every entry of config-file text (the format load_config reads from a file) in `config`,
+// later lines winning. `origin` names the text in error messages (load_config passes the file's
+// path). Throws ConfigError for a malformed line; `config` may then hold the lines before it.
+// Thread: any.
+void apply_config_text(std::string_view text, std::string_view origin, Config& config);
 
 // The sources named by a command's parsed `--config` and `-c`/`--set` options (either may be
 // absent from `vm`). `default_file` as in ConfigSources.

@@ -45,14 +45,38 @@ Config config_from_map(const Map& map) {
   return config;
 }
 
-void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
-                           const Config& config, std::string_view status) {
+std::string encode_assignment_file(const Assignment& assignment, const Config& config,
+                                   std::string_view status) {
   (void)status_from_name(status);  // refuses an unknown status
   Map file;
   file.emplace("assignment", Value(assignment.to_map()));
   file.emplace("config", Value(config_to_map(config)));
   file.emplace("status", Value(std::string(status)));
-  const std::string bytes = wire::encode_values(Values{Value(std::move(file))});
+  return wire::encode_values(Values{Value(std::move(file))});
+}
+
+AssignmentFile decode_assignment_file(std::string_view bytes) {
+  Values values;
+  try {
+    values = wire::decode_values(bytes);
+  } catch (const Error& e) {
+    throw ProtocolError(e.what());
+  }
+  if (values.size() != 1 || values[0].type() != Value::Type::map) {
+    throw ProtocolError("expected one map {assignment, config, status}");
+  }
+  const Map& file = values[0].as_map();
+  AssignmentFile out;
+  out.assignment = Assignment::from_map(get_map(file, "assignment"));
+  out.config = config_from_map(get_map(file, "config"));
+  out.status = get_string(file, "status");
+  (void)status_from_name(out.status);
+  return out;
+}
+
+void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
+                           const Config& config, std::string_view status) {
+  const std::string bytes = encode_assignment_file(assignment, config, status);
 
   // The pid keeps two writers (an old and a new supervisor) off each other's temporary file.
   std::filesystem::path tmp = path;
@@ -90,23 +114,8 @@ AssignmentFile read_assignment_file(const std::filesystem::path& path) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw_os_error("cannot read", path);
 
-  Values values;
   try {
-    values = wire::decode_values(bytes);
-  } catch (const Error& e) {
-    throw ProtocolError(path.string() + ": " + e.what());
-  }
-  if (values.size() != 1 || values[0].type() != Value::Type::map) {
-    throw ProtocolError(path.string() + ": expected one map {assignment, config, status}");
-  }
-  const Map& file = values[0].as_map();
-  try {
-    AssignmentFile out;
-    out.assignment = Assignment::from_map(get_map(file, "assignment"));
-    out.config = config_from_map(get_map(file, "config"));
-    out.status = get_string(file, "status");
-    (void)status_from_name(out.status);
-    return out;
+    return decode_assignment_file(bytes);
   } catch (const ProtocolError& e) {
     throw ProtocolError(path.string() + ": " + e.what());
   }
