@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
+#include <string>
 
 #include <boost/program_options/errors.hpp>
 #include <boost/program_options/options_description.hpp>
@@ -18,10 +20,8 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Sets every entry of the file at `path` in `config`, later lines winning.
-void read_config_file(const std::string& path, Config& config) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("cannot read config file " + path);
+// Sets every entry of the config file read from `in` in `config`; `origin` names it in errors.
+void read_config_stream(std::istream& in, std::string_view origin, Config& config) {
   // No option is declared: every key is "unregistered", which keeps the file open to any key a
   // topology or a later Gale version understands. Config::validate() checks the known ones;
   // load_config warns about unknown keys in Gale's namespaces.
@@ -30,17 +30,29 @@ void read_config_file(const std::string& path, Config& config) {
   try {
     parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
   } catch (const po::error& e) {
-    throw ConfigError(path + ": " + e.what());
+    throw ConfigError(std::string(origin) + ": " + e.what());
   }
   for (const po::option& option : parsed.options) {
     if (option.value.empty() || option.string_key.empty()) {
-      throw ConfigError(path + ": malformed entry '" + option.string_key + "'");
+      throw ConfigError(std::string(origin) + ": malformed entry '" + option.string_key + "'");
     }
     config.set(option.string_key, Config::parse_value(option.value.back()));
   }
 }
 
+// Sets every entry of the file at `path` in `config`, later lines winning.
+void read_config_file(const std::string& path, Config& config) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file " + path);
+  read_config_stream(in, path, config);
+}
+
 }  // namespace
+
+void apply_config_text(std::string_view text, std::string_view origin, Config& config) {
+  std::istringstream in{std::string(text)};
+  read_config_stream(in, origin, config);
+}
 
 Config load_config(const ConfigSources& sources, Config base, const ConfigWarning& warn) {
   if (!sources.file.empty()) {

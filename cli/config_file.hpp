@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gale/config.hpp>
@@ -51,6 +52,12 @@ Config load_config(const ConfigSources& sources, Config base = {},
 // keys `already_checked` holds (the config load_config returned: warned about there).
 void warn_unknown_keys(const Config& config, const ConfigWarning& warn,
                        const Config& already_checked = {});
+
+// Sets every entry of config-file text (the format load_config reads from a file) in `config`,
+// later lines winning. `origin` names the text in error messages (load_config passes the file's
+// path). Throws ConfigError for a malformed line; `config` may then hold the lines before it.
+// Thread: any.
+void apply_config_text(std::string_view text, std::string_view origin, Config& config);
 
 // The sources named by a command's parsed `--config` and `-c`/`--set` options (either may be
 // absent from `vm`). `default_file` as in ConfigSources.

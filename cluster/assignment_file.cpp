@@ -47,20 +47,20 @@ std::string with_checksum(const std::string& one_map) {
 
 // Checks the checksum of a decoded [map, checksum] file; throws ProtocolError when it does not
 // match the map's bytes.
-void verify_checksum(const std::string& bytes, const Values& values,
-                     const std::filesystem::path& path) {
+void verify_checksum(std::string_view bytes, const Values& values) {
   if (!values[1].is_string()) {
-    throw ProtocolError(path.string() + ": the second value is not a checksum");
+    throw ProtocolError("the second value is not a checksum");
   }
   const std::string tail = encoded_string(values[1].as_string());
   if (bytes.empty() || bytes.front() != k_array_of_two || bytes.size() < 1 + tail.size() ||
       !bytes.ends_with(tail)) {
-    throw ProtocolError(path.string() + ": not a map followed by its checksum");
+    throw ProtocolError("not a map followed by its checksum");
   }
-  const std::string map_bytes = k_array_of_one + bytes.substr(1, bytes.size() - 1 - tail.size());
+  const std::string map_bytes =
+      k_array_of_one + std::string(bytes.substr(1, bytes.size() - 1 - tail.size()));
   const std::string actual = checksum(map_bytes);
   if (actual != values[1].as_string()) {
-    throw ProtocolError(path.string() + ": checksum mismatch (the file says " +
+    throw ProtocolError("checksum mismatch (the file says " +
                         values[1].as_string() + ", its content has " + actual + ")");
   }
 }
@@ -79,14 +79,39 @@ Config config_from_map(const Map& map) {
   return config;
 }
 
-void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
-                           const Config& config, std::string_view status) {
+std::string encode_assignment_file(const Assignment& assignment, const Config& config,
+                                   std::string_view status) {
   (void)status_from_name(status);  // refuses an unknown status
   Map file;
   file.emplace("assignment", Value(assignment.to_map()));
   file.emplace("config", Value(config_to_map(config)));
   file.emplace("status", Value(std::string(status)));
-  const std::string bytes = with_checksum(wire::encode_values(Values{Value(std::move(file))}));
+  return with_checksum(wire::encode_values(Values{Value(std::move(file))}));
+}
+
+AssignmentFile decode_assignment_file(std::string_view bytes) {
+  Values values;
+  try {
+    values = wire::decode_values(bytes);
+  } catch (const Error& e) {
+    throw ProtocolError(e.what());
+  }
+  if (values.empty() || values.size() > 2 || values[0].type() != Value::Type::map) {
+    throw ProtocolError("expected a map {assignment, config, status} and its checksum");
+  }
+  if (values.size() == 2) verify_checksum(bytes, values);
+  const Map& file = values[0].as_map();
+  AssignmentFile out;
+  out.assignment = Assignment::from_map(get_map(file, "assignment"));
+  out.config = config_from_map(get_map(file, "config"));
+  out.status = get_string(file, "status");
+  (void)status_from_name(out.status);
+  return out;
+}
+
+void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
+                           const Config& config, std::string_view status) {
+  const std::string bytes = encode_assignment_file(assignment, config, status);
 
   // The pid keeps two writers (an old and a new supervisor) off each other's temporary file.
   std::filesystem::path tmp = path;
@@ -124,25 +149,8 @@ AssignmentFile read_assignment_file(const std::filesystem::path& path) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw_os_error("cannot read", path);
 
-  Values values;
   try {
-    values = wire::decode_values(bytes);
-  } catch (const Error& e) {
-    throw ProtocolError(path.string() + ": " + e.what());
-  }
-  if (values.empty() || values.size() > 2 || values[0].type() != Value::Type::map) {
-    throw ProtocolError(path.string() +
-                        ": expected a map {assignment, config, status} and its checksum");
-  }
-  if (values.size() == 2) verify_checksum(bytes, values, path);
-  const Map& file = values[0].as_map();
-  try {
-    AssignmentFile out;
-    out.assignment = Assignment::from_map(get_map(file, "assignment"));
-    out.config = config_from_map(get_map(file, "config"));
-    out.status = get_string(file, "status");
-    (void)status_from_name(out.status);
-    return out;
+    return decode_assignment_file(bytes);
   } catch (const ProtocolError& e) {
     throw ProtocolError(path.string() + ": " + e.what());
   }

@@ -40,9 +40,17 @@ struct AssignmentFile {
 void write_assignment_file(const std::filesystem::path& path, const Assignment& assignment,
                            const Config& config, std::string_view status);
 
-// Throws gale::Error when the file cannot be read, ProtocolError when it is malformed or its
-// checksum does not match (the message names the file and says which).
+// Throws gale::Error when the file cannot be read, ProtocolError (prefixed with the path) when it
+// is malformed or its checksum does not match (the message says which).
 AssignmentFile read_assignment_file(const std::filesystem::path& path);
+
+// The file's bytes, as write_assignment_file writes them. Throws ProtocolError for an unknown
+// status.
+std::string encode_assignment_file(const Assignment& assignment, const Config& config,
+                                   std::string_view status);
+// Decodes the file's bytes, as read_assignment_file does after reading them. Throws ProtocolError
+// when they are malformed or do not match their checksum; never trusts them.
+AssignmentFile decode_assignment_file(std::string_view bytes);
 
 // Config <-> msgpack map, as the file and the control messages carry it.
 Map config_to_map(const Config& config);

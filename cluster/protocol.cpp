@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "wire/codec.hpp"
 
@@ -192,6 +193,12 @@ Assignment Assignment::from_map(const Map& m) {
     w.port = get_int(wm, "port");
     for (const Value& t : get_list(wm, "tasks")) {
       if (!t.is_int()) throw ProtocolError("field 'tasks': expected a list of ints");
+      // Task numbers are int32: narrowing a larger one would silently name another task.
+      if (t.as_int() < std::numeric_limits<std::int32_t>::min() ||
+          t.as_int() > std::numeric_limits<std::int32_t>::max()) {
+        throw ProtocolError("field 'tasks': task " + std::to_string(t.as_int()) +
+                            " is out of range");
+      }
       w.tasks.push_back(static_cast<std::int32_t>(t.as_int()));
     }
     std::sort(w.tasks.begin(), w.tasks.end());

@@ -92,7 +92,8 @@ struct Assignment {
   const WorkerAssignment* slot(std::string_view host, std::int64_t port) const;
 
   Map to_map() const;
-  static Assignment from_map(const Map& m);  // throws ProtocolError
+  // Throws ProtocolError for a missing or mistyped field, or a task outside the int32 range.
+  static Assignment from_map(const Map& m);
   friend bool operator==(const Assignment&, const Assignment&) = default;
 };
 

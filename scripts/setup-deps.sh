@@ -4,9 +4,11 @@
 set -euo pipefail
 
 # cmake: meson finds msgpack-cxx (and doctest) through their CMake package configs.
+# clang-14 and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes): the fuzz test suite
+# builds its targets with clang++ (docs/fuzzing.md).
 packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev libspdlog-dev
-  doctest-dev meson ninja-build pkg-config cmake g++
+  doctest-dev meson ninja-build pkg-config cmake g++ clang-14 libclang-rt-14-dev
 )
 
 missing=()

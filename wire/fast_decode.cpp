@@ -7,7 +7,9 @@
 // of its own, and it accepts only batches the generic decoder accepts, decoding them to the same
 // messages (tests/unit/test_serialization.cpp checks both on valid and on corrupted batches).
 
+#include <algorithm>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -39,6 +41,7 @@ class Reader {
   Reader(const unsigned char* p, const unsigned char* end) : p_(p), end_(end) {}
 
   bool at_end() const noexcept { return p_ == end_; }
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - p_); }
 
   bool array(std::uint32_t& size) {
     if (p_ == end_) return false;
@@ -228,7 +231,9 @@ bool read_message(Reader& in, const StreamResolver& resolve, Message& m) {
       if (m.meta == nullptr) return false;
       std::uint32_t anchors = 0;
       if (!in.array(anchors) || anchors > k_max_container_size) return false;
-      if (anchors > 0) m.anchors.reserve(anchors);
+      // Each anchor takes at least 3 bytes: a declared count is trusted only that far, or a
+      // 5-byte header could reserve 256 MiB.
+      if (anchors > 0) m.anchors.reserve(std::min<std::size_t>(anchors, in.remaining() / 3));
       for (std::uint32_t a = 0; a < anchors; ++a) {
         std::uint32_t pair = 0;
         detail::Anchor anchor{};

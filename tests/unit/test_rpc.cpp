@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -17,6 +19,7 @@
 
 namespace {
 
+using gale::List;
 using gale::Map;
 using gale::cluster::ProtocolError;
 using gale::cluster::RpcClient;
@@ -128,5 +131,24 @@ TEST_SUITE("rpc") {
     } catch (const ProtocolError& e) {
       CHECK(std::string(e.what()).find("msgpack") != std::string::npos);
     }
+  }
+
+  TEST_CASE("an assignment naming a task outside the int32 range is a ProtocolError") {
+    // Assignment::from_map narrowed each task to int32, so task 2^32 + 5 silently became task 5:
+    // a worker would run, and its peers route to, a task nimbus never gave it.
+    Map worker{{"supervisor", "sup-a"}, {"host", "127.0.0.1"}, {"port", 6700},
+               {"tasks", List{1, (std::int64_t{1} << 32) + 5}}};
+    Map m{{"topology_id", "t-1-1"}, {"version", 1}, {"workers", List{worker}}};
+    try {
+      (void)gale::cluster::Assignment::from_map(m);
+      FAIL("no ProtocolError");
+    } catch (const ProtocolError& e) {
+      CHECK(std::string(e.what()) == "field 'tasks': task 4294967301 is out of range");
+    }
+    worker["tasks"] = List{1, std::int64_t{-2147483648}, std::int64_t{2147483647}};
+    m["workers"] = List{worker};
+    const auto a = gale::cluster::Assignment::from_map(m);
+    REQUIRE(a.workers.size() == 1);
+    CHECK(a.workers[0].tasks == std::vector<std::int32_t>{-2147483647 - 1, 1, 2147483647});
   }
 }

@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
@@ -973,5 +978,52 @@ TEST_SUITE("serialization") {
         for (const std::string& b : batches) CHECK(b.size() < whole.size());
       }
     }
+  }
+
+  // Runs `f` in a child process whose address space may grow by at most `limit` bytes; true when
+  // `f` returned or threw anything but std::bad_alloc. A decoder that allocates what a header
+  // declares before the bytes exist fails there.
+  template <typename F>
+  bool fits_in_address_space(std::size_t limit, F&& f) {
+    long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      rlimit r{};
+      r.rlim_cur = r.rlim_max =
+          static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + limit;
+      ::setrlimit(RLIMIT_AS, &r);
+      try {
+        f();
+      } catch (const std::bad_alloc&) {
+        ::_exit(1);
+      } catch (...) {
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+  TEST_CASE("batch: a huge declared anchor count is not reserved before the anchors arrive") {
+    // Found by fuzzing (tests/fuzz/fuzz_batch.cpp): the fast path reserved the 2^24 anchors this
+    // 14-byte batch declares, 256 MiB, before finding none of them.
+    namespace dd = gale::wire::detail_decode;
+    Streams s;
+    Raw raw;
+    raw.pk.pack_array(2);
+    raw.pk.pack(1);
+    raw.pk.pack_array(1);
+    raw.pk.pack_array(7);
+    for (int field : {0, 3, 1, 0, 2}) raw.pk.pack(field);  // tuple to task 3 on split:default
+    raw.pk.pack_array(1U << 24);                          // anchors, none of which follow
+    const std::string bytes = raw.str();
+    CHECK(fits_in_address_space(std::size_t{64} << 20, [&] {
+      std::vector<Message> out;
+      if (dd::decode_batch_fast(bytes, s.resolver(), out) || !out.empty()) ::_exit(2);
+    }));
+    CHECK(decode_error(bytes).find("truncated") != std::string::npos);
   }
 }
