@@ -21,7 +21,6 @@
 #include "cluster/assignment_file.hpp"
 #include "cluster/protocol.hpp"
 #include "cluster/rpc.hpp"
-#include "plugin/loader.hpp"
 
 namespace gale::cli {
 
@@ -149,19 +148,6 @@ std::string read_plugin(const std::string& path) {
   if (in.bad()) throw Error("cannot read plugin file " + path);
   if (bytes.empty()) throw Error("plugin file " + path + " is empty");
   return bytes;
-}
-
-// Warns about the unknown keys the plugin's build function sets (load_config warned about those
-// of the config file and -c, `already_checked`). The plugin is loaded here for that, as `gale local`
-// does; when it does not load, nimbus's check of the upload reports why, so nothing is said here.
-void warn_unknown_plugin_keys(const std::string& path, const Config& already_checked) {
-  Config plugin_config;
-  try {
-    plugin_config = plugin::load_plugin(path).config;
-  } catch (const std::exception&) {
-    return;
-  }
-  warn_unknown_keys(plugin_config, log_config_warning, already_checked);
 }
 
 // A plain text table: columns padded to their widest cell, two spaces apart.
@@ -417,11 +403,16 @@ int run_client(std::string_view verb, const std::vector<std::string>& args) {
     const std::string name = vm["name"].as<std::string>();
     if (name.empty()) throw po::error("--name must not be empty");
     const std::string plugin = read_plugin(arg);
-    warn_unknown_plugin_keys(arg, config);
     body["name"] = name;
     body["plugin"] = Bytes(plugin.begin(), plugin.end());
     body["config"] = cluster::config_to_map(config);
     const Map reply = call_nimbus(target, "submit", body);
+    // Nimbus reports the unknown keys the plugin's build function sets (the plugin runs there).
+    if (const auto w = reply.find("warnings"); w != reply.end() && w->second.is_list()) {
+      for (const Value& warning : w->second.as_list()) {
+        if (warning.is_string()) log_config_warning(warning.as_string());
+      }
+    }
     std::cout << "submitted topology " << name << " (id "
               << cluster::get_string(reply, "topology_id") << ")\n";
     return 0;

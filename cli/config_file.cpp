@@ -64,20 +64,14 @@ Config load_config(const ConfigSources& sources, Config base, const ConfigWarnin
     }
   }
   for (const std::string& assignment : sources.overrides) base.set_from_string(assignment);
-  warn_unknown_keys(base, warn);
+  // entries() is a map: each key once.
+  for (const auto& [key, value] : base.entries()) {
+    if (std::optional<std::string> warning = keys::unknown_key_warning(key)) warn(*warning);
+  }
   return base;
 }
 
 void log_config_warning(const std::string& warning) { spdlog::warn("{}", warning); }
-
-void warn_unknown_keys(const Config& config, const ConfigWarning& warn,
-                       const Config& already_checked) {
-  // entries() is a map: each key once.
-  for (const auto& [key, value] : config.entries()) {
-    if (already_checked.contains(key)) continue;
-    if (std::optional<std::string> warning = keys::unknown_key_warning(key)) warn(*warning);
-  }
-}
 
 ConfigSources config_sources(const po::variables_map& vm, bool default_file) {
   ConfigSources sources;

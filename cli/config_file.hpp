@@ -48,11 +48,6 @@ void log_config_warning(const std::string& warning);
 Config load_config(const ConfigSources& sources, Config base = {},
                    const ConfigWarning& warn = log_config_warning);
 
-// Calls `warn` once for each key of `config` that keys::unknown_key_warning() reports, except the
-// keys `already_checked` holds (the config load_config returned: warned about there).
-void warn_unknown_keys(const Config& config, const ConfigWarning& warn,
-                       const Config& already_checked = {});
-
 // Sets every entry of config-file text (the format load_config reads from a file) in `config`,
 // later lines winning. `origin` names the text in error messages (load_config passes the file's
 // path). Throws ConfigError for a malformed line; `config` may then hold the lines before it.

@@ -122,9 +122,14 @@ Map Nimbus::on_submit(const Map& body) {
   logger_->info("submitted topology '{}' as {}: {} executors, {} tasks on {} workers", name,
                 record.id, record.executors.size(), record.task_components.size(),
                 record.assignment.workers.size());
+  List warnings;
+  for (const std::string& w : check.warnings) {
+    logger_->warn("topology '{}': {}", name, w);
+    warnings.push_back(w);
+  }
   std::string id = record.id;
   topologies_.emplace(id, std::move(record));
-  return Map{{"topology_id", id}};
+  return Map{{"topology_id", id}, {"warnings", std::move(warnings)}};
 }
 
 Map Nimbus::on_kill(const Map& body) {

@@ -49,6 +49,11 @@ std::string user_message(std::string message, const std::string& path, const std
   Values answer;
   try {
     plugin::LoadedPlugin plugin = plugin::load_plugin(path);
+    List warnings;
+    for (const auto& [key, value] : plugin.config.entries()) {
+      if (overrides.contains(key)) continue;
+      if (auto warning = gale::keys::unknown_key_warning(key)) warnings.push_back(*warning);
+    }
     Config config = plugin.config;
     for (const auto& [key, value] : overrides) config.set(key, value);
     config.set(gale::keys::topology_name, name);
@@ -66,7 +71,8 @@ std::string user_message(std::string message, const std::string& path, const std
     for (const auto& [key, value] : config.entries()) merged.emplace(key, value);
     answer = {"ok", Map{{"executors", std::move(executors)},
                         {"task_components", std::move(components)},
-                        {"config", std::move(merged)}}};
+                        {"config", std::move(merged)},
+                        {"warnings", std::move(warnings)}}};
   } catch (const std::exception& e) {
     answer = {"error", user_message(e.what(), path, name)};
   }
@@ -110,6 +116,7 @@ PluginCheck parse_answer(const std::string& bytes) {
     c.task_components.push_back(s.as_string());
   }
   c.config = cluster::get_map(m, "config");
+  for (const Value& w : cluster::get_list(m, "warnings")) c.warnings.push_back(w.as_string());
   return c;
 }
 

@@ -19,6 +19,9 @@ struct PluginCheck {
   std::vector<std::vector<std::int32_t>> executors;  // Plan::executors() task lists
   std::vector<std::string> task_components;          // component of task t at [t - 1]
   Map config;                                        // merged and validated
+  // One line per unknown key in Gale's namespaces that the plugin's build function sets
+  // (keys::unknown_key_warning); the submit overrides are the client's to warn about.
+  std::vector<std::string> warnings;
 };
 
 // Forks a child that loads the plugin at `path` (plugin::load_plugin), merges its config with

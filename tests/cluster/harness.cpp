@@ -14,4 +14,9 @@ Cluster::Cluster(int supervisors, int slots, std::map<std::string, std::string> 
                     .slots = slots,
                     .config = std::move(config)}) {}
 
+CommandResult run_gale(std::vector<std::string> args, std::chrono::milliseconds timeout) {
+  args.insert(args.begin(), GALE_EXE);
+  return run_program(args, timeout);
+}
+
 }  // namespace gale::test

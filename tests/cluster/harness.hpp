@@ -4,8 +4,10 @@
 // command (GALE_EXE) on loopback, all killed when the Cluster is destroyed (see
 // cluster/local_cluster.hpp).
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cluster/local_cluster.hpp"
 #include "tests/support/support.hpp"
@@ -23,5 +25,9 @@ class Cluster : public cluster::LocalCluster {
   // std::runtime_error when the cluster's directory cannot be made or no free port is found.
   Cluster(int supervisors, int slots, std::map<std::string, std::string> config = {});
 };
+
+// Runs this build's gale command with `args` (see run_program).
+CommandResult run_gale(std::vector<std::string> args,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace gale::test

@@ -259,7 +259,7 @@ TEST_SUITE("cluster_bad_input") {
     CHECK(list.exit_code == 0);
   }
 
-  TEST_CASE("submitting a file that is not a plugin gives one clear error") {
+  TEST_CASE("submit: a file that is not a plugin gives one clear error, a misspelt key a warning") {
     Cluster cluster(1, 1);
     auto r = cluster.gale("submit", {plugin("not_a_library"), "--name", "bad"});
     INFO(r.output);
@@ -268,6 +268,13 @@ TEST_SUITE("cluster_bad_input") {
     auto missing = cluster.gale("submit", {cluster.dir() + "/nope.so", "--name", "bad"});
     CHECK(missing.exit_code != 0);
     CHECK(contains(missing.output, "nope.so"));
+    // A misspelt key set by the plugin's build function, which runs in nimbus, is reported by the
+    // submitting command; the topology is still accepted.
+    auto warned = cluster.submit(plugin("good_plugin"), "good", {"-c", "topology.workers=1"});
+    INFO(warned.output);
+    CHECK(warned.exit_code == 0);
+    CHECK(contains(warned.output, "unknown config key 'topology.tick.tuple.freq.sec' (did you "
+                                  "mean 'topology.tick.tuple.freq.secs'?)"));
   }
 
   TEST_CASE("a plugin that crashes its worker is restarted and the crash shows in status") {

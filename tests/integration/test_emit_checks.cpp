@@ -9,11 +9,12 @@
 #include <vector>
 
 #include <gale/gale.hpp>
+#include <gale/spouts/fixed_tuple_spout.hpp>
 #include <gale/testing.hpp>
 
 using namespace gale;
 using gale::testing::complete_topology;
-using gale::testing::FixedTupleSpout;
+using gale::spouts::FixedTupleSpout;
 
 namespace {
 

@@ -31,6 +31,8 @@ void build(gale::TopologyBuilder& builder, gale::Config& config) {
   builder.set_spout("numbers", gale::make<NumberSpout>(), 1);
   builder.set_bolt("square", gale::make<SquareBolt>(), 2).fields_grouping("numbers", {"number"});
   config.set(gale::keys::topology_workers, 2);
+  // A misspelt key, as users write them: nimbus's check warns about it at submit.
+  config.set("topology.tick.tuple.freq.sec", 5);
 }
 
 }  // namespace

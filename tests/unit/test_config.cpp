@@ -417,19 +417,4 @@ TEST_SUITE("config") {
     CHECK_NOTHROW(config.validate());  // a warning, never a refusal
   }
 
-  TEST_CASE("warn_unknown_keys skips the keys already checked") {
-    Config plugin;  // what `gale submit` loads from the plugin
-    plugin.set("topology.max.spout.pendng", 3);
-    plugin.set("topology.wokrers", 2);
-    plugin.set("topology.name", "wc");
-    plugin.set("app.key", 1);
-    Config loaded;  // from the config file and -c: warned about by load_config
-    loaded.set("topology.max.spout.pendng", 5);
-    std::vector<std::string> warnings;
-    gale::cli::warn_unknown_keys(
-        plugin, [&](const std::string& w) { warnings.push_back(w); }, loaded);
-    CHECK(warnings == std::vector<std::string>{
-                          "unknown config key 'topology.wokrers' (did you mean "
-                          "'topology.workers'?)"});
-  }
 }

@@ -436,6 +436,20 @@ TEST_SUITE("nimbus") {
     CHECK(has(chunk.error, "is damaged on nimbus"));
   }
 
+  TEST_CASE("submit reports the unknown keys the plugin's build function sets") {
+    Fixture f;
+    REQUIRE(f.heartbeat("s1", {7001, 7002, 7003, 7004}).ok);
+    Reply r = f.submit("good");
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK(gale::cluster::get_list(r.body, "warnings") ==
+          List{"unknown config key 'topology.tick.tuple.freq.sec' (did you mean "
+               "'topology.tick.tuple.freq.secs'?)"});
+    // A key the submit overrides set is the client's to warn about (load_config), not repeated.
+    Reply overridden = f.submit("good2", Map{{"topology.tick.tuple.freq.sec", 1}});
+    REQUIRE_MESSAGE(overridden.ok, overridden.error);
+    CHECK(gale::cluster::get_list(overridden.body, "warnings").empty());
+  }
+
   TEST_CASE("submit refuses a duplicate name, a file that is not a plugin, too few slots") {
     Fixture f;
     f.heartbeat("s1", {7001, 7002});

@@ -132,19 +132,6 @@ TEST_SUITE("value") {
     CHECK(errors == std::vector<std::string>{""});
   }
 
-  TEST_CASE("a value beyond the declared fields is named by its index") {
-    // Emitting more values than the stream declares is not refused; the getter still says where.
-    const std::vector<std::string> errors = probe(Fields{"word"}, Values{"the", "extra"},
-        {
-            [](const Tuple& t) { (void)t.get_int(1); },
-            [](const Tuple& t) { (void)t.get_int(0); },
-        });
-    CHECK(errors == std::vector<std::string>{
-                        "TypeError: index 1 of tuple from split:default: expected int, got string",
-                        mismatch("field 'word' (index 0)", "int", "string"),
-                    });
-  }
-
   TEST_CASE("a BasicBolt reading the wrong type fails its input, and last_error names the field") {
     // Reads the count as a string: a typical slip. The exception escapes execute().
     class WrongTypeBolt : public BasicBolt {
