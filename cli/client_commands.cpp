@@ -53,7 +53,8 @@ constexpr VerbInfo k_verbs[] = {
     {"status", "NAME [options]",
      "Shows a topology: its status, uptime and assignment version, and per worker\n"
      "its host:port, supervisor, tasks, components, whether it is alive, its uptime,\n"
-     "restarts and last error."},
+     "restarts and last error; then a line per executor a worker reports stuck\n"
+     "(topology.executor.stuck.secs without progress inside user code)."},
     {"kill", "NAME [--wait S] [options]",
      "Kills a topology: its spouts stop emitting at once, then after S seconds (for\n"
      "pending tuple trees to complete) its workers stop and nimbus forgets it."},
