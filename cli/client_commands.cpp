@@ -53,7 +53,8 @@ constexpr VerbInfo k_verbs[] = {
     {"status", "NAME [options]",
      "Shows a topology: its status, uptime and assignment version, and per worker\n"
      "its host:port, supervisor, tasks, components, whether it is alive, its uptime,\n"
-     "restarts and last error."},
+     "restarts and last error; then a line per executor a worker reports stuck\n"
+     "(topology.executor.stuck.secs without progress inside user code)."},
     {"kill", "NAME [--wait S] [options]",
      "Kills a topology: its spouts stop emitting at once, then after S seconds (for\n"
      "pending tuple trees to complete) its workers stop and nimbus forgets it."},
@@ -237,6 +238,26 @@ int run_status(const Target& target, const std::string& name) {
          dash_if_empty(components), dash_if_empty(cluster::get_string_or(w, "last_error", ""))});
   }
   std::cout << table(rows);
+  // Executors the workers' last heartbeats found stuck, one line each.
+  for (const Value& item : workers) {
+    const Map& w = item.as_map();
+    if (!w.count("stats") || !w.at("stats").is_map()) continue;
+    for (const auto& [component, value] : w.at("stats").as_map()) {
+      if (!value.is_map() || !value.as_map().count("stuck")) continue;
+      const Map& s = value.as_map();
+      for (const Value& e : cluster::get_list(s, "stuck")) {
+        const Map& stuck = e.as_map();
+        std::vector<std::int64_t> tasks;
+        for (const Value& t : cluster::get_list(stuck, "tasks")) tasks.push_back(t.as_int());
+        std::cout << cluster::get_string(w, "host") << ":" << cluster::get_int(w, "port")
+                  << " stuck: " << cluster::get_string_or(s, "kind", "bolt") << " '" << component
+                  << "' " << (tasks.size() == 1 ? "task " : "tasks ") << task_ranges(tasks)
+                  << " for " << cluster::get_int(stuck, "secs") << " s inside "
+                  << cluster::get_string(stuck, "inside") << " ("
+                  << cluster::get_int(stuck, "queued") << " tuples queued)\n";
+      }
+    }
+  }
   const std::string components = component_table(workers);
   if (!components.empty()) std::cout << "\n" << components;
   return 0;

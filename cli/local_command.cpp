@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -122,6 +123,20 @@ std::string describe(const Topology& topology, const std::vector<std::string>& o
   return text;
 }
 
+// Local mode has no supervisor to restart the process, and a thread inside user code cannot be
+// stopped or joined: under topology.executor.stuck.policy = restart, `gale local` prints the
+// summary and the error and ends at once with status 5 (a script sees the hang instead of waiting
+// on it). Nothing is stopped or destroyed.
+[[noreturn]] void exit_stuck(const worker::StuckExecutor& stuck, const worker::WorkerStats& stats,
+                             double elapsed_s) {
+  std::cout << summary(stats, elapsed_s, "an executor got stuck") << std::flush;
+  std::cerr << "gale: error: " << stuck.describe()
+            << "; local mode cannot restart it (topology.executor.stuck.policy = restart; set it "
+               "to report to keep running): exiting with status 5"
+            << std::endl;
+  std::_Exit(5);
+}
+
 }  // namespace
 
 std::string local_help() {
@@ -157,6 +172,10 @@ std::string local_help() {
          "  topology.message.timeout.secs  seconds before a pending tree fails (30)\n"
          "  topology.tick.tuple.freq.secs  seconds between tick tuples to bolts (no ticks)\n"
          "  topology.debug                 log every emitted tuple (false)\n"
+         "  topology.executor.stuck.secs   seconds without progress inside user code\n"
+         "                                 before an executor counts as stuck (60; 0: off)\n"
+         "  topology.executor.stuck.policy restart: exit with status 5; report: only\n"
+         "                                 warn and show it on the progress line (restart)\n"
          "\n"
          "Examples:\n"
          "  gale local build/examples/word_count.so --duration 10\n"
@@ -165,7 +184,8 @@ std::string local_help() {
          "\n"
          "Exit status: 0 after a stop by signal or --duration; 1 when the plugin or its\n"
          "topology is invalid or a spout's open() or a bolt's prepare() threw (the error\n"
-         "names the component and task); 2 for bad arguments or an invalid config.\n";
+         "names the component and task); 2 for bad arguments or an invalid config; 5 when\n"
+         "an executor got stuck and topology.executor.stuck.policy is restart.\n";
   return out.str();
 }
 
@@ -224,6 +244,11 @@ int run_local(const std::vector<std::string>& args) {
     }
     const auto now = Clock::now();
     if (now >= line_due) {
+      // The stuck-executor watch runs on this loop, once a second.
+      const std::vector<worker::StuckExecutor> stuck = worker.check_progress();
+      if (!stuck.empty() && worker.restart_when_stuck()) {
+        exit_stuck(stuck.front(), stats_of(worker), seconds_between(started, now));
+      }
       worker::WorkerStats stats = stats_of(worker);
       std::cout << progress_line(stats, before, seconds_between(started, now),
                                  seconds_between(before_at, now))

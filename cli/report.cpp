@@ -127,6 +127,14 @@ std::string progress_line(const worker::WorkerStats& now, const worker::WorkerSt
   const double rate =
       interval_s > 0 && processed >= previous ? (processed - previous) / interval_s : 0;
   line += " | " + human_rate(rate) + " tuples/s";
+  for (const auto& stuck : now.stuck) {
+    line += " | STUCK " + stuck.kind + " '" + stuck.component + "' " +
+            (stuck.tasks.size() == 1 ? "task" : "tasks");
+    for (std::size_t i = 0; i < stuck.tasks.size(); ++i) {
+      line += (i == 0 ? " " : ",") + std::to_string(stuck.tasks[i]);
+    }
+    line += " " + std::to_string(stuck.secs) + "s";
+  }
   return line;
 }
 

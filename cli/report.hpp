@@ -31,6 +31,7 @@ std::uint64_t processed_tuples(const worker::WorkerStats& stats);
 // One progress line, e.g. "[  3s] sentences: emitted 1.20M acked 1.19M failed 0 pending 812 |
 // split: exec 1.19M | count: exec 7.1M | 2.4M tuples/s" (on one line).
 // The rate is the change of processed_tuples() between `before` and `now` over `interval_s`.
+// Each stuck executor of `now` adds " | STUCK bolt 'count' task 3 61s".
 std::string progress_line(const worker::WorkerStats& now, const worker::WorkerStats& before,
                           double elapsed_s, double interval_s);
 

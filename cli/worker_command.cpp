@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -98,6 +100,8 @@ std::string worker_help() {
          "3 when a newer assignment changed this slot's tasks (the supervisor restarts it);\n"
          "4 when a spout's open() or a bolt's prepare() threw (logged with the component,\n"
          "task and message);\n"
+         "5 when an executor made no progress for topology.executor.stuck.secs and\n"
+         "topology.executor.stuck.policy is restart (logged with the component and tasks);\n"
          "1 when the assignment, the plugin or the data port is unusable; 2 for bad\n"
          "arguments.\n";
   return out.str();
@@ -131,6 +135,14 @@ int run_slot(const WorkerArgs& a, const std::shared_ptr<spdlog::logger>& log) {
     if (signal != 0) log->info("{}: stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
     return signal != 0;
   });
+  if (process.stop_reason() == worker::StopReason::stuck) {
+    // The stuck thread cannot be joined, so neither the runtime nor anything static may be
+    // destroyed: end here. Pending trees time out and their spouts replay them, as after a crash.
+    log->error("exiting with status {}: {}", k_worker_exit_stuck, process.stuck_reason());
+    log->flush();
+    std::fflush(stderr);
+    std::_Exit(k_worker_exit_stuck);
+  }
   process.stop();
   const int exit_code = process.stop_reason() == worker::StopReason::reassigned
                             ? k_worker_exit_reassigned

@@ -27,6 +27,10 @@ namespace {
 
 constexpr std::int64_t k_ns_per_ms = 1'000'000;
 constexpr int k_exit_reassigned = 3;  // a worker whose tasks changed asks to be restarted
+// A worker with a stuck executor under topology.executor.stuck.policy = restart; its last log
+// line is "exiting with status 5: <what got stuck>". A crash: restarted with backoff.
+constexpr int k_exit_stuck = 5;
+constexpr std::string_view k_stuck_line = "exiting with status 5: ";
 constexpr const char* k_killed = "killed";
 // Bytes read from the end of worker.log when looking for its last error line.
 constexpr std::size_t k_log_tail = 64 * 1024;
@@ -481,6 +485,17 @@ void Supervisor::on_exit(Slot& slot, const ExitStatus& status) {
     // tight loop.
     log_->info("port {}: worker pid {} exited ({}); restarting it", slot.port, pid, slot.last_exit);
     slot.next_start_ns = now + ns(milliseconds(1000));
+    return;
+  }
+  if (!status.signaled && status.code == k_exit_stuck) {
+    crashed("exited with a stuck executor");
+    const std::string own =
+        last_error_line(worker_dir(slot.port) / "worker.log", slot.run_log_offset);
+    const std::size_t at = own.find(k_stuck_line);
+    note_error(slot, at == std::string::npos
+                         ? "worker pid " + std::to_string(pid) + " exited (" + slot.last_exit +
+                               "): an executor was stuck"
+                         : "worker exited: " + own.substr(at + k_stuck_line.size()));
     return;
   }
   crashed("ended");

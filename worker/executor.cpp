@@ -191,6 +191,8 @@ void Executor::run() {
     // polling. With topology.executor.spin.light.load any round with work counts as load.
     const auto spin = loaded ? spin_ns : std::chrono::nanoseconds::zero();
     std::size_t taken = queue_.pop_all(inbox_, std::chrono::nanoseconds(wait_ns), spent_, spin);
+    // The one store of the round that shows progress to the stuck-executor watch.
+    rounds_.store(rounds_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     loaded = taken >= worker_.settings().batch_size || (spin_light_load && (taken > 0 || busy));
     clock_reuses_left_ = 0;  // time passed while waiting
     for (wire::Batch& batch : inbox_) {

@@ -108,6 +108,25 @@ class Executor {
   std::uint64_t dropped() const noexcept { return dropped_; }
   // True once run() returned (shutdown done). Any thread.
   bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // --- progress, read by the worker's stuck-executor watch (WorkerImpl::check_progress) ---
+  // Rounds of the loop begun so far. The executor thread stores it once per round (relaxed: the
+  // watch only compares readings, a second apart). An idle executor begins a round at least every
+  // k_max_idle_wait_ns, so a count that stays put while the executor is not asleep in pop_all()
+  // means it is inside one round: in user code or handing over its output. Any thread.
+  std::uint64_t rounds() const noexcept { return rounds_.load(std::memory_order_relaxed); }
+  // True while the executor waits for a full queue of another executor, or for the transport to
+  // take a batch for another worker: its own user code is not what holds it up. Set and cleared by
+  // this executor's thread (WorkerImpl::deliver), only when it hands over a batch that has to
+  // wait or crosses to another worker, never per tuple. Any thread reads it.
+  bool waiting_downstream() const noexcept {
+    return waiting_downstream_.load(std::memory_order_relaxed);
+  }
+  void set_waiting_downstream(bool waiting) noexcept {
+    waiting_downstream_.store(waiting, std::memory_order_relaxed);
+  }
+  // The user callbacks a round of this executor runs, for the stuck report ("execute()").
+  virtual const char* user_calls() const noexcept { return "execute()"; }
+
   // What failed in open()/prepare() ("bolt 'split' task 3: prepare() threw: boom"), one entry per
   // task. REQUIRES: wait_ready() returned.
   const std::vector<std::string>& init_errors() const noexcept { return init_errors_; }
@@ -238,6 +257,9 @@ class Executor {
   std::atomic<bool> ready_{false};
   std::atomic<bool> discard_{false};
   std::atomic<bool> finished_{false};
+  // Written by the executor thread only (see rounds() and waiting_downstream()).
+  std::atomic<std::uint64_t> rounds_{0};
+  std::atomic<bool> waiting_downstream_{false};
   std::uint64_t dropped_ = 0;             // the executor thread's, read after join()
   std::vector<std::string> init_errors_;  // written by init(), read after wait_ready()
   std::thread thread_;

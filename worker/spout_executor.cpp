@@ -77,6 +77,7 @@ class SpoutExecutor final : public Executor {
     return pending_total_.load(std::memory_order_relaxed);
   }
   bool idle() const noexcept override { return empty_rounds_.load(std::memory_order_acquire) >= 3; }
+  const char* user_calls() const noexcept override { return "next_tuple(), ack() or fail()"; }
   std::uint64_t activation_seen() const noexcept override {
     return activation_seen_.load(std::memory_order_acquire);
   }

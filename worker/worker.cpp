@@ -29,6 +29,22 @@ Config merged_config(const Topology&, Config config) { return config; }
 // (Executor::while_blocked) and waits again: the lateness a blocked spout's timeouts may have.
 constexpr std::chrono::milliseconds k_blocked_wait{20};
 
+// Marks `executor` (may be null) as waiting for another worker while it lives.
+class WaitingDownstream {
+ public:
+  explicit WaitingDownstream(Executor* executor) : executor_(executor) {
+    if (executor_ != nullptr) executor_->set_waiting_downstream(true);
+  }
+  ~WaitingDownstream() {
+    if (executor_ != nullptr) executor_->set_waiting_downstream(false);
+  }
+  WaitingDownstream(const WaitingDownstream&) = delete;
+  WaitingDownstream& operator=(const WaitingDownstream&) = delete;
+
+ private:
+  Executor* executor_;
+};
+
 void sleep_until_or(std::int64_t deadline_ns, std::chrono::microseconds at_most) {
   const std::int64_t left = deadline_ns - steady_now_ns();
   if (left <= 0) return;
@@ -147,6 +163,10 @@ bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, Executor* from,
   if (to == nullptr) {
     bool sent = false;
     if (options_.remote != nullptr && task > 0 && task <= plan_.layout().task_count()) {
+      // The transport may block on a peer that does not take its batches: the executor then waits
+      // on another worker, not on its own user code. Two relaxed stores per batch that crosses
+      // the wire, which costs an encode and a ZeroMQ message anyway.
+      WaitingDownstream waiting(from);
       if (refused != nullptr) {
         sent = options_.remote->send(task, std::move(batch), *refused);
       } else {
@@ -177,8 +197,11 @@ bool WorkerImpl::deliver(std::int32_t task, wire::Batch& batch, Executor* from,
     // An executor blocked on a full queue still keeps its timers: it waits in bounded slices.
     BatchQueue::PushResult r;
     while ((r = to->queue().push_within(batch, k_blocked_wait)) == BatchQueue::PushResult::full) {
+      // Blocked on the consumer: if anything is stuck, it is that one (reported by itself).
+      from->set_waiting_downstream(true);
       from->while_blocked();
     }
+    if (from->waiting_downstream()) from->set_waiting_downstream(false);
     ok = r == BatchQueue::PushResult::pushed;
   }
   if (!ok) {
@@ -341,7 +364,83 @@ WorkerStats WorkerImpl::stats() const {
     cs.complete_latency = LatencyHistogram::summarize(counts, sum_ns, max_ns);
     stats.components.push_back(std::move(cs));
   }
+  std::lock_guard lock(stuck_mutex_);
+  stats.stuck = stuck_;
   return stats;
+}
+
+namespace {
+
+// "task 3", "tasks 3-4", "tasks 3,5"
+std::string tasks_text(const std::vector<std::int32_t>& tasks) {
+  const bool range = tasks.size() > 1 && tasks.back() - tasks.front() + 1 ==
+                                             static_cast<std::int32_t>(tasks.size());
+  std::string text = tasks.size() == 1 ? "task " : "tasks ";
+  if (range) return text + std::to_string(tasks.front()) + "-" + std::to_string(tasks.back());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    text += (i == 0 ? "" : ",") + std::to_string(tasks[i]);
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string StuckExecutor::describe() const {
+  return "executor of " + kind + " '" + component + "' (" + tasks_text(tasks) +
+         ") made no progress for " + std::to_string(secs) + " s inside " + inside + " with " +
+         std::to_string(queued) + (queued == 1 ? " tuple" : " tuples") + " queued";
+}
+
+std::vector<StuckExecutor> WorkerImpl::check_progress() {
+  const std::int64_t limit_ns = settings_.executor_stuck_ns;
+  if (limit_ns <= 0 || !started_.load() || stopped_.load()) return {};
+  const std::int64_t now = clock_->now_ns();
+  if (!watching_) {
+    watch_.assign(executors_.size(), ProgressWatch{});
+    for (std::size_t i = 0; i < executors_.size(); ++i) {
+      watch_[i].rounds = executors_[i]->rounds();
+      watch_[i].since_ns = now;
+    }
+    watching_ = true;
+  }
+  std::vector<StuckExecutor> stuck;
+  for (std::size_t i = 0; i < executors_.size(); ++i) {
+    Executor& e = *executors_[i];
+    ProgressWatch& w = watch_[i];
+    const std::uint64_t rounds = e.rounds();
+    // Asleep on an empty queue: idle, not stuck. Waiting for a full queue or the transport: the
+    // consumer is what does not move.
+    const bool moving = rounds != w.rounds || e.queue().consumer_waiting() ||
+                        e.waiting_downstream() || e.finished();
+    const std::string component = e.plan().component_index < 0
+                                      ? std::string(acker_component)
+                                      : plan_.component(e.plan().component_index).def->id;
+    const char* kind = e.plan().component_index < 0 ? "acker" : e.is_spout() ? "spout" : "bolt";
+    if (moving) {
+      if (w.reported) {
+        logger_->info("executor of {} '{}' ({}) moves again after {} s without progress", kind,
+                      component, tasks_text(e.plan().tasks), (now - w.since_ns) / 1'000'000'000);
+      }
+      w = ProgressWatch{rounds, now, false};
+      continue;
+    }
+    if (now - w.since_ns < limit_ns) continue;
+    StuckExecutor s;
+    s.component = component;
+    s.kind = kind;
+    s.tasks = e.plan().tasks;
+    s.secs = (now - w.since_ns) / 1'000'000'000;
+    s.queued = e.queue().size();
+    s.inside = e.user_calls();
+    if (!w.reported) logger_->warn("{}", s.describe());
+    w.reported = true;
+    stuck.push_back(std::move(s));
+  }
+  {
+    std::lock_guard lock(stuck_mutex_);
+    stuck_ = stuck;
+  }
+  return stuck;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +455,8 @@ void Worker::activate() { impl_->activate(); }
 void Worker::deactivate() { impl_->deactivate(); }
 StopSummary Worker::stop(std::chrono::milliseconds drain) { return impl_->stop(drain); }
 WorkerStats Worker::stats() const { return impl_->stats(); }
+std::vector<StuckExecutor> Worker::check_progress() { return impl_->check_progress(); }
+bool Worker::restart_when_stuck() const noexcept { return impl_->settings().restart_stuck; }
 std::uint64_t Worker::pending_trees() const { return impl_->pending_trees(); }
 bool Worker::spouts_idle() const { return impl_->spouts_idle(); }
 bool Worker::quiescent() const { return impl_->quiescent(); }

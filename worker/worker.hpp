@@ -71,8 +71,24 @@ struct CapturedEmit {
   Values values;
 };
 
+// An executor that made no progress for topology.executor.stuck.secs while inside a user call or
+// with input queued (Worker::check_progress()). An executor waiting for a full queue downstream
+// is not stuck: what it waits for is.
+struct GALE_API StuckExecutor {
+  std::string component;
+  std::string kind;                  // "spout", "bolt" or "acker"
+  std::vector<std::int32_t> tasks;   // ascending
+  std::int64_t secs = 0;             // without progress so far, as the watch measured it
+  std::uint64_t queued = 0;          // tuples in its input queue
+  std::string inside;                // the user callbacks it runs: "execute()", ...
+  // "executor of bolt 'count' (tasks 3-4) made no progress for 61 s inside execute() with 1200
+  // tuples queued"
+  std::string describe() const;
+};
+
 struct WorkerStats {
   std::vector<ComponentStats> components;  // topology order (by id), ackers last
+  std::vector<StuckExecutor> stuck;        // as the last check_progress() found them
 };
 
 // What Worker::stop() left behind.
@@ -117,6 +133,16 @@ class GALE_API Worker {
   StopSummary stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
 
   WorkerStats stats() const;
+  // The stuck-executor watch, for the owner's housekeeping to call about once a second (`gale
+  // local`'s progress loop, the worker process's heartbeat): compares each executor's progress with
+  // the previous call's, at the injected clock's time. Returns the executors that made no progress
+  // for topology.executor.stuck.secs while inside a user call or with input queued (empty when the
+  // key is 0 or null, before start() and after stop()); logs one warning when an executor becomes
+  // stuck and one line when it moves again; stats() shows the result. What to do about it is the
+  // caller's (restart_when_stuck()). REQUIRES: the thread that calls start() and stop().
+  std::vector<StuckExecutor> check_progress();
+  // topology.executor.stuck.policy is "restart" (the default).
+  bool restart_when_stuck() const noexcept;
   // Trees pending across all spout tasks of this worker.
   std::uint64_t pending_trees() const;
   // Number of spout tasks here whose last next_tuple() calls emitted nothing for a while, and the

@@ -70,6 +70,9 @@ class WorkerImpl {
   bool capturing() const noexcept { return options_.capture_emits; }
   void capture(CapturedEmit emit);
 
+  // --- the stuck-executor watch (Worker::check_progress; the owner thread) ---
+  std::vector<StuckExecutor> check_progress();
+
   // --- queries (any thread) ---
   WorkerStats stats() const;
   std::uint64_t pending_trees() const;
@@ -116,6 +119,16 @@ class WorkerImpl {
   // The transport's receiving thread only: pacing of the "dropped stale messages" log line.
   std::int64_t last_drop_log_ns_ = 0;
   std::uint64_t dropped_since_log_ = 0;
+  // The stuck-executor watch's view of each executor (indexed like executors_). Owner thread.
+  struct ProgressWatch {
+    std::uint64_t rounds = 0;
+    std::int64_t since_ns = 0;  // when the watch last saw it move, idle or waiting downstream
+    bool reported = false;      // logged as stuck, not yet as moving again
+  };
+  std::vector<ProgressWatch> watch_;
+  bool watching_ = false;  // watch_ holds a first reading
+  mutable std::mutex stuck_mutex_;
+  std::vector<StuckExecutor> stuck_;  // protected by stuck_mutex_; the last check's result
   mutable std::mutex capture_mutex_;
   std::vector<CapturedEmit> captured_;  // protected by capture_mutex_
 };

@@ -199,10 +199,14 @@ TEST_SUITE("config") {
     c.set(keys::topology_producer_batch_size, 1);
     c.set(keys::topology_sleep_spout_wait_strategy_time_ms, 0);
     c.set(keys::topology_name, "wordcount");
+    c.set(keys::topology_executor_stuck_secs, 0);
+    c.set(keys::topology_executor_stuck_policy, "report");
     c.set("my.app.setting", List{"anything"});  // user config, as in Storm
     CHECK_NOTHROW(c.validate());
     c.set(keys::topology_max_spout_pending, 1000);
     c.set(keys::topology_tick_tuple_freq_secs, Value());
+    c.set(keys::topology_executor_stuck_secs, Value());
+    c.set(keys::topology_executor_stuck_policy, "restart");
     CHECK_NOTHROW(c.validate());
   }
 
@@ -237,6 +241,15 @@ TEST_SUITE("config") {
         {keys::topology_sleep_spout_wait_strategy_time_ms, -1,
          "config topology.sleep.spout.wait.strategy.time.ms: expected int >= 0, got int -1"},
         {keys::topology_name, 5, "config topology.name: expected string, got int 5"},
+        {keys::topology_executor_stuck_secs, -1,
+         "config topology.executor.stuck.secs: expected null or int >= 0, got int -1"},
+        {keys::topology_executor_stuck_secs, 1.5,
+         "config topology.executor.stuck.secs: expected null or int >= 0, got double 1.5"},
+        {keys::topology_executor_stuck_policy, "kill",
+         "config topology.executor.stuck.policy: expected \"report\" or \"restart\", got string "
+         "\"kill\""},
+        {keys::topology_executor_stuck_policy, Value(),
+         "config topology.executor.stuck.policy: expected \"report\" or \"restart\", got null"},
     };
     for (const Case& tc : cases) {
       CAPTURE(tc.key);
@@ -373,7 +386,8 @@ TEST_SUITE("config") {
           keys::topology_debug, keys::topology_executor_receive_buffer_size,
           keys::topology_producer_batch_size, keys::topology_sleep_spout_wait_strategy_time_ms,
           keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros,
-          keys::topology_executor_spin_light_load, keys::topology_name,
+          keys::topology_executor_spin_light_load, keys::topology_executor_stuck_secs,
+          keys::topology_executor_stuck_policy, keys::topology_name,
           gale::nimbus::keys::supervisor_timeout_secs,
           gale::nimbus::keys::plugin_check_timeout_secs,
           gale::supervisor::keys::heartbeat_frequency_secs,

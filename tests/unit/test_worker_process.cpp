@@ -31,6 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using gale::Config;
+using gale::List;
 using gale::Map;
 using gale::Value;
 using gale::cluster::Assignment;
@@ -65,6 +66,8 @@ struct SlotRecord {
   std::chrono::milliseconds drain{-1};
   std::chrono::milliseconds flush{-1};
   gale::worker::WorkerStats stats;
+  std::vector<gale::worker::StuckExecutor> stuck;  // what check_progress() reports
+  int progress_checks = 0;
 };
 
 // Thread: the test's.
@@ -84,6 +87,10 @@ class FakeSlot final : public gale::worker::SlotRuntime {
   }
   void set_routes(const Assignment& a) override { record_.routed.push_back(a.version); }
   gale::worker::WorkerStats stats() const override { return record_.stats; }
+  std::vector<gale::worker::StuckExecutor> check_progress() override {
+    ++record_.progress_checks;
+    return record_.stuck;
+  }
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
     ++record_.stops;
     record_.drain = drain;
@@ -142,8 +149,7 @@ struct Fixture {
   std::unique_ptr<WorkerProcess> process;
 
   explicit Fixture(const std::string& file_status = "active", Assignment file = assignment(1),
-                   std::string supervisor = "sup-1") {
-    Config config;
+                   std::string supervisor = "sup-1", Config config = {}) {
     config.set("worker.heartbeat.frequency.secs", Value(2.0));
     gale::cluster::write_assignment_file(dir.path / "assignment.msgpack", file, config,
                                          file_status);
@@ -514,6 +520,57 @@ TEST_SUITE("worker_process") {
       CHECK(f.beats() == 0);
       CHECK(f.slot.opened == 0);
     }
+  }
+
+  TEST_CASE("a stuck executor rides the heartbeat; under restart the process ends, runtime alone") {
+    Fixture f;
+    gale::worker::ComponentStats count;
+    count.component = "count";
+    count.tasks = 2;
+    f.slot.stats.components.push_back(count);
+    f.process->start();
+    CHECK(f.process->tick());
+    CHECK(f.slot.progress_checks == 1);
+    CHECK_FALSE(gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count")
+                    .count("stuck"));
+    f.slot.stuck.push_back({"count", "bolt", {3, 4}, 61, 1200, "execute()"});
+    CHECK_FALSE(f.advance_and_tick(2s));
+    CHECK(f.process->stop_reason() == StopReason::stuck);
+    CHECK(f.process->stuck_reason() ==
+          "executor of bolt 'count' (tasks 3,4) stuck for 61 s inside execute()");
+    // The last heartbeat told nimbus first.
+    const Map& stats = gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
+    const List& stuck = gale::cluster::get_list(stats, "stuck");
+    REQUIRE(stuck.size() == 1);
+    CHECK(gale::cluster::get_int(stuck[0].as_map(), "secs") == 61);
+    CHECK(gale::cluster::get_int(stuck[0].as_map(), "queued") == 1200);
+    CHECK(gale::cluster::get_string(stuck[0].as_map(), "inside") == "execute()");
+    // The stuck thread cannot be joined: stop() leaves the runtime alone.
+    f.process->stop();
+    f.process.reset();
+    CHECK(f.slot.stops == 0);
+  }
+
+  TEST_CASE("under topology.executor.stuck.policy = report a stuck executor is only reported") {
+    Config config;
+    config.set(gale::keys::topology_executor_stuck_policy, Value("report"));
+    Fixture f("active", assignment(1), "sup-1", config);
+    gale::worker::ComponentStats count;
+    count.component = "count";
+    f.slot.stats.components.push_back(count);
+    f.slot.stuck.push_back({"count", "bolt", {3}, 5, 0, "execute()"});
+    f.process->start();
+    CHECK(f.process->tick());
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.process->running());
+    const Map& stats = gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
+    CHECK(gale::cluster::get_list(stats, "stuck").size() == 1);
+    f.slot.stuck.clear();
+    CHECK(f.advance_and_tick(2s));
+    CHECK_FALSE(gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count")
+                    .count("stuck"));
+    f.process->stop();
+    CHECK(f.slot.stops == 1);
   }
 
   TEST_CASE("rates are per second of the given times") {

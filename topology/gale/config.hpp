@@ -54,6 +54,18 @@ inline constexpr const char* topology_executor_spin_micros = "topology.executor.
 // fold at moderate load) but the executors keep every core busy while any tuples flow. An idle
 // worker still sleeps. Default false.
 inline constexpr const char* topology_executor_spin_light_load = "topology.executor.spin.light.load";
+// Gale: seconds an executor may go without progress while it is inside a user call (execute(),
+// next_tuple(), ack(), fail()) or has input queued before it counts as stuck: reported (a
+// warning, Worker stats, `gale status`) and handled by topology.executor.stuck.policy. Measured
+// on the worker's housekeeping (about once a second). 0 or null: not watched. Default 60: twice
+// the default message timeout, so a stuck executor has failed every tree through it by then,
+// while a slow external call of tens of seconds is not mistaken for a hang.
+inline constexpr const char* topology_executor_stuck_secs = "topology.executor.stuck.secs";
+// Gale: what a worker does about a stuck executor. "restart" (default): the worker process exits
+// with status 5 and its supervisor restarts it like a crash (`gale local` stops with exit status
+// 5); "report": only report it. A thread inside user code cannot be stopped, so a restart of the
+// process is the only way to get the executor's tasks going again.
+inline constexpr const char* topology_executor_stuck_policy = "topology.executor.stuck.policy";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <iterator>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -34,13 +35,16 @@ std::string_view trim(std::string_view s) {
 // The known topology.* keys and what they accept. Unknown keys pass: as in Storm, a topology's own
 // settings live in the same config and only the topology reads them (keys::unknown_key_warning()
 // points out the likely misspellings among them).
-enum class Rule { int_at_least, null_or_int_at_least, boolean, string };
+enum class Rule { int_at_least, null_or_int_at_least, boolean, string, one_of };
 
 struct KeyRule {
   const char* key;
   Rule rule;
   std::int64_t min = 0;
+  std::span<const std::string_view> choices = {};  // Rule::one_of
 };
+
+constexpr std::string_view k_stuck_policies[] = {"report", "restart"};
 
 constexpr KeyRule k_rules[] = {
     {keys::topology_workers, Rule::int_at_least, 1},
@@ -56,6 +60,8 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_spout_wait_max_ms, Rule::int_at_least, 0},
     {keys::topology_executor_spin_micros, Rule::int_at_least, 0},
     {keys::topology_executor_spin_light_load, Rule::boolean},
+    {keys::topology_executor_stuck_secs, Rule::null_or_int_at_least, 0},
+    {keys::topology_executor_stuck_policy, Rule::one_of, 0, k_stuck_policies},
     {keys::topology_name, Rule::string},
 };
 
@@ -77,6 +83,18 @@ void check(const KeyRule& rule, const Value& v) {
     case Rule::string:
       if (!v.is_string()) throw_wrong(rule.key, "string", v);
       break;
+    case Rule::one_of: {
+      std::string expected;
+      for (std::string_view c : rule.choices) {
+        expected += (expected.empty() ? "\"" : " or \"") + std::string(c) + "\"";
+      }
+      if (!v.is_string() ||
+          std::find(rule.choices.begin(), rule.choices.end(), v.as_string()) ==
+              rule.choices.end()) {
+        throw_wrong(rule.key, expected, v);
+      }
+      break;
+    }
   }
 }
 
@@ -99,6 +117,8 @@ constexpr std::string_view k_known_keys[] = {
     keys::topology_executor_receive_buffer_size,
     keys::topology_executor_spin_light_load,
     keys::topology_executor_spin_micros,
+    keys::topology_executor_stuck_policy,
+    keys::topology_executor_stuck_secs,
     keys::topology_max_spout_pending,
     keys::topology_message_timeout_secs,
     keys::topology_name,

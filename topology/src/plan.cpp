@@ -29,6 +29,9 @@ RuntimeSettings RuntimeSettings::from(const Config& config) {
   s.executor_spin_ns = config.get_int(keys::topology_executor_spin_micros, 50) * 1'000;
   s.executor_spin_light_load = config.get_bool(keys::topology_executor_spin_light_load, false);
   s.debug = config.get_bool(keys::topology_debug, false);
+  const Value* stuck = config.find(keys::topology_executor_stuck_secs);
+  if (stuck != nullptr) s.executor_stuck_ns = stuck->is_null() ? 0 : stuck->as_int() * 1'000'000'000;
+  s.restart_stuck = config.get_string(keys::topology_executor_stuck_policy, "restart") == "restart";
   return s;
 }
 

@@ -103,6 +103,10 @@ struct RuntimeSettings {
   std::int64_t executor_spin_ns = 50'000;
   bool executor_spin_light_load = false;
   bool debug = false;
+  // topology.executor.stuck.secs in ns (0: executors are not watched) and whether the policy is
+  // "restart".
+  std::int64_t executor_stuck_ns = 60'000'000'000;
+  bool restart_stuck = true;
 
   static RuntimeSettings from(const Config& config);
 };

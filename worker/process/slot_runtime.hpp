@@ -59,6 +59,9 @@ class SlotRuntime {
   virtual void set_routes(const cluster::Assignment& assignment) = 0;
   // Counters of this slot's components (heartbeats report them).
   virtual WorkerStats stats() const = 0;
+  // The stuck-executor watch (Worker::check_progress): executors that made no progress for
+  // topology.executor.stuck.secs. Called about once a second, before stats().
+  virtual std::vector<StuckExecutor> check_progress() = 0;
   // Storm's stop order: spouts stop, pending trees get up to `drain` to complete, executors drain
   // their queues and stop, then the transport hands out what it can within `flush` and closes.
   // Returns when all of it is done. Idempotent.

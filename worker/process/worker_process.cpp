@@ -110,6 +110,8 @@ void WorkerProcess::start() {
   spec.logger = log_;
   std::unique_ptr<SlotRuntime> runtime = open_slot_(spec);
   heartbeat_period_ = heartbeat_period_of(runtime->config());
+  restart_stuck_ = runtime->config().get_string(gale::keys::topology_executor_stuck_policy, "restart") ==
+                   "restart";
   runtime->start();  // spouts start active
 
   runtime_ = std::move(runtime);
@@ -126,7 +128,17 @@ void WorkerProcess::start() {
 bool WorkerProcess::tick() {
   if (state_ != State::running) return false;
   if (clock_.now_ns() < next_heartbeat_ns_) return true;
+  stuck_ = runtime_->check_progress();
   heartbeat();
+  if (restart_stuck_ && !stuck_.empty() && state_ == State::running) {
+    const StuckExecutor& s = stuck_.front();
+    stuck_reason_ = "executor of " + s.kind + " '" + s.component + "' (" +
+                    (s.tasks.size() == 1 ? "task " : "tasks ") + join(s.tasks) + ") stuck for " +
+                    std::to_string(s.secs) + " s inside " + s.inside;
+    log_->error("{}; exiting for a restart (topology.executor.stuck.policy = restart)",
+                stuck_reason_);
+    end(StopReason::stuck);
+  }
   next_heartbeat_ns_ += std::chrono::nanoseconds(heartbeat_period_).count();
   // A slow call must not cause a burst of heartbeats to catch up.
   next_heartbeat_ns_ = std::max(next_heartbeat_ns_, clock_.now_ns());
@@ -218,6 +230,8 @@ void WorkerProcess::stop() {
   if (state_ == State::created || state_ == State::stopped) return;
   end(StopReason::requested);
   state_ = State::stopped;
+  // A thread inside user code can neither be stopped nor joined: the owner exits instead.
+  if (*reason_ == StopReason::stuck) return;
   const milliseconds drain =
       *reason_ == StopReason::reassigned ? options_.drain_on_reassign : options_.drain_on_stop;
   runtime_->stop(drain, options_.transport_flush);
@@ -248,6 +262,15 @@ Map WorkerProcess::heartbeat_body() {
       s.emplace("latency_p50_us", micros(c.complete_latency.p50_ms));
       s.emplace("latency_p99_us", micros(c.complete_latency.p99_ms));
     }
+    List stuck;
+    for (const StuckExecutor& e : stuck_) {
+      if (e.component != c.component) continue;
+      stuck.emplace_back(Map{{"tasks", List(e.tasks.begin(), e.tasks.end())},
+                             {"secs", e.secs},
+                             {"queued", static_cast<std::int64_t>(e.queued)},
+                             {"inside", e.inside}});
+    }
+    if (!stuck.empty()) s.emplace("stuck", Value(std::move(stuck)));
     stats.emplace(c.component, Value(std::move(s)));
     if (!c.last_error.empty()) last_error = c.component + ": " + c.last_error;
   }

@@ -62,6 +62,10 @@ enum class StopReason {
   requested,      // stop() without a reason of its own (SIGTERM, SIGINT)
   topology_gone,  // nimbus no longer knows the topology (after a kill's wait)
   reassigned,     // a newer assignment changed this slot's tasks: the supervisor restarts it
+  // An executor is stuck and topology.executor.stuck.policy is "restart": the owner ends the
+  // process at once with its own exit status (the supervisor restarts it like a crash). stop()
+  // leaves the runtime alone then: a thread inside user code cannot be stopped or joined.
+  stuck,
 };
 
 // Thread: one owner (the `gale worker` main thread, or a test) calls every method.
@@ -84,9 +88,11 @@ class WorkerProcess {
   // REQUIRES: called once.
   void start();
 
-  // Heartbeats when one is due and follows nimbus's reply. Returns false once the process has
-  // ended (nimbus dropped the topology, a newer assignment moved this slot's tasks, or stop()):
-  // the owner then calls stop(). Never throws for what nimbus does or fails to do.
+  // Heartbeats when one is due and follows nimbus's reply. Each heartbeat first runs the
+  // stuck-executor watch (SlotRuntime::check_progress) and carries what it found. Returns false
+  // once the process has ended (nimbus dropped the topology, a newer assignment moved this slot's
+  // tasks, an executor is stuck under the restart policy, or stop()): the owner then calls stop()
+  // (or, for StopReason::stuck, exits at once). Never throws for what nimbus does or fails to do.
   [[nodiscard]] bool tick();
   // Time until the next heartbeat is due (zero when due now). The owner sleeps this long, or until
   // a signal, between ticks.
@@ -104,6 +110,9 @@ class WorkerProcess {
 
   // Why the process ended; nullopt while it runs.
   std::optional<StopReason> stop_reason() const noexcept { return reason_; }
+  // With StopReason::stuck: what got stuck, e.g. "executor of bolt 'count' (task 3) stuck for
+  // 61 s inside execute()".
+  const std::string& stuck_reason() const noexcept { return stuck_reason_; }
   bool running() const noexcept { return state_ == State::running; }
 
   // Queries for logs and tests.
@@ -137,6 +146,7 @@ class WorkerProcess {
   std::unique_ptr<SlotRuntime> runtime_;
   std::vector<std::int32_t> tasks_;  // this slot's; a newer assignment that changes them ends it
   std::chrono::milliseconds heartbeat_period_{1000};
+  bool restart_stuck_ = true;  // topology.executor.stuck.policy is "restart"
   std::int64_t started_ns_ = 0;
 
   // Changed by start(), tick() and stop():
@@ -148,6 +158,8 @@ class WorkerProcess {
   bool nimbus_reachable_ = true;
   std::string last_nimbus_error_;  // logged once until it changes
   RateWindow rates_;
+  std::vector<StuckExecutor> stuck_;  // the last heartbeat's watch
+  std::string stuck_reason_;
 };
 
 }  // namespace gale::worker

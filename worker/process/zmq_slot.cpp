@@ -67,6 +67,7 @@ class ZmqSlot final : public SlotRuntime {
     transport_.set_routes(routes_of(assignment));
   }
   WorkerStats stats() const override { return worker_.stats(); }
+  std::vector<StuckExecutor> check_progress() override { return worker_.check_progress(); }
 
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
     // The transport still carries acks while the worker drains. A peer that died with our batches
