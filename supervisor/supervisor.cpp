@@ -281,10 +281,12 @@ void Supervisor::apply_assignments(const List& assignments) {
       if (next->status != k_killed) {
         if (auto error = plugins_.ensure(next->topology_id, next->plugin_size,
                                          next->plugin_checksum, rpc_)) {
-          if (slot.last_problem != *error) log_->error("port {}: {}", port, *error);
+          // Into worker.log once, so that `gale status` shows why no worker starts.
+          if (slot.last_problem != *error) note_error(slot, *error);
           slot.last_problem = *error;
           next->plugin_ready = false;
         } else {
+          slot.last_problem.clear();
           next->plugin_ready = true;
         }
       }
@@ -330,7 +332,8 @@ void Supervisor::check_assignment_file(Slot& slot) {
     problem = e.what();
   }
   if (problem.empty()) return;
-  log_->warn("port {}: {} is damaged ({}): writing it again", slot.port, file.string(), problem);
+  // An error of the slot, shown by `gale status`: something damages the files of this node.
+  note_error(slot, file.string() + " is damaged (" + problem + "): writing it again");
   slot.written.clear();
 }
 
