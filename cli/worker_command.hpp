@@ -11,6 +11,7 @@ inline constexpr int k_worker_exit_reassigned = 3;  // its tasks changed: restar
 // A spout's open() or a bolt's prepare() threw: nothing ran; the log's last line names the
 // component, the task and the message. A crash to the supervisor: restart it (with backoff).
 inline constexpr int k_worker_exit_init_failed = 4;
+// Out of memory: worker::k_exit_out_of_memory (6), worker/out_of_memory.hpp.
 
 // `gale worker --nimbus H:P --supervisor ID --host H --port P --dir D --plugin FILE`: runs the
 // tasks of one worker slot (started by a supervisor, never by hand). Reads D/assignment.msgpack,

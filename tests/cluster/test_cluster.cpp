@@ -386,4 +386,44 @@ TEST_SUITE("cluster_bad_input") {
     CHECK(contains(status.output, crash));
     CHECK(cluster.gale("kill", {"crashy", "--wait", "0"}).exit_code == 0);
   }
+
+  TEST_CASE("a worker over topology.worker.memory.limit.mb ends out of memory and is restarted") {
+    Cluster cluster(1, 1);
+    auto r = cluster.submit(plugin("leaking_plugin"), "leaky",
+                            {"-c", "topology.worker.memory.limit.mb=300"});
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CommandResult status;
+#if defined(__SANITIZE_ADDRESS__)
+    // RLIMIT_AS cannot work under AddressSanitizer: the supervisor says the limit is not enforced
+    // (and the bolt stops leaking at test.leak.max.mb).
+    CHECK(eventually(
+        [&] {
+          std::ifstream log(cluster.dir() + "/sup0.out");
+          std::stringstream text;
+          text << log.rdbuf();
+          return contains(text.str(), "topology.worker.memory.limit.mb = 300 is not enforced");
+        },
+        60s));
+#else
+    bool shown = eventually(
+        [&] {
+          status = cluster.gale("status", {"leaky"});
+          const auto row = row_of(status.output, "127.0.0.1:");
+          return contains(status.output, "(exit 6): out of memory (limit 300 MB)") &&
+                 row.size() > 5 && row[2] != "unknown";
+        },
+        90s);
+    INFO(status.output);
+    CHECK(shown);
+    // And it is restarted, with the out-of-memory exit as its last.
+    CHECK(eventually(
+        [&] {
+          status = cluster.gale("status", {"leaky"});
+          return contains(status.output, "exit 6") && !cluster.workers().empty();
+        },
+        60s));
+#endif
+    CHECK(cluster.gale("kill", {"leaky", "--wait", "0"}).exit_code == 0);
+  }
 }

@@ -54,6 +54,10 @@ inline constexpr const char* topology_executor_spin_micros = "topology.executor.
 // fold at moderate load) but the executors keep every core busy while any tuples flow. An idle
 // worker still sleeps. Default false.
 inline constexpr const char* topology_executor_spin_light_load = "topology.executor.spin.light.load";
+// Cluster mode: megabytes of memory each worker process of the topology may use (Storm's
+// topology.worker.max.heap.size.mb); a worker that needs more ends with "out of memory" and its
+// supervisor restarts it, before the node's OOM killer picks a victim. Unset: no limit.
+inline constexpr const char* topology_worker_memory_limit_mb = "topology.worker.memory.limit.mb";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
 
