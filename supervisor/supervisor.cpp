@@ -393,7 +393,13 @@ void Supervisor::start_worker(Slot& slot) {
                "--plugin",
                plugins_.path_of(w.topology_id).string()};
   spec.output_path = (dir / "worker.out").string();
-  spec.memory_limit_mb = w.config.get_int(gale::keys::topology_worker_memory_limit_mb, 0);
+  try {
+    spec.memory_limit_mb = w.config.get_int(gale::keys::topology_worker_memory_limit_mb, 0);
+  } catch (const ConfigError& e) {
+    note_error(slot, e.what());  // not an integer: no worker starts on a limit it cannot apply
+    backoff_after_failure();
+    return;
+  }
   if (spec.memory_limit_mb > 0 && !memory_limit_supported() && !slot.limit_warned) {
     log_->warn("port {}: {} = {} is not enforced: this build runs under AddressSanitizer",
                slot.port, gale::keys::topology_worker_memory_limit_mb, spec.memory_limit_mb);
