@@ -51,10 +51,13 @@ constexpr VerbInfo k_verbs[] = {
     {"list", "[options]",
      "Lists the topologies nimbus runs: name, status, workers, tasks, uptime, id."},
     {"status", "NAME [options]",
-     "Shows a topology: its status, uptime and assignment version, and per worker\n"
-     "its host:port, supervisor, tasks, components, whether it is alive, its uptime,\n"
-     "restarts and last error; then a line per executor a worker reports stuck\n"
-     "(topology.executor.stuck.secs without progress inside user code)."},
+     "Shows a topology: its status, uptime and assignment version; per worker its\n"
+     "host:port, supervisor, state (running, starting, restarting, stopped, unknown),\n"
+     "pid, uptime, restarts after crashes, last exit, tasks, components and last\n"
+     "error; a line per executor a running worker reports stuck\n"
+     "(topology.executor.stuck.secs without progress inside user code); per\n"
+     "component its counters since the topology started (across worker restarts)\n"
+     "and the rates of the workers running now."},
     {"kill", "NAME [--wait S] [options]",
      "Kills a topology: its spouts stop emitting at once, then after S seconds (for\n"
      "pending tuple trees to complete) its workers stop and nimbus forgets it."},
@@ -218,8 +221,9 @@ int run_status(const Target& target, const std::string& name) {
     std::cout << "no workers assigned\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> rows{
-      {"WORKER", "SUPERVISOR", "ALIVE", "UPTIME", "RESTARTS", "TASKS", "COMPONENTS", "LAST ERROR"}};
+  std::vector<std::vector<std::string>> rows{{"WORKER", "SUPERVISOR", "STATE", "PID", "UPTIME",
+                                              "RESTARTS", "LAST EXIT", "TASKS", "COMPONENTS",
+                                              "LAST ERROR"}};
   for (const Value& item : workers) {
     const Map& w = item.as_map();
     std::vector<std::int64_t> tasks;
@@ -229,18 +233,23 @@ int run_status(const Target& target, const std::string& name) {
       if (!components.empty()) components += ",";
       components += c.as_string();
     }
-    const bool alive = cluster::get_bool(w, "alive");
+    const std::string state = cluster::get_string(w, "state");
+    const std::int64_t pid = cluster::get_int_or(w, "pid", 0);
+    // Uptime only for a worker that runs: the last one a dead worker told is not live.
+    const bool running = state == "running";
     rows.push_back(
         {cluster::get_string(w, "host") + ":" + std::to_string(cluster::get_int(w, "port")),
-         cluster::get_string(w, "supervisor"), alive ? "yes" : "no",
-         alive ? duration_text(cluster::get_int(w, "uptime_secs")) : "-",
-         std::to_string(cluster::get_int(w, "restarts")), task_ranges(tasks),
+         cluster::get_string(w, "supervisor"), state, pid > 0 ? std::to_string(pid) : "-",
+         running ? duration_text(cluster::get_int(w, "uptime_secs")) : "-",
+         std::to_string(cluster::get_int(w, "restarts")),
+         dash_if_empty(cluster::get_string_or(w, "last_exit", "")), task_ranges(tasks),
          dash_if_empty(components), dash_if_empty(cluster::get_string_or(w, "last_error", ""))});
   }
   std::cout << table(rows);
-  // Executors the workers' last heartbeats found stuck, one line each.
+  // Executors the running workers' last heartbeats found stuck, one line each.
   for (const Value& item : workers) {
     const Map& w = item.as_map();
+    if (cluster::get_string_or(w, "state", "running") != "running") continue;
     if (!w.count("stats") || !w.at("stats").is_map()) continue;
     for (const auto& [component, value] : w.at("stats").as_map()) {
       if (!value.is_map() || !value.as_map().count("stuck")) continue;
@@ -258,50 +267,43 @@ int run_status(const Target& target, const std::string& name) {
       }
     }
   }
-  const std::string components = component_table(workers);
+  const std::string components =
+      reply.count("components") ? component_table(cluster::get_map(reply, "components")) : "";
   if (!components.empty()) std::cout << "\n" << components;
   return 0;
 }
 
 }  // namespace
 
-std::string component_table(const List& workers) {
-  struct Totals {
-    std::string kind;
+std::string component_table(const Map& components) {
+  struct Row {
+    std::string component, kind;
     std::int64_t tasks = 0, emitted = 0, acked = 0, failed = 0, executed = 0, rate = 0;
     std::int64_t latency_count = 0, p50_us = 0, p99_us = 0;
   };
-  std::map<std::string, Totals> by_component;
-  std::vector<std::string> order;  // first seen first: the workers list is in task order
-  for (const Value& item : workers) {
-    const Map& w = item.as_map();
-    if (!w.count("stats") || !w.at("stats").is_map()) continue;
-    for (const auto& [component, value] : w.at("stats").as_map()) {
-      if (!value.is_map()) continue;
-      const Map& s = value.as_map();
-      auto [it, fresh] = by_component.try_emplace(component);
-      if (fresh) order.push_back(component);
-      Totals& t = it->second;
-      t.kind = cluster::get_string_or(s, "kind", "bolt");
-      t.tasks += cluster::get_int_or(s, "tasks", 0);
-      t.emitted += cluster::get_int_or(s, "emitted", 0);
-      t.acked += cluster::get_int_or(s, "acked", 0);
-      t.failed += cluster::get_int_or(s, "failed", 0);
-      t.executed += cluster::get_int_or(s, "executed", 0);
-      t.rate += cluster::get_int_or(s, t.kind == "spout" ? "emitted_per_s" : "executed_per_s", 0);
-      t.latency_count += cluster::get_int_or(s, "latency_count", 0);
-      t.p50_us = std::max(t.p50_us, cluster::get_int_or(s, "latency_p50_us", 0));
-      t.p99_us = std::max(t.p99_us, cluster::get_int_or(s, "latency_p99_us", 0));
-    }
+  std::vector<Row> order;
+  for (const auto& [component, value] : components) {
+    if (!value.is_map()) continue;
+    const Map& s = value.as_map();
+    Row r;
+    r.component = component;
+    r.kind = cluster::get_string_or(s, "kind", "bolt");
+    r.tasks = cluster::get_int_or(s, "tasks", 0);
+    r.emitted = cluster::get_int_or(s, "emitted", 0);
+    r.acked = cluster::get_int_or(s, "acked", 0);
+    r.failed = cluster::get_int_or(s, "failed", 0);
+    r.executed = cluster::get_int_or(s, "executed", 0);
+    r.rate = cluster::get_int_or(s, "rate_per_s", 0);
+    r.latency_count = cluster::get_int_or(s, "latency_count", 0);
+    r.p50_us = cluster::get_int_or(s, "latency_p50_us", 0);
+    r.p99_us = cluster::get_int_or(s, "latency_p99_us", 0);
+    order.push_back(std::move(r));
   }
   if (order.empty()) return "";
-  // Spouts first, ackers last, each group in the order the workers list shows them.
-  auto rank = [&](const std::string& c) {
-    const std::string& kind = by_component[c].kind;
-    return kind == "spout" ? 0 : kind == "acker" ? 2 : 1;
-  };
+  // Spouts first, ackers last, each group by component id.
+  auto rank = [](const Row& r) { return r.kind == "spout" ? 0 : r.kind == "acker" ? 2 : 1; };
   std::stable_sort(order.begin(), order.end(),
-                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+                   [&](const Row& a, const Row& b) { return rank(a) < rank(b); });
   auto count = [](std::int64_t n) {
     return human_count(static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0)));
   };
@@ -313,11 +315,12 @@ std::string component_table(const List& workers) {
   std::vector<std::vector<std::string>> rows{{"COMPONENT", "KIND", "TASKS", "EMITTED", "ACKED",
                                               "FAILED", "EXECUTED", "RATE/S",
                                               "LATENCY P50/P99 MS"}};
-  for (const std::string& c : order) {
-    const Totals& t = by_component[c];
-    rows.push_back({c, t.kind, std::to_string(t.tasks), count(t.emitted), count(t.acked),
-                    count(t.failed), t.kind == "spout" ? "-" : count(t.executed), count(t.rate),
-                    t.latency_count > 0 ? ms(t.p50_us) + " / " + ms(t.p99_us) : "-"});
+  for (const Row& t : order) {
+    rows.push_back({t.component, t.kind, std::to_string(t.tasks), count(t.emitted),
+                    count(t.acked), count(t.failed), t.kind == "spout" ? "-" : count(t.executed),
+                    count(t.rate),
+                    t.latency_count > 0 && t.p99_us > 0 ? ms(t.p50_us) + " / " + ms(t.p99_us)
+                                                        : "-"});
   }
   return table(rows);
 }

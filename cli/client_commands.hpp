@@ -26,12 +26,13 @@ std::string client_help(std::string_view verb);
 // 127.0.0.1:6627. Throws gale::Error for an address that is not HOST:PORT.
 std::string nimbus_address(const std::optional<std::string>& flag, const Config& config);
 
-// The per-component table of `gale status`, from the `workers` list of nimbus's status reply:
-// per component the tasks, emitted, acked, failed and executed totals over all its workers, the
-// rate over the workers' last heartbeat interval (tuples emitted per second for spouts, executed
-// per second for bolts and ackers) and, for spouts with acking on, the complete latency p50/p99
-// of the worst worker. Empty when no worker has reported yet.
-std::string component_table(const List& workers);
+// The per-component table of `gale status`, from the `components` map of nimbus's status reply
+// (docs/cluster.md): per component its tasks, the emitted, acked, failed and executed counters
+// since the topology started (nimbus sums them across worker restarts), the rate of its running
+// workers (tuples emitted per second for spouts, executed per second for bolts and ackers) and,
+// for spouts with acking on, the complete latency p50/p99 of the worst running worker. Spouts
+// first, ackers last. Empty when no worker has reported yet.
+std::string component_table(const Map& components);
 
 // "45s", "1m 05s", "2h 03m", "3d 04h".
 std::string duration_text(std::int64_t seconds);

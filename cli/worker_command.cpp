@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <new>
 #include <sstream>
 #include <string_view>
 
@@ -21,6 +22,7 @@
 #include "cluster/rpc.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
+#include "worker/out_of_memory.hpp"
 #include "worker/process/worker_process.hpp"
 #include "worker/process/zmq_slot.hpp"
 #include "worker/worker.hpp"
@@ -102,6 +104,7 @@ std::string worker_help() {
          "task and message);\n"
          "5 when an executor made no progress for topology.executor.stuck.secs and\n"
          "topology.executor.stuck.policy is restart (logged with the component and tasks);\n"
+         "6 when it ran out of memory (under topology.worker.memory.limit.mb);\n"
          "1 when the assignment, the plugin or the data port is unusable; 2 for bad\n"
          "arguments.\n";
   return out.str();
@@ -165,6 +168,10 @@ int run_worker(const std::vector<std::string>& args) {
   log->flush_on(spdlog::level::info);
   try {
     return run_slot(a, log);
+  } catch (const std::bad_alloc&) {
+    // Loading the plugin or building the tasks ran out: the same status as a task that does.
+    log->critical("worker: out of memory; exiting with status {}", worker::k_exit_out_of_memory);
+    return worker::k_exit_out_of_memory;
   } catch (const worker::ComponentInitError& e) {
     log->error("{}; exiting with status {}", e.what(), k_worker_exit_init_failed);
     return k_worker_exit_init_failed;

@@ -14,6 +14,7 @@ inline constexpr int k_worker_exit_init_failed = 4;
 // An executor made no progress for topology.executor.stuck.secs and the policy is "restart": the
 // log's last error names it. A crash to the supervisor: restart it (with backoff).
 inline constexpr int k_worker_exit_stuck = 5;
+// Out of memory: worker::k_exit_out_of_memory (6), worker/out_of_memory.hpp.
 
 // `gale worker --nimbus H:P --supervisor ID --host H --port P --dir D --plugin FILE`: runs the
 // tasks of one worker slot (started by a supervisor, never by hand). Reads D/assignment.msgpack,

@@ -221,58 +221,125 @@ Map Nimbus::on_list(const Map&) {
   return Map{{"topologies", std::move(out)}};
 }
 
+Map Nimbus::worker_status(const TopologyRecord& r, const cluster::WorkerAssignment& w) const {
+  const std::int64_t now = clock_.now_ns();
+  List tasks(w.tasks.begin(), w.tasks.end());
+  List components;
+  std::set<std::string> seen;
+  for (auto t : w.tasks) {
+    if (t < 1 || static_cast<std::size_t>(t) > r.task_components.size()) continue;
+    const std::string& c = r.task_components[static_cast<std::size_t>(t - 1)];
+    if (seen.insert(c).second) components.emplace_back(c);
+  }
+  const WorkerBeat* beat = nullptr;
+  if (auto it = worker_beats_.find({w.supervisor, w.port});
+      it != worker_beats_.end() && it->second.topology_id == r.id) {
+    beat = &it->second;
+  }
+  const SupervisorInfo* sup = nullptr;
+  if (auto it = supervisors_.find(w.supervisor); it != supervisors_.end()) sup = &it->second;
+  const SlotReport* slot = nullptr;
+  if (sup != nullptr) {
+    auto it = sup->slots.find(w.port);
+    if (it != sup->slots.end() && it->second.topology_id == r.id) slot = &it->second;
+  }
+  const std::string state =
+      worker_state(sup != nullptr, slot, beat, r.status == TopologyStatus::killed);
+  const bool running = state == k_state_running;
+
+  std::int64_t uptime = 0;
+  if (running) uptime = slot->uptime_secs + (now - sup->last_seen_ns) / k_ns_per_sec;
+  // The supervisor's line (a crash, a plugin it could not verify) is fresher than the worker's
+  // own last error, which the worker can no longer update once it died.
+  std::string last_error = beat != nullptr ? beat->last_error : "";
+  if (slot != nullptr && !slot->last_error.empty()) last_error = slot->last_error;
+  // The worker's counters as it last told them; its rates only while it runs.
+  Map stats;
+  if (beat != nullptr) {
+    for (const auto& [component, value] : beat->stats) {
+      if (running || !value.is_map()) {
+        stats.emplace(component, value);
+        continue;
+      }
+      Map s = value.as_map();
+      for (const char* rate : {"emitted_per_s", "executed_per_s"}) {
+        if (s.count(rate)) s[rate] = std::int64_t{0};
+      }
+      stats.emplace(component, Value(std::move(s)));
+    }
+  }
+  return Map{{"supervisor", w.supervisor},
+             {"host", w.host},
+             {"port", w.port},
+             {"tasks", std::move(tasks)},
+             {"components", std::move(components)},
+             {"state", state},
+             {"alive", running},
+             {"pid", slot != nullptr ? slot->pid : std::int64_t{0}},
+             {"uptime_secs", uptime},
+             {"restarts", slot != nullptr ? slot->restarts : std::int64_t{0}},
+             {"last_exit", slot != nullptr ? slot->last_exit : std::string()},
+             {"last_error", last_error},
+             {"stats", std::move(stats)}};
+}
+
+Map Nimbus::component_status(const TopologyRecord& r, const List& workers) const {
+  // Counters: the ended incarnations' (earlier_counters), plus the last word of every worker of
+  // the topology that nimbus heard from, on any slot (a worker moved away counts until it ends).
+  CounterTotals totals = r.earlier_counters;
+  for (const auto& [key, beat] : worker_beats_) {
+    if (beat.topology_id == r.id) add_stats(totals, beat.stats);
+  }
+  // Rates and latencies: only the workers running now (`workers`, from worker_status()).
+  struct Live {
+    std::int64_t rate = 0, p50_us = 0, p99_us = 0;
+  };
+  std::map<std::string, Live> live;
+  for (const Value& item : workers) {
+    const Map& w = item.as_map();
+    if (!w.at("alive").as_bool()) continue;
+    for (const auto& [component, value] : w.at("stats").as_map()) {
+      if (!value.is_map()) continue;
+      const Map& s = value.as_map();
+      const auto number = [&](const char* key) {
+        auto it = s.find(key);
+        return it != s.end() && it->second.is_int() ? it->second.as_int() : 0;
+      };
+      Live& l = live[component];
+      const bool spout = totals[component].kind == "spout";
+      l.rate += number(spout ? "emitted_per_s" : "executed_per_s");
+      l.p50_us = std::max(l.p50_us, number("latency_p50_us"));
+      l.p99_us = std::max(l.p99_us, number("latency_p99_us"));
+    }
+  }
+  std::map<std::string, std::int64_t> tasks;
+  for (const std::string& c : r.task_components) ++tasks[c];
+  Map counters = counters_to_map(totals);
+  Map out;
+  for (const auto& [component, value] : counters) {
+    Map m = value.as_map();
+    m["tasks"] = tasks[component];
+    const Live& l = live[component];
+    m["rate_per_s"] = l.rate;
+    m["latency_p50_us"] = l.p50_us;
+    m["latency_p99_us"] = l.p99_us;
+    out.emplace(component, Value(std::move(m)));
+  }
+  return out;
+}
+
 Map Nimbus::on_status(const Map& body) {
   const TopologyRecord& r = by_name(get_string(body, "name"));
-  const std::int64_t now = clock_.now_ns();
   List workers;
-  for (const auto& w : r.assignment.workers) {
-    List tasks(w.tasks.begin(), w.tasks.end());
-    List components;
-    std::set<std::string> seen;
-    for (auto t : w.tasks) {
-      if (t < 1 || static_cast<std::size_t>(t) > r.task_components.size()) continue;
-      const std::string& c = r.task_components[static_cast<std::size_t>(t - 1)];
-      if (seen.insert(c).second) components.emplace_back(c);
-    }
-    bool alive = false;
-    std::int64_t uptime = 0;
-    std::int64_t restarts = 0;
-    std::string last_error;
-    Map stats;
-    auto beat = worker_beats_.find({w.supervisor, w.port});
-    if (beat != worker_beats_.end() && beat->second.topology_id == r.id) {
-      alive = now - beat->second.seen_ns <= supervisor_timeout_ns_;
-      if (alive) uptime = beat->second.uptime_secs + (now - beat->second.seen_ns) / k_ns_per_sec;
-      last_error = beat->second.last_error;
-      stats = beat->second.stats;
-    }
-    auto sup = supervisors_.find(w.supervisor);
-    if (sup != supervisors_.end()) {
-      auto slot = sup->second.slots.find(w.port);
-      if (slot != sup->second.slots.end() && slot->second.topology_id == r.id) {
-        restarts = slot->second.restarts;
-        // A crash the supervisor saw says more than the last error of the restarted worker.
-        if (!slot->second.last_error.empty()) last_error = slot->second.last_error;
-        if (!alive && slot->second.running) uptime = slot->second.uptime_secs;
-      }
-    }
-    workers.push_back(Map{{"supervisor", w.supervisor},
-                          {"host", w.host},
-                          {"port", w.port},
-                          {"tasks", std::move(tasks)},
-                          {"components", std::move(components)},
-                          {"alive", alive},
-                          {"uptime_secs", uptime},
-                          {"restarts", restarts},
-                          {"last_error", last_error},
-                          {"stats", std::move(stats)}});
-  }
+  for (const auto& w : r.assignment.workers) workers.emplace_back(worker_status(r, w));
+  Map components = component_status(r, workers);
   Map reply{{"name", r.name},
             {"topology_id", r.id},
             {"status", shown_status(r)},
             {"uptime_secs", uptime_secs(r)},
             {"version", r.assignment.version},
-            {"workers", std::move(workers)}};
+            {"workers", std::move(workers)},
+            {"components", std::move(components)}};
   if (!r.damaged.empty()) reply["damaged"] = r.damaged;
   return reply;
 }

@@ -3,6 +3,7 @@
 #include "nimbus/nimbus.hpp"
 
 #include <algorithm>
+#include <exception>
 
 #include <spdlog/spdlog.h>
 
@@ -119,18 +120,35 @@ Map Nimbus::on_worker_heartbeat(const Map& body) {
   const std::int64_t port = port_of(cluster::field(body, "port"), "port");
   beat.topology_id = id;
   beat.version = get_int(body, "version");
+  beat.pid = get_int_or(body, "pid", 0);
   beat.uptime_secs = get_int_or(body, "uptime_secs", 0);
   beat.stats = get_map_or_empty(body, "stats");
   beat.last_error = get_string_or(body, "last_error", "");
   beat.seen_ns = clock_.now_ns();
   const TopologyRecord& r = by_id(id);
-  worker_beats_[{supervisor, port}] = std::move(beat);
+  auto [it, fresh] = worker_beats_.try_emplace({supervisor, port});
+  if (!fresh && new_incarnation(it->second, beat)) fold_counters(it->second);
+  it->second = std::move(beat);
   // Without an assignment there is nothing to tell the worker: an error that is not "unknown
   // topology" keeps it running on the one it has.
   if (r.assignment.version == 0) refuse_if_damaged(r);
   return Map{{"status", status_name(r.status)},
              {"version", r.assignment.version},
              {"assignment", r.assignment.to_map()}};
+}
+
+void Nimbus::fold_counters(const WorkerBeat& ended) {
+  auto it = topologies_.find(ended.topology_id);
+  if (it == topologies_.end() || ended.stats.empty()) return;
+  TopologyRecord changed = it->second;
+  add_stats(changed.earlier_counters, ended.stats);
+  try {
+    commit(std::move(changed));
+  } catch (const std::exception& e) {
+    // The heartbeat of the new incarnation is still taken; only these counters are lost.
+    logger_->error("topology '{}': cannot store the counters of an ended worker: {}",
+                   it->second.name, e.what());
+  }
 }
 
 }  // namespace gale::nimbus

@@ -24,6 +24,7 @@
 #include "common/clock.hpp"
 #include "nimbus/scheduler.hpp"
 #include "nimbus/state.hpp"
+#include "nimbus/worker_state.hpp"
 
 namespace spdlog {
 class logger;
@@ -73,31 +74,11 @@ class Nimbus {
   std::int64_t supervisor_timeout_ns() const noexcept { return supervisor_timeout_ns_; }
 
  private:
-  // What a supervisor last told about one of its slots.
-  struct SlotReport {
-    std::string topology_id;
-    std::int64_t version = 0;
-    std::int64_t pid = 0;
-    bool running = false;
-    std::int64_t restarts = 0;
-    std::string last_exit;  // "exit 3", "signal 9", or empty
-    std::string last_error;
-    std::int64_t uptime_secs = 0;
-  };
   struct SupervisorInfo {
     std::string host;
     std::vector<std::int64_t> ports;
     std::int64_t last_seen_ns = 0;
     std::map<std::int64_t, SlotReport> slots;  // by port
-  };
-  // What a worker last told.
-  struct WorkerBeat {
-    std::string topology_id;
-    std::int64_t version = 0;
-    std::int64_t uptime_secs = 0;
-    std::string last_error;
-    Map stats;
-    std::int64_t seen_ns = 0;
   };
   using SlotKey = std::pair<std::string, std::int64_t>;  // (supervisor, port)
 
@@ -121,6 +102,13 @@ class Nimbus {
   // For damaged topologies whose assignment is unknown: the slots of `supervisor` that report
   // them become their workers (tasks unknown), so that nimbus keeps them and shows them.
   void adopt_reported_slots(const std::string& supervisor, const SupervisorInfo& info);
+  // Adds the last counters of a worker incarnation that ended to its topology's totals, which
+  // are written to disk with the topology.
+  void fold_counters(const WorkerBeat& ended);
+  // One entry of a status reply's `workers`, and the reply's `components` totals given those
+  // entries.
+  Map worker_status(const TopologyRecord& r, const cluster::WorkerAssignment& w) const;
+  Map component_status(const TopologyRecord& r, const List& workers) const;
   // Writes `changed` to disk (unless it is damaged: then in memory only), then makes it the
   // record in memory (a failed write changes nothing).
   void commit(TopologyRecord changed);

@@ -99,7 +99,8 @@ Map TopologyRecord::to_map() const {
              {"submitted_ms", submitted_ms},
              {"kill_at_ms", kill_at_ms},
              {"plugin_size", plugin_size},
-             {"plugin_checksum", plugin_checksum}};
+             {"plugin_checksum", plugin_checksum},
+             {"counters", counters_to_map(earlier_counters)}};
 }
 
 TopologyRecord TopologyRecord::from_map(const Map& m) {
@@ -122,6 +123,8 @@ TopologyRecord TopologyRecord::from_map(const Map& m) {
   r.kill_at_ms = get_int(m, "kill_at_ms");
   r.plugin_size = get_int(m, "plugin_size");
   r.plugin_checksum = get_string(m, "plugin_checksum");
+  // Absent from the metas of earlier versions: their counters start afresh.
+  if (m.count("counters")) r.earlier_counters = counters_from_map(get_map(m, "counters"));
   return r;
 }
 

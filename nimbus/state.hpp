@@ -16,6 +16,7 @@
 #include <gale/value.hpp>
 
 #include "cluster/protocol.hpp"
+#include "nimbus/counters.hpp"
 
 namespace spdlog {
 class logger;
@@ -36,6 +37,9 @@ struct TopologyRecord {
   std::int64_t kill_at_ms = 0;    // when killed: when the topology is removed; 0 otherwise
   std::int64_t plugin_size = 0;
   std::string plugin_checksum;
+  // Per component, the counters of the worker incarnations that ended (each one's last
+  // heartbeat): `status` adds those of the running workers (nimbus/counters.hpp).
+  CounterTotals earlier_counters;
   // Not empty when the topology's record or plugin on disk was found damaged at start: why, and
   // where the damaged bytes were kept. Kept in memory only (a damaged topology is damaged again
   // after a restart, since its meta or plugin is gone). Nimbus keeps such a topology's workers

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,7 +54,34 @@ LaunchResult PosixLauncher::launch(const LaunchSpec& spec) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return {-1, "cannot start " + spec.program + ": " + std::strerror(rc)};
+  if (spec.memory_limit_mb > 0 && memory_limit_supported()) {
+    const rlim_t bytes =
+        static_cast<rlim_t>(spec.memory_limit_mb + k_address_space_margin_mb) << 20;
+    const struct rlimit limit{bytes, bytes};
+    if (::prlimit(pid, RLIMIT_AS, &limit, nullptr) != 0) {
+      const int err = errno;
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      return {-1, "cannot limit the memory of " + spec.program + " to " +
+                      std::to_string(spec.memory_limit_mb) + " MB: " + std::strerror(err)};
+    }
+  }
   return {pid, ""};
+}
+
+bool memory_limit_supported() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+  return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return false;
+#else
+  return true;
+#endif
+#else
+  return true;
+#endif
 }
 
 std::optional<ExitStatus> PosixLauncher::reap(int pid) {

@@ -4,6 +4,7 @@
 // supervisor's restart logic is tested with a fake (tests/unit/test_supervisor.cpp) instead of
 // real processes and real time.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct LaunchSpec {
   std::string program;            // absolute path of the executable
   std::vector<std::string> args;  // argv[1..]; argv[0] is `program`
   std::string output_path;        // stdout and stderr are appended to this file
+  // > 0: the process may use this many MB of memory (see PosixLauncher::launch).
+  std::int64_t memory_limit_mb = 0;
 };
 
 // The pid of the started process, or why it could not start.
@@ -47,7 +50,20 @@ class ProcessLauncher {
   virtual void signal(int pid, int signal) = 0;
 };
 
-// Real processes: posix_spawn and waitpid(WNOHANG). Thread: the supervisor's thread.
+// Address space the margin of a memory limit adds for what a process reserves without using:
+// thread stacks, malloc's per-thread arenas, the mappings of its libraries.
+inline constexpr std::int64_t k_address_space_margin_mb = 1024;
+
+// Whether the memory limit is enforced in this build: RLIMIT_AS cannot be used under
+// AddressSanitizer, whose shadow memory reserves terabytes of address space.
+bool memory_limit_supported() noexcept;
+
+// Real processes: posix_spawn and waitpid(WNOHANG). A memory limit is RLIMIT_AS of
+// memory_limit_mb + k_address_space_margin_mb, set with prlimit(2) on the new process right
+// after the spawn (posix_spawn has no attribute for it, and between fork and exec a
+// multi-threaded supervisor may only make async-signal-safe calls), long before the worker has
+// loaded its plugin; an allocation beyond it throws std::bad_alloc in the worker. Not applied
+// when !memory_limit_supported(). Thread: the supervisor's thread.
 class PosixLauncher final : public ProcessLauncher {
  public:
   ~PosixLauncher() override;

@@ -31,6 +31,8 @@ constexpr int k_exit_reassigned = 3;  // a worker whose tasks changed asks to be
 // line is "exiting with status 5: <what got stuck>". A crash: restarted with backoff.
 constexpr int k_exit_stuck = 5;
 constexpr std::string_view k_stuck_line = "exiting with status 5: ";
+// A worker out of memory (worker/out_of_memory.hpp; the supervisor does not include the runtime).
+constexpr int worker_exit_out_of_memory = 6;
 constexpr const char* k_killed = "killed";
 // Bytes read from the end of worker.log when looking for its last error line.
 constexpr std::size_t k_log_tail = 64 * 1024;
@@ -157,6 +159,8 @@ struct Supervisor::Slot {
   std::string last_problem;         // the last start problem logged, so that it is logged once
   std::int64_t log_offset = 0;      // where the current topology's part of worker.log begins
   std::int64_t run_log_offset = 0;  // where the current worker's part of worker.log begins
+  std::int64_t memory_limit_mb = 0;  // the current worker's, 0: none
+  bool limit_warned = false;         // that the limit is not enforced in this build
 };
 
 Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
@@ -285,10 +289,12 @@ void Supervisor::apply_assignments(const List& assignments) {
       if (next->status != k_killed) {
         if (auto error = plugins_.ensure(next->topology_id, next->plugin_size,
                                          next->plugin_checksum, rpc_)) {
-          if (slot.last_problem != *error) log_->error("port {}: {}", port, *error);
+          // Into worker.log once, so that `gale status` shows why no worker starts.
+          if (slot.last_problem != *error) note_error(slot, *error);
           slot.last_problem = *error;
           next->plugin_ready = false;
         } else {
+          slot.last_problem.clear();
           next->plugin_ready = true;
         }
       }
@@ -334,7 +340,8 @@ void Supervisor::check_assignment_file(Slot& slot) {
     problem = e.what();
   }
   if (problem.empty()) return;
-  log_->warn("port {}: {} is damaged ({}): writing it again", slot.port, file.string(), problem);
+  // An error of the slot, shown by `gale status`: something damages the files of this node.
+  note_error(slot, file.string() + " is damaged (" + problem + "): writing it again");
   slot.written.clear();
 }
 
@@ -390,6 +397,18 @@ void Supervisor::start_worker(Slot& slot) {
                "--plugin",
                plugins_.path_of(w.topology_id).string()};
   spec.output_path = (dir / "worker.out").string();
+  try {
+    spec.memory_limit_mb = w.config.get_int(gale::keys::topology_worker_memory_limit_mb, 0);
+  } catch (const ConfigError& e) {
+    note_error(slot, e.what());  // not an integer: no worker starts on a limit it cannot apply
+    backoff_after_failure();
+    return;
+  }
+  if (spec.memory_limit_mb > 0 && !memory_limit_supported() && !slot.limit_warned) {
+    log_->warn("port {}: {} = {} is not enforced: this build runs under AddressSanitizer",
+               slot.port, gale::keys::topology_worker_memory_limit_mb, spec.memory_limit_mb);
+    slot.limit_warned = true;
+  }
   const LaunchResult launched = launcher_.launch(spec);
   if (launched.pid <= 0) {
     note_error(slot, launched.error);
@@ -397,6 +416,7 @@ void Supervisor::start_worker(Slot& slot) {
     return;
   }
   slot.pid = launched.pid;
+  slot.memory_limit_mb = spec.memory_limit_mb;
   slot.topology_id = w.topology_id;
   slot.version = w.version;
   slot.started_ns = now_ns();
@@ -504,6 +524,12 @@ void Supervisor::on_exit(Slot& slot, const ExitStatus& status) {
   // Into worker.log, so that `gale status` shows the crash even when the worker could not say
   // anything (a segfault), with the worker's own last error of this run when it had one.
   std::string text = "worker pid " + std::to_string(pid) + " ended (" + slot.last_exit + ")";
+  if (!status.signaled && status.code == worker_exit_out_of_memory) {
+    text += ": out of memory";
+    if (slot.memory_limit_mb > 0) {
+      text += " (limit " + std::to_string(slot.memory_limit_mb) + " MB)";
+    }
+  }
   const std::string own =
       last_error_line(worker_dir(slot.port) / "worker.log", slot.run_log_offset);
   if (!own.empty()) text += "; its last error: " + own;

@@ -77,7 +77,10 @@ struct SlotView {
   std::int64_t restarts = 0;  // restarts after crashes and heartbeat timeouts
   int starts = 0;             // processes started for this topology, for tests
   std::string last_exit;      // "exit 3", "signal 9", or empty
-  std::string last_error;     // the last error line of worker.log, or empty
+  // The last error line of worker.log since the topology came to the slot, or empty: the
+  // worker's own, or the supervisor's for the slot (a crash, a plugin that cannot be fetched
+  // or verified, a damaged assignment file), which it writes there too.
+  std::string last_error;
   std::int64_t uptime_secs = 0;
 };
 

@@ -1,4 +1,5 @@
 #include "worker/executor.hpp"
+#include "worker/out_of_memory.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -362,11 +363,20 @@ std::string describe_exception(std::string_view callback, std::exception_ptr err
 
 void Executor::report_exception(std::int32_t task, std::string_view callback,
                                 std::exception_ptr error) {
+  exit_if_out_of_memory(task, callback, error);
   report_error(task, describe_exception(callback, error));
+}
+
+void Executor::exit_if_out_of_memory(std::int32_t task, std::string_view callback,
+                                     std::exception_ptr error) {
+  if (!is_out_of_memory(error)) return;
+  exit_out_of_memory(worker_.log(), worker_.plan().layout().component_of(task) + " task " +
+                                        std::to_string(task) + " " + std::string(callback));
 }
 
 void Executor::init_failed(std::int32_t task, std::string_view callback,
                            std::exception_ptr error) {
+  exit_if_out_of_memory(task, callback, error);
   const std::string what = describe_exception(callback, error);
   report_error(task, what);
   const bool spout = plan_.component_index >= 0 &&

@@ -217,7 +217,10 @@ class Executor {
 
   // Counts, records and logs (at most once a second per task) an error of user code.
   void report_error(std::int32_t task, std::string_view what);
+  // A std::bad_alloc ends the process (worker/out_of_memory.hpp); anything else is reported.
   void report_exception(std::int32_t task, std::string_view callback, std::exception_ptr error);
+  void exit_if_out_of_memory(std::int32_t task, std::string_view callback,
+                             std::exception_ptr error);
   // Reports a failed open()/prepare() (or what built the task) and records it in init_errors().
   void init_failed(std::int32_t task, std::string_view callback, std::exception_ptr error);
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <vector>
 #include <sstream>
 #include <thread>
 
@@ -86,6 +87,25 @@ int workers_running_without_nimbus(const Cluster& cluster) {
     if (contains(text.str(), "does not answer; running on")) ++count;
   }
   return count;
+}
+
+// The words of the first line of `text` whose first word begins with `first` (a worker's
+// host:port or a component of `gale status`), or none.
+std::vector<std::string> row_of(const std::string& text, const std::string& first) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> row;
+    for (std::string w; words >> w;) row.push_back(w);
+    if (!row.empty() && row[0].rfind(first, 0) == 0) return row;
+  }
+  return {};
+}
+
+// The EMITTED column of a component in `gale status` (human_count: exact below 1000), or -1.
+std::int64_t emitted_of(const std::string& status, const std::string& component) {
+  const auto row = row_of(status, component);
+  return row.size() > 3 ? std::stoll(row[3]) : -1;
 }
 
 std::string output_dir(const Cluster& cluster) {
@@ -200,6 +220,56 @@ TEST_SUITE("cluster_failure") {
 }
 
 TEST_SUITE("cluster_state") {
+  TEST_CASE("counters of a SIGKILLed worker carry over to its restart; status shows the kill") {
+    Cluster cluster(1, 1);
+    const std::string out = output_dir(cluster);
+    // 20 rounds of the 5 sentences: 100 emitted by the spouts of each worker process.
+    auto submit = cluster.submit(plugin("cluster_wordcount"), "carry",
+                                 {"-c", "test.output.dir=" + out, "-c", "test.copies=20", "-c",
+                                  "topology.workers=1"});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    CommandResult status;
+    REQUIRE(eventually(
+        [&] {
+          status = cluster.gale("status", {"carry"});
+          return emitted_of(status.output, "sentences") == 100;
+        },
+        60s));
+    auto workers = cluster.workers();
+    REQUIRE(workers.size() == 1);
+    const std::string slot = "127.0.0.1:" + std::to_string(workers[0].second);
+    ::kill(workers[0].first, SIGKILL);
+
+    // The supervisor restarts it; status says so, and the counters never go back.
+    std::int64_t lowest = 100;
+    bool restarted = eventually(
+        [&] {
+          status = cluster.gale("status", {"carry"});
+          lowest = std::min(lowest, emitted_of(status.output, "sentences"));
+          const auto row = row_of(status.output, slot);
+          return row.size() > 7 && row[2] == "running" && row[3] != std::to_string(workers[0].first) &&
+                 contains(status.output, "signal 9");
+        },
+        60s);
+    INFO(status.output);
+    CHECK(restarted);
+    const auto row = row_of(status.output, slot);
+    REQUIRE(row.size() > 7);
+    // WORKER SUPERVISOR STATE PID UPTIME(1 or 2 words) RESTARTS LAST EXIT ...
+    const std::size_t restarts_at = row[4].find('m') != std::string::npos ? 6 : 5;
+    CHECK(row[restarts_at] == "1");
+    CHECK(lowest >= 100);
+    // The new process emits its 100 too: the total counts both.
+    CHECK(eventually(
+        [&] {
+          status = cluster.gale("status", {"carry"});
+          return emitted_of(status.output, "sentences") >= 200;
+        },
+        60s));
+    CHECK(cluster.gale("kill", {"carry", "--wait", "0"}).exit_code == 0);
+  }
+
   TEST_CASE("nimbus recovers topologies and assignments after a restart") {
     Cluster cluster(1, 2);
     const std::string out = output_dir(cluster);
@@ -300,6 +370,60 @@ TEST_SUITE("cluster_bad_input") {
         60s);
     INFO(status.output);
     CHECK(shown);
+    // Crashing again and again, it waits out a growing back-off: status shows that rather than a
+    // live worker, with the crash count.
+    bool restarting = eventually(
+        [&] {
+          status = cluster.gale("status", {"crashy"});
+          const auto row = row_of(status.output, "127.0.0.1:");
+          // WORKER SUPERVISOR STATE PID UPTIME RESTARTS ...; no pid or uptime while restarting.
+          return row.size() > 5 && row[2] == "restarting" && row[3] == "-" && row[4] == "-" &&
+                 std::stoll(row[5]) >= 2;
+        },
+        60s);
+    INFO(status.output);
+    CHECK(restarting);
+    CHECK(contains(status.output, crash));
     CHECK(cluster.gale("kill", {"crashy", "--wait", "0"}).exit_code == 0);
+  }
+
+  TEST_CASE("a worker over topology.worker.memory.limit.mb ends out of memory and is restarted") {
+    Cluster cluster(1, 1);
+    auto r = cluster.submit(plugin("leaking_plugin"), "leaky",
+                            {"-c", "topology.worker.memory.limit.mb=300"});
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CommandResult status;
+#if defined(__SANITIZE_ADDRESS__)
+    // RLIMIT_AS cannot work under AddressSanitizer: the supervisor says the limit is not enforced
+    // (and the bolt stops leaking at test.leak.max.mb).
+    CHECK(eventually(
+        [&] {
+          std::ifstream log(cluster.dir() + "/sup0.out");
+          std::stringstream text;
+          text << log.rdbuf();
+          return contains(text.str(), "topology.worker.memory.limit.mb = 300 is not enforced");
+        },
+        60s));
+#else
+    bool shown = eventually(
+        [&] {
+          status = cluster.gale("status", {"leaky"});
+          const auto row = row_of(status.output, "127.0.0.1:");
+          return contains(status.output, "(exit 6): out of memory (limit 300 MB)") &&
+                 row.size() > 5 && row[2] != "unknown";
+        },
+        90s);
+    INFO(status.output);
+    CHECK(shown);
+    // And it is restarted, with the out-of-memory exit as its last.
+    CHECK(eventually(
+        [&] {
+          status = cluster.gale("status", {"leaky"});
+          return contains(status.output, "exit 6") && !cluster.workers().empty();
+        },
+        60s));
+#endif
+    CHECK(cluster.gale("kill", {"leaky", "--wait", "0"}).exit_code == 0);
   }
 }

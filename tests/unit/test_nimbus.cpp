@@ -178,6 +178,38 @@ struct Fixture {
   }
 };
 
+// One entry of a supervisor heartbeat's `workers`.
+Value slot_report(std::int64_t port, const std::string& topology, bool running, std::int64_t pid,
+                  std::int64_t uptime_secs = 0, std::int64_t restarts = 0,
+                  const std::string& last_exit = "", const std::string& last_error = "") {
+  return Value(Map{{"port", port},
+                   {"topology_id", topology},
+                   {"version", 1},
+                   {"pid", running ? pid : 0},
+                   {"running", running},
+                   {"restarts", restarts},
+                   {"last_exit", last_exit},
+                   {"last_error", last_error},
+                   {"uptime_secs", uptime_secs}});
+}
+
+// A worker heartbeat body from slot s1:`port` whose spout `numbers` emitted `emitted` tuples.
+Map worker_beat(const std::string& topology, std::int64_t port, std::int64_t pid,
+                std::int64_t uptime_secs, std::int64_t emitted) {
+  const Map numbers{{"kind", "spout"},    {"tasks", 1},          {"emitted", emitted},
+                    {"acked", emitted},   {"failed", 0},         {"executed", 0},
+                    {"errors", 0},        {"emitted_per_s", 50}, {"executed_per_s", 0}};
+  return Map{{"topology_id", topology},
+             {"supervisor", "s1"},
+             {"host", "host-s1"},
+             {"port", port},
+             {"version", 1},
+             {"pid", pid},
+             {"uptime_secs", uptime_secs},
+             {"stats", Map{{"numbers", Value(numbers)}}},
+             {"last_error", ""}};
+}
+
 std::vector<std::int32_t> all_tasks(const Assignment& a) {
   std::vector<std::int32_t> tasks;
   for (const auto& w : a.workers) tasks.insert(tasks.end(), w.tasks.begin(), w.tasks.end());
@@ -311,13 +343,20 @@ TEST_SUITE("nimbus") {
     const Bytes& data = gale::cluster::get_bytes(chunk.body, "data");
     CHECK(data == Bytes(plugin.begin(), plugin.begin() + 100));
 
-    // A worker heartbeat makes its slot alive in status.
+    // The supervisor runs the worker and the worker heartbeats: its slot is alive in status.
     const WorkerAssignment& w0 = t->assignment.workers[0];
+    REQUIRE(f.call("supervisor_heartbeat",
+                   Map{{"supervisor", w0.supervisor},
+                       {"host", w0.host},
+                       {"ports", List{w0.port}},
+                       {"workers", List{slot_report(w0.port, id, true, 4242, 7)}}})
+                .ok);
     Reply wb = f.call("worker_heartbeat", Map{{"topology_id", id},
                                               {"supervisor", w0.supervisor},
                                               {"host", w0.host},
                                               {"port", w0.port},
                                               {"version", 1},
+                                              {"pid", 4242},
                                               {"uptime_secs", 7},
                                               {"stats", Map{}},
                                               {"last_error", ""}});
@@ -328,7 +367,9 @@ TEST_SUITE("nimbus") {
     const List& workers = gale::cluster::get_list(st.body, "workers");
     REQUIRE(workers.size() == 2);
     CHECK(gale::cluster::get_bool(workers[0].as_map(), "alive"));
+    CHECK(gale::cluster::get_string(workers[0].as_map(), "state") == "running");
     CHECK_FALSE(gale::cluster::get_bool(workers[1].as_map(), "alive"));
+    CHECK(gale::cluster::get_string(workers[1].as_map(), "state") == "starting");
     CHECK(gale::cluster::get_int(workers[0].as_map(), "uptime_secs") == 7);
     CHECK_FALSE(gale::cluster::get_list(workers[0].as_map(), "components").empty());
 
@@ -338,6 +379,120 @@ TEST_SUITE("nimbus") {
     REQUIRE(tops.size() == 1);
     CHECK(gale::cluster::get_int(tops[0].as_map(), "tasks") == 4);
     CHECK(gale::cluster::get_int(tops[0].as_map(), "workers") == 2);
+  }
+
+  TEST_CASE("status: a worker's state comes from its supervisor, not its last heartbeat") {
+    Fixture f;
+    const std::string id = f.submit_on_s1("good");
+    auto sup_beat = [&](List workers) {
+      REQUIRE(f.call("supervisor_heartbeat", Map{{"supervisor", "s1"},
+                                                 {"host", "host-s1"},
+                                                 {"ports", List{7001, 7002}},
+                                                 {"workers", std::move(workers)}})
+                  .ok);
+    };
+    auto worker = [&]() {
+      Reply st = f.call("status", Map{{"name", "good"}});
+      REQUIRE(st.ok);
+      for (const Value& w : gale::cluster::get_list(st.body, "workers")) {
+        if (gale::cluster::get_int(w.as_map(), "port") == 7001) return w.as_map();
+      }
+      FAIL("no worker on port 7001");
+      return Map{};
+    };
+    auto state = [&]() { return gale::cluster::get_string(worker(), "state"); };
+
+    // Assigned, and the supervisor has not reported the slot yet.
+    CHECK(state() == "starting");
+    // A worker heartbeat alone does not make it run: the supervisor owns the process.
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 100, 5, 1000)).ok);
+    CHECK(state() == "starting");
+
+    sup_beat(List{slot_report(7001, id, true, 100, 5)});
+    CHECK(state() == "running");
+    Map w = worker();
+    CHECK(gale::cluster::get_bool(w, "alive"));
+    CHECK(gale::cluster::get_int(w, "pid") == 100);
+    CHECK(gale::cluster::get_int(w, "uptime_secs") == 5);
+    f.advance_secs(2);
+    CHECK(gale::cluster::get_int(worker(), "uptime_secs") == 7);
+
+    // The worker died: its last heartbeat is still fresh, but the supervisor saw the exit and
+    // waits for the back-off. No live uptime, no live rates; the crash in its place.
+    sup_beat(List{slot_report(7001, id, false, 0, 0, 2, "signal 9",
+                              "worker pid 100 ended (signal 9)")});
+    w = worker();
+    CHECK(gale::cluster::get_string(w, "state") == "restarting");
+    CHECK_FALSE(gale::cluster::get_bool(w, "alive"));
+    CHECK(gale::cluster::get_int(w, "uptime_secs") == 0);
+    CHECK(gale::cluster::get_int(w, "restarts") == 2);
+    CHECK(gale::cluster::get_string(w, "last_exit") == "signal 9");
+    CHECK(gale::cluster::get_string(w, "last_error") == "worker pid 100 ended (signal 9)");
+    const Map& numbers = gale::cluster::get_map(gale::cluster::get_map(w, "stats"), "numbers");
+    CHECK(gale::cluster::get_int(numbers, "emitted") == 1000);
+    CHECK(gale::cluster::get_int(numbers, "emitted_per_s") == 0);
+    Reply st = f.call("status", Map{{"name", "good"}});
+    const Map& totals = gale::cluster::get_map(gale::cluster::get_map(st.body, "components"),
+                                               "numbers");
+    CHECK(gale::cluster::get_int(totals, "rate_per_s") == 0);
+
+    // Restarted: until the new process heartbeats, the old one's heartbeat does not count.
+    sup_beat(List{slot_report(7001, id, true, 101, 0, 2, "signal 9")});
+    CHECK(state() == "starting");
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 101, 0, 10)).ok);
+    CHECK(state() == "running");
+
+    // A plugin the supervisor cannot verify: no worker starts, and status says why.
+    sup_beat(List{slot_report(7001, id, false, 0, 0, 2, "signal 9",
+                              "fetching the plugin: checksum mismatch (expected 1, received 2)")});
+    w = worker();
+    CHECK(gale::cluster::get_string(w, "state") == "restarting");
+    CHECK(gale::cluster::get_string(w, "last_error").find("checksum mismatch") !=
+          std::string::npos);
+    sup_beat(List{slot_report(7001, id, false, 0, 0, 0, "",
+                              "fetching the plugin: checksum mismatch (expected 1, received 2)")});
+    CHECK(state() == "starting");
+
+    // The supervisor falls silent: nobody knows.
+    f.advance_secs(4);
+    f.nimbus->tick();
+    CHECK(state() == "unknown");
+    CHECK_FALSE(gale::cluster::get_bool(worker(), "alive"));
+  }
+
+  TEST_CASE("status: counters add up across worker restarts and survive a nimbus restart") {
+    Fixture f;
+    const std::string id = f.submit_on_s1("good");
+    auto emitted = [&]() {
+      Reply st = f.call("status", Map{{"name", "good"}});
+      REQUIRE(st.ok);
+      const Map& components = gale::cluster::get_map(st.body, "components");
+      REQUIRE(components.count("numbers"));
+      const Map& numbers = components.at("numbers").as_map();
+      CHECK(gale::cluster::get_string(numbers, "kind") == "spout");
+      CHECK(gale::cluster::get_int(numbers, "tasks") == 1);
+      return gale::cluster::get_int(numbers, "emitted");
+    };
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 100, 5, 1000)).ok);
+    CHECK(emitted() == 1000);
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 100, 6, 1100)).ok);
+    CHECK(emitted() == 1100);
+    // A new process on the slot starts counting from zero: the one before is added.
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 101, 1, 200)).ok);
+    CHECK(emitted() == 1300);
+    // The same pid again, but its uptime went back: another process.
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 101, 0, 30)).ok);
+    CHECK(emitted() == 1330);
+    // The other slot's worker counts too.
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7002, 300, 9, 10)).ok);
+    CHECK(emitted() == 1340);
+
+    // The ended processes' counters are on disk; the running ones report theirs again.
+    f.restart();
+    CHECK(emitted() == 1300);
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7001, 101, 4, 45)).ok);
+    REQUIRE(f.call("worker_heartbeat", worker_beat(id, 7002, 300, 12, 20)).ok);
+    CHECK(emitted() == 1365);
   }
 
   TEST_CASE("a damaged meta keeps the topology's workers running; list, status; kill removes it") {

@@ -528,6 +528,10 @@ TEST_SUITE("supervisor") {
     f.supervisor->supervise();
     CHECK(f.launcher.launched.empty());
     CHECK_FALSE(fs::exists(f.dir.path / "plugins" / "wc-1.so"));
+    // Nimbus hears why no worker runs: the slot's last error names the problem.
+    CHECK(f.slot().last_error.find("checksum mismatch") != std::string::npos);
+    CHECK(f.supervisor->heartbeat_body().at("workers").as_list().at(0).as_map().at("last_error") ==
+          gale::Value(f.slot().last_error));
 
     // Once nimbus serves the right bytes, the next heartbeat's assignment starts the worker.
     f.nimbus.plugin = k_plugin;
@@ -745,34 +749,24 @@ TEST_SUITE("supervisor") {
     CHECK(gale::cli::duration_text(7322) == "2h 02m");
   }
 
-  TEST_CASE("CLI: status sums each component over its workers, spouts first") {
-    using gale::List;
+  TEST_CASE("CLI: status prints nimbus's component totals, spouts first, ackers last") {
     using gale::Map;
     using gale::Value;
-    auto stats = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
-                    std::int64_t executed, std::int64_t rate) {
-      Map s{{"kind", kind},
-            {"tasks", tasks},
-            {"emitted", emitted},
-            {"acked", emitted},
-            {"failed", std::int64_t{2}},
-            {"executed", executed},
-            {"emitted_per_s", rate},
-            {"executed_per_s", rate}};
+    auto totals = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
+                     std::int64_t executed, std::int64_t rate) {
+      Map s{{"kind", kind},       {"tasks", tasks},       {"emitted", emitted},
+            {"acked", emitted},   {"failed", std::int64_t{2}}, {"executed", executed},
+            {"rate_per_s", rate}, {"latency_count", std::int64_t{0}}};
       return s;
     };
-    Map spout = stats("spout", 1, 1000, 0, 100);
-    spout.emplace("latency_count", std::int64_t{1000});
+    Map spout = totals("spout", 1, 1000, 0, 100);
+    spout["latency_count"] = std::int64_t{1000};
     spout.emplace("latency_p50_us", std::int64_t{1500});
     spout.emplace("latency_p99_us", std::int64_t{4250});
-    const List workers{
-        Value(Map{{"stats", Value(Map{{"count", Value(stats("bolt", 2, 0, 5000, 300))},
-                                      {"__acker", Value(stats("acker", 1, 0, 40, 4))}})}}),
-        Value(Map{{"stats", Value(Map{{"count", Value(stats("bolt", 1, 0, 2500, 200))},
-                                      {"sentences", Value(spout)}})}}),
-        Value(Map{{"alive", false}}),  // no heartbeat yet: no stats
-    };
-    const std::string text = gale::cli::component_table(workers);
+    const Map components{{"__acker", Value(totals("acker", 1, 0, 40, 4))},
+                         {"count", Value(totals("bolt", 3, 0, 7500, 500))},
+                         {"sentences", Value(spout)}};
+    const std::string text = gale::cli::component_table(components);
     INFO(text);
     const auto spout_at = text.find("sentences");
     const auto count_at = text.find("count");
@@ -780,13 +774,12 @@ TEST_SUITE("supervisor") {
     REQUIRE(spout_at != std::string::npos);
     CHECK(spout_at < count_at);
     CHECK(count_at < acker_at);
-    // count: 3 tasks, 7.50k executed, 500/s over both workers.
     const std::string count_row = text.substr(count_at, text.find('\n', count_at) - count_at);
     CHECK(count_row.find(" 3 ") != std::string::npos);
     CHECK(count_row.find("7.50k") != std::string::npos);
     CHECK(count_row.find("500") != std::string::npos);
     CHECK(text.find("1.50 / 4.25") != std::string::npos);
-    CHECK(gale::cli::component_table(List{}).empty());
+    CHECK(gale::cli::component_table(Map{}).empty());
   }
 
   TEST_CASE("a damaged assignment file is written again before the worker restarts") {
@@ -818,6 +811,7 @@ TEST_SUITE("supervisor") {
     CHECK(repaired.status == "active");
     CHECK(f.log.str().find(file.string() + " is damaged") != std::string::npos);
     CHECK(f.log.str().find("writing it again") != std::string::npos);
+    CHECK(f.slot().last_error.find(file.string() + " is damaged") != std::string::npos);
   }
 
   TEST_CASE("a truncated cached plugin is fetched again, logged, before a worker runs on it") {

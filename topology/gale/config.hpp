@@ -66,6 +66,10 @@ inline constexpr const char* topology_executor_stuck_secs = "topology.executor.s
 // 5); "report": only report it. A thread inside user code cannot be stopped, so a restart of the
 // process is the only way to get the executor's tasks going again.
 inline constexpr const char* topology_executor_stuck_policy = "topology.executor.stuck.policy";
+// Cluster mode: megabytes of memory each worker process of the topology may use (Storm's
+// topology.worker.max.heap.size.mb); a worker that needs more ends with "out of memory" and its
+// supervisor restarts it, before the node's OOM killer picks a victim. Unset: no limit.
+inline constexpr const char* topology_worker_memory_limit_mb = "topology.worker.memory.limit.mb";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
 

@@ -126,6 +126,7 @@ constexpr std::string_view k_known_keys[] = {
     keys::topology_sleep_spout_wait_strategy_time_ms,
     keys::topology_spout_wait_max_ms,
     keys::topology_tick_tuple_freq_secs,
+    keys::topology_worker_memory_limit_mb,
     keys::topology_workers,
     "worker.heartbeat.frequency.secs",
 };

@@ -1,5 +1,7 @@
 #include "worker/process/worker_process.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
 #include <exception>
@@ -280,6 +282,8 @@ Map WorkerProcess::heartbeat_body() {
              {"host", options_.host},
              {"port", static_cast<std::int64_t>(options_.port)},
              {"version", assignment_.version},
+             // With the uptime, tells nimbus a restarted worker from the one before it.
+             {"pid", static_cast<std::int64_t>(::getpid())},
              {"uptime_secs", uptime_secs},
              {"stats", Value(std::move(stats))},
              {"last_error", last_error}};
