@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -136,6 +138,44 @@ std::string describe(const Topology& topology, const std::vector<std::string>& o
             << std::endl;
   std::_Exit(5);
 }
+
+// Worker::stop() bounds the drain, but it must join every executor thread, and a thread inside a
+// user call that never returns (a bolt blocked for ever under topology.executor.stuck.policy =
+// report) cannot be joined. `gale local` then ends anyway, `k_stop_grace` after the drain, with
+// status 5 and a line saying why, instead of hanging.
+constexpr std::chrono::seconds k_stop_grace{5};
+
+// Thread: created and destroyed by the command's thread; its own thread only waits and maybe exits.
+class StopWatchdog {
+ public:
+  explicit StopWatchdog(std::chrono::milliseconds limit)
+      : thread_([this, limit] {
+          std::unique_lock lock(mutex_);
+          if (cv_.wait_for(lock, limit, [this] { return done_; })) return;
+          std::cerr << "gale: error: stopping did not finish " << k_stop_grace.count()
+                    << " s after the drain: a spout or bolt is still inside a user call "
+                       "(execute(), next_tuple(), ack() or fail()) and cannot be stopped; "
+                       "exiting with status 5 without waiting for it"
+                    << std::endl;
+          std::_Exit(5);
+        }) {}
+  ~StopWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  StopWatchdog(const StopWatchdog&) = delete;
+  StopWatchdog& operator=(const StopWatchdog&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
 
 }  // namespace
 
@@ -265,10 +305,14 @@ int run_local(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   std::cout << "stopping: draining pending trees for up to " << seconds_text(o.drain_s)
             << " (Ctrl-C again quits at once)" << std::endl;
-  const worker::StopSummary stopped =
-      worker.stop(std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_s * 1000)));
+  const auto drain = std::chrono::milliseconds(static_cast<std::int64_t>(o.drain_s * 1000));
+  std::optional<worker::StopSummary> stopped;
+  {
+    StopWatchdog watchdog(drain + k_stop_grace);
+    stopped = worker.stop(drain);
+  }
   const double elapsed = seconds_between(started, Clock::now());
-  std::cout << summary(stats_of(worker), elapsed, why) << stop_line(stopped, o.drain_s)
+  std::cout << summary(stats_of(worker), elapsed, why) << stop_line(*stopped, o.drain_s)
             << std::flush;
   return 0;
 }

@@ -176,4 +176,21 @@ TEST_SUITE("local_features") {
           std::string::npos);
     CHECK(r.output.find("local mode cannot restart it") != std::string::npos);
   }
+
+  TEST_CASE("gale local under the report policy ends after the drain though a bolt never returns") {
+    // The bolt stays inside execute() for ever: stop() cannot join its thread, so the command
+    // ends on its own, a grace after the drain, and says why.
+    const auto started = std::chrono::steady_clock::now();
+    auto r = cluster::run_program({gale_exe(), "local",
+                                   std::string(GALE_TEST_PLUGIN_DIR) + "/stuck_plugin.so",
+                                   "--duration", "1", "--drain", "1", "-c",
+                                   "topology.executor.stuck.policy=report"},
+                                  60s);
+    INFO(r.output);
+    CHECK(r.exit_code == 5);
+    CHECK(r.output.find("gale: error: stopping did not finish 5 s after the drain: a spout or bolt "
+                        "is still inside a user call") != std::string::npos);
+    // Well before the harness's 60 s: the duration, the drain and the grace.
+    CHECK(std::chrono::steady_clock::now() - started < 30s);
+  }
 }
