@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -30,14 +32,19 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, ZmqTransportOptions options)
       logger_(options_.logger ? options_.logger
                               : common::make_logger("transport-" + std::to_string(options_.port))),
       endpoint_("tcp://" + options_.host + ":" + std::to_string(options_.port)),
+      // Batches leave room for the stamp in front of them.
       max_message_bytes_(options_.max_message_bytes > 0
-                             ? static_cast<std::size_t>(options_.max_message_bytes)
+                             ? std::max<std::size_t>(
+                                   static_cast<std::size_t>(options_.max_message_bytes),
+                                   wire::stamp_size + 1) -
+                                   wire::stamp_size
                              : std::numeric_limits<std::size_t>::max()),
       pull_(context_, zmq::socket_type::pull),
       sender_(context_, queue_, options_.retry_poll, logger_) {
   if (options_.port < 1 || options_.port > 65535) {
     throw Error("data port " + std::to_string(options_.port) + " is out of range 1..65535");
   }
+  queue_.stamp = wire::SenderStamp{0, options_.tenure, options_.first_task};
   pull_.set(zmq::sockopt::linger, 0);
   pull_.set(zmq::sockopt::maxmsgsize,
             options_.max_message_bytes > 0 ? options_.max_message_bytes : std::int64_t{-1});
@@ -77,25 +84,34 @@ void ZmqTransport::stop(std::chrono::milliseconds flush) {
   auto s = stats();
   logger_->info(
       "data transport stopped: {} batches ({} bytes) sent, {} received, {} malformed, "
-      "{} dropped, {} split, {} messages refused as too large",
+      "{} dropped, {} split, {} messages refused as too large, {} from superseded workers refused",
       s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches, s.dropped_batches,
-      s.split_batches, s.refused_messages);
+      s.split_batches, s.refused_messages, s.fenced_batches);
 }
 
-void ZmqTransport::set_routes(std::vector<TaskRoute> routes) {
+void ZmqTransport::set_routes(std::vector<TaskRoute> routes, std::int64_t version) {
   std::vector<std::string> endpoint_of_task;
+  std::vector<std::int64_t> tenure_of_task;
   for (TaskRoute& route : routes) {
     for (std::int32_t task : route.tasks) {
       if (task < 0) continue;
       if (static_cast<std::size_t>(task) >= endpoint_of_task.size()) {
         endpoint_of_task.resize(static_cast<std::size_t>(task) + 1);
+        tenure_of_task.resize(static_cast<std::size_t>(task) + 1, -1);
       }
       endpoint_of_task[task] = route.endpoint;
+      tenure_of_task[task] = route.since;
     }
   }
   {
+    std::lock_guard lock(fence_mutex_);
+    next_fence_ = Fence(version, std::move(tenure_of_task));
+  }
+  fence_generation_.fetch_add(1, std::memory_order_release);
+  {
     std::lock_guard lock(queue_.mutex);
     queue_.endpoint_of_task = std::move(endpoint_of_task);
+    queue_.stamp.version = version;
     ++queue_.routes_version;
   }
   queue_.has_work.notify_one();
@@ -199,6 +215,8 @@ ZmqTransportStats ZmqTransport::stats() const {
   s.dropped_batches = queue_.dropped_batches.load(std::memory_order_relaxed);
   s.split_batches = split_batches_.load(std::memory_order_relaxed);
   s.refused_messages = refused_messages_.load(std::memory_order_relaxed);
+  s.fenced_batches = fenced_batches_.load(std::memory_order_relaxed);
+  s.newest_peer_version = newest_peer_version_.load(std::memory_order_relaxed);
   std::lock_guard lock(queue_.mutex);
   s.queued_batches = queue_.queued_batches;
   return s;
@@ -223,8 +241,12 @@ void ZmqTransport::receive_loop() {
       zmq::message_t message;
       if (!pull_.recv(message, zmq::recv_flags::dontwait)) break;
       messages.clear();
+      const std::string_view bytes = message.to_string_view();
+      const std::optional<wire::SenderStamp> stamp = wire::read_stamp(bytes);
       try {
-        wire::decode_batch(message.to_string_view(), resolve_, messages);
+        if (!stamp) throw Error("no sender stamp in front of the batch");
+        if (!admit(*stamp)) continue;
+        wire::decode_batch(bytes.substr(wire::stamp_size), resolve_, messages);
       } catch (const std::exception& e) {
         malformed_batches_.fetch_add(1, std::memory_order_relaxed);
         std::uint64_t suppressed = 0;
@@ -246,6 +268,34 @@ void ZmqTransport::receive_loop() {
       }
     }
   }
+}
+
+bool ZmqTransport::admit(const wire::SenderStamp& stamp) {
+  // A newer version than any seen so far: the worker fetches that assignment early.
+  if (stamp.version > newest_peer_version_.load(std::memory_order_relaxed)) {
+    newest_peer_version_.store(stamp.version, std::memory_order_relaxed);
+  }
+  if (const std::uint64_t g = fence_generation_.load(std::memory_order_acquire); g != fence_seen_)
+      [[unlikely]] {
+    std::lock_guard lock(fence_mutex_);
+    fence_ = next_fence_;
+    fence_seen_ = g;
+  }
+  if (fence_.admits(stamp)) [[likely]] return true;
+  fenced_batches_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t suppressed = 0;
+  if (fence_pacer_.allow(suppressed)) {
+    const std::int64_t tenure = fence_.tenure_of(stamp.task);
+    logger_->warn(
+        "refused a batch from a superseded worker: it runs task {} since assignment version {} "
+        "(and runs version {}), but in version {} here {}{}",
+        stamp.task, stamp.since, stamp.version, fence_.version(),
+        tenure < 0 ? "no worker runs that task"
+                   : "a worker runs it since version " + std::to_string(tenure),
+        suppressed > 0 ? " (and " + std::to_string(suppressed) + " more since the last report)"
+                       : std::string());
+  }
+  return false;
 }
 
 }  // namespace gale::transport

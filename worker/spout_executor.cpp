@@ -148,6 +148,11 @@ class SpoutExecutor final : public Executor {
   // The ack() of trees completed at emit (acking off) and the fail() of expired trees, in order.
   // ack() and fail() may emit again and so queue more: each list is taken before its calls.
   void run_callbacks() {
+    if (worker_.spouts_fenced()) {
+      immediate_acks_.clear();
+      expired_.clear();
+      return;
+    }
     while (!immediate_acks_.empty() || !expired_.empty()) {
       std::vector<std::pair<SpoutTask*, MessageId>> acks;
       acks.swap(immediate_acks_);
@@ -266,6 +271,8 @@ void SpoutExecutor::on_message(wire::Message& message) {
   }
   SpoutTask* task = task_of(message.task);
   if (task == nullptr) return;
+  // Superseded: the spout task now runs in another worker, which acts on its ids.
+  if (worker_.spouts_fenced()) return;
   PendingTuple pending;
   if (!task->pending.take(message.root, pending)) return;  // already timed out
   if (message.kind == wire::MessageKind::spout_ack) {
@@ -315,6 +322,7 @@ bool SpoutExecutor::produce() {
             task->pending.size() >= static_cast<std::size_t>(task->max_pending)) {
           break;
         }
+        if (worker_.spouts_fenced()) break;
         task->emitted = false;
         call(*task, "next_tuple", [&] { task->spout->next_tuple(); });
         if (!immediate_acks_.empty() || !expired_.empty()) run_callbacks();

@@ -109,6 +109,12 @@ class GALE_API Worker {
   // Spouts stop (deactivate) or resume (activate) calling next_tuple.
   void activate();
   void deactivate();
+  // This worker was superseded (a newer assignment runs its tasks elsewhere): its spouts stop for
+  // good, at once. No next_tuple(), ack() or fail() call starts from now on (one under way
+  // finishes; deactivate() and close() still run), so that the spout tasks now running in another
+  // worker are the only ones acting on their message ids; activate() no longer resumes them.
+  // stop() then does not wait for pending trees. Any thread.
+  void fence_spouts();
   // Deactivates spouts, waits for every pending tree to complete or fail and for the queues to
   // empty, then stops the executors, which call close()/cleanup(). `drain` bounds all of that
   // waiting: once it ran out, executors drop what is queued and run no more user code (a call

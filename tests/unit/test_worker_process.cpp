@@ -61,6 +61,9 @@ struct SlotRecord {
   int activations = 0;
   int deactivations = 0;
   std::vector<std::int64_t> routed;  // versions passed to set_routes
+  int fenced = 0;                     // fence_spouts() calls
+  bool fenced_while_running = false;  // the last fence_spouts() came before any stop()
+  std::int64_t peer_version = 0;      // what newest_peer_version() reports
   int stops = 0;
   std::chrono::milliseconds drain{-1};
   std::chrono::milliseconds flush{-1};
@@ -83,6 +86,11 @@ class FakeSlot final : public gale::worker::SlotRuntime {
     ++record_.deactivations;
   }
   void set_routes(const Assignment& a) override { record_.routed.push_back(a.version); }
+  void fence_spouts() override {
+    ++record_.fenced;
+    record_.fenced_while_running = record_.stops == 0;
+  }
+  std::int64_t newest_peer_version() const override { return record_.peer_version; }
   gale::worker::WorkerStats stats() const override { return record_.stats; }
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
     ++record_.stops;
@@ -157,6 +165,7 @@ struct Fixture {
     o.drain_on_stop = 2000ms;
     o.drain_on_reassign = 1000ms;
     o.transport_flush = 700ms;
+    o.peer_version_check = 10s;  // longer than the heartbeat period: waits end at heartbeats
     process = std::make_unique<WorkerProcess>(
         o, [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, clock,
         [this](const SlotSpec& spec) -> std::unique_ptr<gale::worker::SlotRuntime> {

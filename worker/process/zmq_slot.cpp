@@ -27,6 +27,9 @@ transport::ZmqTransportOptions transport_options(const SlotSpec& spec) {
   options.host = spec.host;
   options.port = spec.port;
   options.logger = spec.logger;
+  // Who this slot is on the wire (docs/cluster.md, "Fencing"): tasks ascending, never empty.
+  options.tenure = spec.tenure;
+  options.first_task = spec.tasks.empty() ? 0 : spec.tasks.front();
   return options;
 }
 
@@ -48,7 +51,7 @@ class ZmqSlot final : public SlotRuntime {
         context_(1),
         transport_(context_, transport_options(spec)),
         worker_(plugin_.topology, config_, worker_options(spec, &transport_)) {
-    transport_.set_routes(routes_of(spec.assignment));
+    transport_.set_routes(routes_of(spec.assignment), spec.assignment.version);
   }
   ~ZmqSlot() override = default;  // the worker stops before the transport, as it requires
 
@@ -64,8 +67,10 @@ class ZmqSlot final : public SlotRuntime {
   void activate() override { worker_.activate(); }
   void deactivate() override { worker_.deactivate(); }
   void set_routes(const cluster::Assignment& assignment) override {
-    transport_.set_routes(routes_of(assignment));
+    transport_.set_routes(routes_of(assignment), assignment.version);
   }
+  void fence_spouts() override { worker_.fence_spouts(); }
+  std::int64_t newest_peer_version() const override { return transport_.newest_peer_version(); }
   WorkerStats stats() const override { return worker_.stats(); }
 
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
