@@ -150,7 +150,8 @@ struct Fixture {
   std::unique_ptr<WorkerProcess> process;
 
   explicit Fixture(const std::string& file_status = "active", Assignment file = assignment(1),
-                   std::string supervisor = "sup-1") {
+                   std::string supervisor = "sup-1",
+                   std::chrono::milliseconds peer_version_check = 10s) {
     Config config;
     config.set("worker.heartbeat.frequency.secs", Value(2.0));
     gale::cluster::write_assignment_file(dir.path / "assignment.msgpack", file, config,
@@ -165,7 +166,8 @@ struct Fixture {
     o.drain_on_stop = 2000ms;
     o.drain_on_reassign = 1000ms;
     o.transport_flush = 700ms;
-    o.peer_version_check = 10s;  // longer than the heartbeat period: waits end at heartbeats
+    // By default longer than the heartbeat period: waits end at heartbeats.
+    o.peer_version_check = peer_version_check;
     process = std::make_unique<WorkerProcess>(
         o, [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, clock,
         [this](const SlotSpec& spec) -> std::unique_ptr<gale::worker::SlotRuntime> {
@@ -389,6 +391,9 @@ TEST_SUITE("worker_process") {
     CHECK(f.process->stop_reason() == StopReason::reassigned);
     CHECK(f.slot.routed.empty());
     CHECK(f.slot.stops == 0);  // the owner stops it
+    // Superseded: the spouts were fenced at once, long before the owner's stop.
+    CHECK(f.slot.fenced == 1);
+    CHECK(f.slot.fenced_while_running);
 
     const std::size_t beats = f.beats();
     CHECK_FALSE(f.advance_and_tick(2s));  // no more heartbeats
@@ -398,6 +403,71 @@ TEST_SUITE("worker_process") {
     CHECK(f.slot.drain == 1000ms);  // drain_on_reassign
     CHECK(f.slot.flush == 700ms);
     CHECK(f.process->stop_reason() == StopReason::reassigned);
+  }
+
+  TEST_CASE("a slot runs with the tenure its assignment gives it; a re-route fences nothing") {
+    Assignment file = assignment(3);
+    file.workers[0].since = 2;
+    Fixture f("active", file);
+    f.process->start();
+    REQUIRE(f.slot.spec.has_value());
+    CHECK(f.slot.spec->tenure == 2);
+    f.nimbus.current = assignment(4, {1, 2}, 6702);
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.routed == std::vector<std::int64_t>{4});
+    CHECK(f.slot.fenced == 0);
+  }
+
+  TEST_CASE("a peer on a newer assignment version brings the next heartbeat forward, once") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    REQUIRE(f.beats() == 1);
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 1);  // not due, and no peer runs a newer version
+
+    f.slot.peer_version = 2;  // a batch stamped with version 2 came in
+    f.nimbus.current = assignment(2, {1, 2}, 6702);
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 2);
+    CHECK(f.slot.routed == std::vector<std::int64_t>{2});
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 2);  // caught up: the regular schedule goes on
+    CHECK(f.advance_and_tick(1700ms));
+    CHECK(f.beats() == 3);  // due 2 s after the first
+
+    SUBCASE("a superseded worker learns it from the early heartbeat and fences its spouts") {
+      f.slot.peer_version = 3;
+      f.nimbus.current = assignment(3, {1});
+      CHECK_FALSE(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.slot.fenced == 1);
+      CHECK(f.process->stop_reason() == StopReason::reassigned);
+    }
+    SUBCASE("while nimbus does not answer, one early heartbeat per version, then the schedule") {
+      f.slot.peer_version = 3;
+      f.nimbus.answer = false;
+      CHECK(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.process->running());  // nimbus down: it runs on with what it has
+      CHECK(f.slot.fenced == 0);
+    }
+  }
+
+  TEST_CASE("run waits at most peer_version_check between ticks, so a newer peer is noticed") {
+    Fixture f("active", assignment(1), "sup-1", 300ms);
+    f.process->start();
+    std::vector<std::chrono::nanoseconds> waits;
+    f.process->run([&](std::chrono::nanoseconds wait) {
+      waits.push_back(wait);
+      f.clock.advance(wait);
+      if (waits.size() == 2) f.slot.peer_version = 2;
+      return waits.size() == 4;
+    });
+    CHECK(waits == std::vector<std::chrono::nanoseconds>{300ms, 300ms, 300ms, 300ms});
+    CHECK(f.beats() == 2);  // the first, and the early one after the second wait
   }
 
   TEST_CASE("killed: spouts stop at once, in-flight work goes on until nimbus drops the topology") {
