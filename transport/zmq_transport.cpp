@@ -225,6 +225,7 @@ ZmqTransportStats ZmqTransport::stats() const {
 void ZmqTransport::receive_loop() {
   LogPacer pacer(std::chrono::seconds(1));
   std::vector<wire::Message> messages;
+  Monotonic::time_point last_awake = Monotonic::now();
   while (!stop_receiving_.load(std::memory_order_acquire)) {
     zmq::pollitem_t item{pull_.handle(), 0, ZMQ_POLLIN, 0};
     try {
@@ -235,6 +236,12 @@ void ZmqTransport::receive_loop() {
       logger_->critical("data transport: poll failed: {}", e.what());
       std::abort();  // a broken invariant: the supervisor restarts the worker
     }
+    const Monotonic::time_point polled = Monotonic::now();
+    // Nothing of this process ran between last_awake + stall_after and now.
+    if (polled - last_awake > options_.stall_after) [[unlikely]] {
+      hold_after_stall(last_awake + options_.stall_after);
+    }
+    last_awake = polled;
     if ((item.revents & ZMQ_POLLIN) == 0) continue;
     // Drain what is there, but look at the stop flag now and then.
     for (int i = 0; i < 256 && !stop_receiving_.load(std::memory_order_acquire); ++i) {
@@ -267,7 +274,23 @@ void ZmqTransport::receive_loop() {
         logger_->error("data transport: delivering a batch failed: {}", e.what());
       }
     }
+    // Time blocked in deliveries (backpressure) is not a stall.
+    last_awake = Monotonic::now();
   }
+}
+
+void ZmqTransport::hold_after_stall(Monotonic::time_point stalled) {
+  holding_.store(true, std::memory_order_release);
+  const std::int64_t resumed_ns = stalled.time_since_epoch().count();
+  const Monotonic::time_point until = Monotonic::now() + options_.stall_hold;
+  logger_->warn("data transport: this process did not run for a while; deliveries wait for a "
+                "heartbeat (at most {} ms)",
+                options_.stall_hold.count());
+  while (heartbeat_done_ns_.load(std::memory_order_acquire) < resumed_ns &&
+         Monotonic::now() < until && !stop_receiving_.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  holding_.store(false, std::memory_order_release);
 }
 
 bool ZmqTransport::admit(const wire::SenderStamp& stamp) {

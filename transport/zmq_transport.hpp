@@ -51,6 +51,10 @@ struct ZmqTransportOptions {
   // version (set by set_routes). See docs/cluster.md, "Fencing".
   std::int64_t tenure = 0;
   std::int32_t first_task = 0;
+  // The receiver thread wakes at least every 50 ms; a longer gap than stall_after means the
+  // process did not run, and deliveries then wait up to stall_hold for a heartbeat (above).
+  std::chrono::milliseconds stall_after{1000};
+  std::chrono::milliseconds stall_hold{2500};
   std::shared_ptr<spdlog::logger> logger;  // null: a logger named "transport-<port>"
 };
 
@@ -156,6 +160,14 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // tcp://host:port of the PULL socket.
   const std::string& endpoint() const noexcept { return endpoint_; }
   ZmqTransportStats stats() const;
+  // The owner finished a heartbeat to nimbus that it started at `started` (steady clock), answered
+  // or not: a receiver holding after a stall (see receive_loop) goes on once a heartbeat started
+  // after the stall has ended. Any thread.
+  void heartbeat_done(std::chrono::steady_clock::time_point started) noexcept {
+    heartbeat_done_ns_.store(started.time_since_epoch().count(), std::memory_order_release);
+  }
+  // Whether the receiver holds deliveries until the next heartbeat (the process was stalled).
+  bool holding() const noexcept { return holding_.load(std::memory_order_acquire); }
   // The newest assignment version a received batch was stamped with (0: none yet). Any thread.
   std::int64_t newest_peer_version() const noexcept {
     return newest_peer_version_.load(std::memory_order_relaxed);
@@ -163,6 +175,12 @@ class GALE_API ZmqTransport final : public RemoteTransport {
 
  private:
   void receive_loop();
+  // After the receiver thread did not run for a long time (the process was stopped, e.g. SIGSTOP
+  // during a partition, or starved), waits until a heartbeat started after `stalled` (a time the
+  // process was not running) has ended, at most `stall_hold`, before delivering what queued up meanwhile: the worker may have been
+  // superseded while it did not run, and its spouts must not act on those batches before it
+  // knows. Receiver thread.
+  void hold_after_stall(std::chrono::steady_clock::time_point stalled);
   // Whether the fence admits a batch stamped `stamp`: refreshes the receiver's copy of the fence
   // when set_routes changed it, and counts and logs (paced) what it refuses. Receiver thread.
   bool admit(const wire::SenderStamp& stamp);
@@ -218,6 +236,8 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::atomic<std::uint64_t> refused_messages_{0};
   std::atomic<std::uint64_t> fenced_batches_{0};
   std::atomic<std::int64_t> newest_peer_version_{0};
+  std::atomic<std::int64_t> heartbeat_done_ns_{0};  // steady start time of the last heartbeat
+  std::atomic<bool> holding_{false};
 };
 
 }  // namespace gale::transport

@@ -365,6 +365,10 @@ void Worker::start() { impl_->start(); }
 void Worker::activate() { impl_->activate(); }
 void Worker::deactivate() { impl_->deactivate(); }
 void Worker::fence_spouts() { impl_->fence_spouts(); }
+void Worker::heartbeat_done(std::chrono::steady_clock::time_point started) {
+  impl_->heartbeat_done(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count());
+}
 StopSummary Worker::stop(std::chrono::milliseconds drain) { return impl_->stop(drain); }
 WorkerStats Worker::stats() const { return impl_->stats(); }
 std::uint64_t Worker::pending_trees() const { return impl_->pending_trees(); }

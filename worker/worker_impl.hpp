@@ -47,6 +47,14 @@ class WorkerImpl {
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
   // Set once by fence_spouts(): spouts make no more next_tuple(), ack() or fail() calls.
   bool spouts_fenced() const noexcept { return spouts_fenced_.load(std::memory_order_acquire); }
+  const WorkerOptions& options() const noexcept { return options_; }
+  // Steady-clock start of the last heartbeat the owner finished (Worker::heartbeat_done).
+  std::int64_t heartbeat_done_ns() const noexcept {
+    return heartbeat_done_ns_.load(std::memory_order_acquire);
+  }
+  void heartbeat_done(std::int64_t started_ns) noexcept {
+    heartbeat_done_ns_.store(started_ns, std::memory_order_release);
+  }
   // Bumped by every activate() and deactivate(), after `active` changed: a spout executor that read
   // epoch E and then active() has seen every change up to E.
   std::uint64_t activation_epoch() const noexcept {
@@ -110,6 +118,7 @@ class WorkerImpl {
   // Any thread:
   std::atomic<bool> active_{false};
   std::atomic<bool> spouts_fenced_{false};
+  std::atomic<std::int64_t> heartbeat_done_ns_{0};
   std::atomic<std::uint64_t> activation_epoch_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};

@@ -64,6 +64,8 @@ struct SlotRecord {
   int fenced = 0;                     // fence_spouts() calls
   bool fenced_while_running = false;  // the last fence_spouts() came before any stop()
   std::int64_t peer_version = 0;      // what newest_peer_version() reports
+  int heartbeats_started = 0;
+  int heartbeats_ended = 0;
   int stops = 0;
   std::chrono::milliseconds drain{-1};
   std::chrono::milliseconds flush{-1};
@@ -91,6 +93,8 @@ class FakeSlot final : public gale::worker::SlotRuntime {
     record_.fenced_while_running = record_.stops == 0;
   }
   std::int64_t newest_peer_version() const override { return record_.peer_version; }
+  void heartbeat_started() override { ++record_.heartbeats_started; }
+  void heartbeat_ended() override { ++record_.heartbeats_ended; }
   gale::worker::WorkerStats stats() const override { return record_.stats; }
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
     ++record_.stops;
@@ -394,6 +398,9 @@ TEST_SUITE("worker_process") {
     // Superseded: the spouts were fenced at once, long before the owner's stop.
     CHECK(f.slot.fenced == 1);
     CHECK(f.slot.fenced_while_running);
+    // The runtime is told around each heartbeat (a receiver holding after a stall goes on then).
+    CHECK(f.slot.heartbeats_started == 2);
+    CHECK(f.slot.heartbeats_ended == 2);
 
     const std::size_t beats = f.beats();
     CHECK_FALSE(f.advance_and_tick(2s));  // no more heartbeats

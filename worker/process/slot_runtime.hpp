@@ -64,6 +64,11 @@ class SlotRuntime {
   virtual void fence_spouts() = 0;
   // The newest assignment version a batch from a peer was stamped with (0: none yet).
   virtual std::int64_t newest_peer_version() const = 0;
+  // Around every heartbeat to nimbus: after a stall (the process did not run, e.g. stopped during
+  // a partition), received batches wait for a heartbeat started after it to end, so that a
+  // superseded worker fences its spouts before they act on what queued up meanwhile.
+  virtual void heartbeat_started() = 0;
+  virtual void heartbeat_ended() = 0;
   // Counters of this slot's components (heartbeats report them).
   virtual WorkerStats stats() const = 0;
   // Storm's stop order: spouts stop, pending trees get up to `drain` to complete, executors drain

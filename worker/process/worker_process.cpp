@@ -145,6 +145,11 @@ void WorkerProcess::run(const std::function<bool(std::chrono::nanoseconds)>& wai
   while (tick()) {
     if (wait_for_stop(std::min<std::chrono::nanoseconds>(until_next_heartbeat(),
                                                          options_.peer_version_check))) {
+      // Asked to stop (SIGTERM) with a heartbeat due, e.g. a process that was frozen while its
+      // supervisor was declared dead, and stopped by that supervisor as soon as both resumed: the
+      // heartbeat goes first, so that a superseded worker fences its spouts instead of acking
+      // beside its replacement during the drain. At most one RPC timeout more when nimbus is down.
+      if (until_next_heartbeat().count() == 0) (void)tick();
       return;
     }
   }
@@ -162,6 +167,13 @@ bool WorkerProcess::peer_runs_newer() {
 }
 
 void WorkerProcess::heartbeat() {
+  runtime_->heartbeat_started();
+  heartbeat_exchange();
+  // After follow_reply: a superseded worker has fenced its spouts by now.
+  runtime_->heartbeat_ended();
+}
+
+void WorkerProcess::heartbeat_exchange() {
   touch_heartbeat(options_.dir / "heartbeat", *log_);
   std::optional<cluster::Reply> reply;
   try {

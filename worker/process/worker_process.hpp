@@ -99,8 +99,9 @@ class WorkerProcess {
   // a signal, between ticks.
   std::chrono::nanoseconds until_next_heartbeat() const;
   // Ticks until tick() returns false or `wait_for_stop`, called between ticks with the time until
-  // the next heartbeat is due (at most peer_version_check), returns true (the owner wants to stop: a signal came). Does not
-  // call stop(). REQUIRES: start() succeeded.
+  // the next heartbeat is due (at most peer_version_check), returns true (the owner wants to stop:
+  // a signal came); a heartbeat due by then still goes out first (it may fence the spouts). Does
+  // not call stop(). REQUIRES: start() succeeded.
   void run(const std::function<bool(std::chrono::nanoseconds)>& wait_for_stop);
 
   // Refuses further ticks, then stops the runtime in Storm's order and returns when it is done:
@@ -127,6 +128,8 @@ class WorkerProcess {
   enum class State { created, running, ended, stopped };
   const cluster::WorkerAssignment* find_slot(const cluster::Assignment& assignment) const;
   void heartbeat();
+  // One worker_heartbeat call and following its reply.
+  void heartbeat_exchange();
   // A peer's batch was stamped with a version newer than this process's and newer than the last
   // one that caused an early heartbeat.
   bool peer_runs_newer();

@@ -39,6 +39,7 @@ WorkerOptions worker_options(const SlotSpec& spec, transport::RemoteTransport* r
   options.remote = remote;
   options.name = spec.name;
   options.log_file = spec.log_file;
+  options.stall_after = std::chrono::milliseconds(1000);
   return options;
 }
 
@@ -71,6 +72,11 @@ class ZmqSlot final : public SlotRuntime {
   }
   void fence_spouts() override { worker_.fence_spouts(); }
   std::int64_t newest_peer_version() const override { return transport_.newest_peer_version(); }
+  void heartbeat_started() override { heartbeat_started_ = std::chrono::steady_clock::now(); }
+  void heartbeat_ended() override {
+    transport_.heartbeat_done(heartbeat_started_);
+    worker_.heartbeat_done(heartbeat_started_);
+  }
   WorkerStats stats() const override { return worker_.stats(); }
 
   void stop(std::chrono::milliseconds drain, std::chrono::milliseconds flush) override {
@@ -89,6 +95,7 @@ class ZmqSlot final : public SlotRuntime {
   zmq::context_t context_;
   transport::ZmqTransport transport_;
   Worker worker_;
+  std::chrono::steady_clock::time_point heartbeat_started_{};  // of the heartbeat under way
 };
 
 }  // namespace
