@@ -280,7 +280,6 @@ void ZmqTransport::receive_loop() {
 }
 
 void ZmqTransport::hold_after_stall(Monotonic::time_point stalled) {
-  holding_.store(true, std::memory_order_release);
   const std::int64_t resumed_ns = stalled.time_since_epoch().count();
   const Monotonic::time_point until = Monotonic::now() + options_.stall_hold;
   logger_->warn("data transport: this process did not run for a while; deliveries wait for a "
@@ -290,7 +289,6 @@ void ZmqTransport::hold_after_stall(Monotonic::time_point stalled) {
          Monotonic::now() < until && !stop_receiving_.load(std::memory_order_acquire)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  holding_.store(false, std::memory_order_release);
 }
 
 bool ZmqTransport::admit(const wire::SenderStamp& stamp) {

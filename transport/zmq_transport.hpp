@@ -166,8 +166,6 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   void heartbeat_done(std::chrono::steady_clock::time_point started) noexcept {
     heartbeat_done_ns_.store(started.time_since_epoch().count(), std::memory_order_release);
   }
-  // Whether the receiver holds deliveries until the next heartbeat (the process was stalled).
-  bool holding() const noexcept { return holding_.load(std::memory_order_acquire); }
   // The newest assignment version a received batch was stamped with (0: none yet). Any thread.
   std::int64_t newest_peer_version() const noexcept {
     return newest_peer_version_.load(std::memory_order_relaxed);
@@ -237,7 +235,6 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::atomic<std::uint64_t> fenced_batches_{0};
   std::atomic<std::int64_t> newest_peer_version_{0};
   std::atomic<std::int64_t> heartbeat_done_ns_{0};  // steady start time of the last heartbeat
-  std::atomic<bool> holding_{false};
 };
 
 }  // namespace gale::transport

@@ -266,13 +266,32 @@ TEST_SUITE("worker_process") {
       std::vector<std::chrono::nanoseconds> waits;
       f.process->run([&](std::chrono::nanoseconds until_heartbeat) {
         waits.push_back(until_heartbeat);
+        if (waits.size() == 3) {
+          f.clock.advance(until_heartbeat / 2);  // a signal comes halfway through the third wait
+          return true;
+        }
         f.clock.advance(until_heartbeat);  // the wait ends at the next heartbeat
-        return waits.size() == 3;          // a signal comes during the third wait
+        return false;
       });
       CHECK(waits == std::vector<std::chrono::nanoseconds>{2s, 2s, 2s});
       CHECK(f.beats() == 3);
       CHECK(f.process->running());  // run() leaves stop() to the owner
       CHECK_FALSE(f.process->stop_reason().has_value());
+    }
+    SUBCASE("a signal that finds a heartbeat due lets it go first, which may fence the spouts") {
+      Fixture f;
+      f.process->start();
+      int waits = 0;
+      f.process->run([&](std::chrono::nanoseconds until_heartbeat) {
+        ++waits;
+        f.clock.advance(until_heartbeat);
+        if (waits == 1) f.nimbus.current = assignment(2, {1});  // this slot's tasks changed
+        return true;  // e.g. the supervisor's SIGTERM, with the heartbeat overdue
+      });
+      CHECK(waits == 1);
+      CHECK(f.beats() == 2);
+      CHECK(f.slot.fenced == 1);
+      CHECK(f.process->stop_reason() == StopReason::reassigned);
     }
     SUBCASE("nimbus drops the topology") {
       Fixture f;
