@@ -266,6 +266,18 @@ void LocalCluster::kill_node(int supervisor) {
   kill_all_mentioning(dir_ + "/sup" + std::to_string(supervisor) + "/");
 }
 
+std::vector<pid_t> LocalCluster::signal_node(int supervisor, int signal) {
+  const pid_t pid = supervisors_[static_cast<std::size_t>(supervisor)];
+  if (pid > 0) ::kill(pid, signal);
+  std::vector<pid_t> workers;
+  for (pid_t worker : processes_mentioning(dir_ + "/sup" + std::to_string(supervisor) + "/")) {
+    if (worker == pid) continue;
+    ::kill(worker, signal);
+    workers.push_back(worker);
+  }
+  return workers;
+}
+
 std::vector<std::pair<pid_t, int>> LocalCluster::workers() const {
   std::vector<std::pair<pid_t, int>> out;
   for (pid_t pid : processes_mentioning(dir_)) {
@@ -288,7 +300,8 @@ CommandResult LocalCluster::submit(const std::string& plugin, const std::string&
   eventually(
       [&] {
         result = gale("submit", full, std::chrono::seconds(60));
-        return result.exit_code == 0 || result.output.find("are free") == std::string::npos;
+        // "needs 2 worker slots, 1 is free" / "0 are free": supervisors still registering.
+        return result.exit_code == 0 || result.output.find(" free") == std::string::npos;
       },
       std::chrono::seconds(30));
   return result;

@@ -77,6 +77,9 @@ class LocalCluster {
   void start_nimbus();
   // SIGKILL the supervisor and every worker it started: the node dies.
   void kill_node(int supervisor);
+  // Sends `signal` to the supervisor and every worker it started (SIGSTOP and SIGCONT: a node cut
+  // off and back; 0 sends nothing); returns the workers' pids.
+  std::vector<pid_t> signal_node(int supervisor, int signal);
   // Worker processes alive now (pid, slot port), found through /proc by this cluster's directory.
   std::vector<std::pair<pid_t, int>> workers() const;
 

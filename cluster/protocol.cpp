@@ -168,6 +168,21 @@ const WorkerAssignment* Assignment::slot(std::string_view host, std::int64_t por
   return nullptr;
 }
 
+void Assignment::set_tenures(const Assignment* previous) {
+  if (previous != nullptr && previous->version == version) return;
+  for (WorkerAssignment& w : workers) {
+    w.since = version;
+    if (previous == nullptr) continue;
+    for (const WorkerAssignment& p : previous->workers) {
+      if (p.supervisor == w.supervisor && p.host == w.host && p.port == w.port &&
+          p.tasks == w.tasks) {
+        w.since = p.since;
+        break;
+      }
+    }
+  }
+}
+
 Map Assignment::to_map() const {
   List ws;
   for (const auto& w : workers) {
@@ -175,7 +190,8 @@ Map Assignment::to_map() const {
     ws.push_back(Map{{"supervisor", w.supervisor},
                      {"host", w.host},
                      {"port", w.port},
-                     {"tasks", std::move(tasks)}});
+                     {"tasks", std::move(tasks)},
+                     {"since", w.since}});
   }
   return Map{{"topology_id", topology_id}, {"version", version}, {"workers", std::move(ws)}};
 }
@@ -202,6 +218,7 @@ Assignment Assignment::from_map(const Map& m) {
       w.tasks.push_back(static_cast<std::int32_t>(t.as_int()));
     }
     std::sort(w.tasks.begin(), w.tasks.end());
+    w.since = get_int_or(wm, "since", 0);
     a.workers.push_back(std::move(w));
   }
   return a;

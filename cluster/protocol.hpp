@@ -76,6 +76,11 @@ struct WorkerAssignment {
   std::string host;        // host the worker's data port binds to and peers connect to
   std::int64_t port = 0;   // the slot: the worker's data port
   std::vector<std::int32_t> tasks;  // ascending
+  // The assignment version since which this slot runs these tasks (its tenure): a worker keeps
+  // running across versions that leave its tasks alone, and peers refuse the batches of a worker
+  // whose tenure is older than the one they know for its tasks (docs/cluster.md, "Fencing").
+  // 0: unknown (an assignment written before tenures existed); such a worker is never refused.
+  std::int64_t since = 0;
   friend bool operator==(const WorkerAssignment&, const WorkerAssignment&) = default;
 };
 
@@ -91,8 +96,15 @@ struct Assignment {
   // The slot on host:port, or nullptr.
   const WorkerAssignment* slot(std::string_view host, std::int64_t port) const;
 
+  // Sets each worker's `since` for this assignment replacing `previous` (nullptr: the first
+  // one): a slot that runs the same tasks on the same supervisor, host and port keeps its tenure,
+  // every other one starts its tenure at this version. Nothing changes when `previous` has this
+  // version (the same assignment).
+  void set_tenures(const Assignment* previous);
+
   Map to_map() const;
   // Throws ProtocolError for a missing or mistyped field, or a task outside the int32 range.
+  // A worker without `since` gets 0 (unknown).
   static Assignment from_map(const Map& m);
   friend bool operator==(const Assignment&, const Assignment&) = default;
 };

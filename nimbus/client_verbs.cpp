@@ -115,6 +115,7 @@ Map Nimbus::on_submit(const Map& body) {
   record.assignment.topology_id = record.id;
   record.assignment.version = 1;
   record.assignment.workers = deal_executors(record.executors, spread_slots(free, needed));
+  record.assignment.set_tenures(nullptr);
   record.submitted_ms = wall_ms();
   record.plugin_size = static_cast<std::int64_t>(plugin_bytes.size());
   record.plugin_checksum = cluster::checksum(plugin_bytes);

@@ -132,6 +132,9 @@ const TopologyRecord* Nimbus::find_by_name(std::string_view name) const {
 }
 
 void Nimbus::commit(TopologyRecord changed) {
+  // Every new assignment version is fenced here, whatever changed it (submit, rebalance, moves).
+  auto old = topologies_.find(changed.id);
+  changed.assignment.set_tenures(old == topologies_.end() ? nullptr : &old->second.assignment);
   // A damaged topology's record is not rewritten: its meta is gone or its plugin is, and a record
   // made of what nimbus still knows would pass for a whole one at the next start.
   if (changed.damaged.empty()) state_.save(changed);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -46,6 +47,7 @@ Sender::Taken Sender::take_queued() {
   if (queue_.routes_version != routes_version_) {
     routes_version_ = queue_.routes_version;
     endpoint_of_task_ = queue_.endpoint_of_task;
+    stamp_ = queue_.stamp;
     taken.routes_changed = true;
   }
   taken.stopping = queue_.stopping;
@@ -106,7 +108,12 @@ bool Sender::send_backlogs() {
       Outgoing& out = peer.backlog.front();
       zmq::send_result_t sent;
       try {
-        sent = peer.socket->send(zmq::buffer(out.bytes), zmq::send_flags::dontwait);
+        // The stamp goes in front of the batch in the copy into the ZeroMQ message.
+        zmq::message_t message(wire::stamp_size + out.bytes.size());
+        char* data = static_cast<char*>(message.data());
+        wire::write_stamp(stamp_, data);
+        std::memcpy(data + wire::stamp_size, out.bytes.data(), out.bytes.size());
+        sent = peer.socket->send(message, zmq::send_flags::dontwait);
       } catch (const zmq::error_t& e) {
         // EHOSTUNREACH and the like: the batch is lost, acking replays it. Logged at most once a
         // second (a peer that fails once tends to fail every batch).

@@ -18,6 +18,7 @@
 #include <zmq.hpp>
 
 #include "transport/log_pacer.hpp"
+#include "wire/stamp.hpp"
 
 namespace spdlog {
 class logger;
@@ -44,6 +45,7 @@ struct SendQueue {
   std::size_t queued_batches = 0;
   std::vector<std::string> endpoint_of_task;  // indexed by task id; empty: no route
   std::uint64_t routes_version = 0;
+  wire::SenderStamp stamp;  // in front of every message sent; changes with the routes
   bool stopping = false;
   std::chrono::steady_clock::time_point flush_deadline{};
 
@@ -54,12 +56,13 @@ struct SendQueue {
 };
 
 // Moves the batches of a SendQueue to ZeroMQ: takes what send() queued, routes each batch to the
-// backlog of the peer hosting its task, hands each peer what it takes without blocking, and polls
-// peers that would block (retry_poll at most) before looking at the queue again, so a slow peer
-// keeps its batches (and their share of the queue's limits) instead of losing them. A route change
-// moves the backlogs to their tasks' new peers and closes sockets to endpoints no longer used
-// (linger 0). Batches without a route, or that ZeroMQ refuses with an error, are dropped and
-// counted (acking replays them). Once the queue is stopping, run() returns when the backlog is
+// backlog of the peer hosting its task, puts the queue's stamp in front of it (wire/stamp.hpp; the
+// one copy into the ZeroMQ message that sending makes anyway), hands each peer what it takes
+// without blocking, and polls peers that would block (retry_poll at most) before looking at the
+// queue again, so a slow peer keeps its batches (and their share of the queue's limits) instead of
+// losing them. A route change moves the backlogs to their tasks' new peers and closes sockets to
+// endpoints no longer used (linger 0). Batches without a route, or that ZeroMQ refuses with an
+// error, are dropped and counted (acking replays them). Once the queue is stopping, run() returns when the backlog is
 // empty or the flush deadline has passed, dropping what is left and closing every socket with a
 // linger of what remains of the deadline (at most 1 s).
 //
@@ -125,6 +128,7 @@ class Sender {
   std::map<std::string, Peer> peers_;
   std::vector<std::string> endpoint_of_task_;  // the routes as of routes_version_
   std::uint64_t routes_version_ = 0;
+  wire::SenderStamp stamp_;  // as of routes_version_
   std::deque<Outgoing> incoming_;  // taken from the queue, not yet routed
   std::vector<zmq::pollitem_t> blocked_items_;
   std::size_t backlog_batches_ = 0;  // across peers

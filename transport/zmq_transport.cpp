@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -30,14 +32,19 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, ZmqTransportOptions options)
       logger_(options_.logger ? options_.logger
                               : common::make_logger("transport-" + std::to_string(options_.port))),
       endpoint_("tcp://" + options_.host + ":" + std::to_string(options_.port)),
+      // Batches leave room for the stamp in front of them.
       max_message_bytes_(options_.max_message_bytes > 0
-                             ? static_cast<std::size_t>(options_.max_message_bytes)
+                             ? std::max<std::size_t>(
+                                   static_cast<std::size_t>(options_.max_message_bytes),
+                                   wire::stamp_size + 1) -
+                                   wire::stamp_size
                              : std::numeric_limits<std::size_t>::max()),
       pull_(context_, zmq::socket_type::pull),
       sender_(context_, queue_, options_.retry_poll, logger_) {
   if (options_.port < 1 || options_.port > 65535) {
     throw Error("data port " + std::to_string(options_.port) + " is out of range 1..65535");
   }
+  queue_.stamp = wire::SenderStamp{0, options_.tenure, options_.first_task};
   pull_.set(zmq::sockopt::linger, 0);
   pull_.set(zmq::sockopt::maxmsgsize,
             options_.max_message_bytes > 0 ? options_.max_message_bytes : std::int64_t{-1});
@@ -77,25 +84,34 @@ void ZmqTransport::stop(std::chrono::milliseconds flush) {
   auto s = stats();
   logger_->info(
       "data transport stopped: {} batches ({} bytes) sent, {} received, {} malformed, "
-      "{} dropped, {} split, {} messages refused as too large",
+      "{} dropped, {} split, {} messages refused as too large, {} from superseded workers refused",
       s.batches_sent, s.bytes_sent, s.batches_received, s.malformed_batches, s.dropped_batches,
-      s.split_batches, s.refused_messages);
+      s.split_batches, s.refused_messages, s.fenced_batches);
 }
 
-void ZmqTransport::set_routes(std::vector<TaskRoute> routes) {
+void ZmqTransport::set_routes(std::vector<TaskRoute> routes, std::int64_t version) {
   std::vector<std::string> endpoint_of_task;
+  std::vector<std::int64_t> tenure_of_task;
   for (TaskRoute& route : routes) {
     for (std::int32_t task : route.tasks) {
       if (task < 0) continue;
       if (static_cast<std::size_t>(task) >= endpoint_of_task.size()) {
         endpoint_of_task.resize(static_cast<std::size_t>(task) + 1);
+        tenure_of_task.resize(static_cast<std::size_t>(task) + 1, -1);
       }
       endpoint_of_task[task] = route.endpoint;
+      tenure_of_task[task] = route.since;
     }
   }
   {
+    std::lock_guard lock(fence_mutex_);
+    next_fence_ = Fence(version, std::move(tenure_of_task));
+  }
+  fence_generation_.fetch_add(1, std::memory_order_release);
+  {
     std::lock_guard lock(queue_.mutex);
     queue_.endpoint_of_task = std::move(endpoint_of_task);
+    queue_.stamp.version = version;
     ++queue_.routes_version;
   }
   queue_.has_work.notify_one();
@@ -199,6 +215,8 @@ ZmqTransportStats ZmqTransport::stats() const {
   s.dropped_batches = queue_.dropped_batches.load(std::memory_order_relaxed);
   s.split_batches = split_batches_.load(std::memory_order_relaxed);
   s.refused_messages = refused_messages_.load(std::memory_order_relaxed);
+  s.fenced_batches = fenced_batches_.load(std::memory_order_relaxed);
+  s.newest_peer_version = newest_peer_version_.load(std::memory_order_relaxed);
   std::lock_guard lock(queue_.mutex);
   s.queued_batches = queue_.queued_batches;
   return s;
@@ -207,6 +225,7 @@ ZmqTransportStats ZmqTransport::stats() const {
 void ZmqTransport::receive_loop() {
   LogPacer pacer(std::chrono::seconds(1));
   std::vector<wire::Message> messages;
+  Monotonic::time_point last_awake = Monotonic::now();
   while (!stop_receiving_.load(std::memory_order_acquire)) {
     zmq::pollitem_t item{pull_.handle(), 0, ZMQ_POLLIN, 0};
     try {
@@ -217,14 +236,24 @@ void ZmqTransport::receive_loop() {
       logger_->critical("data transport: poll failed: {}", e.what());
       std::abort();  // a broken invariant: the supervisor restarts the worker
     }
+    const Monotonic::time_point polled = Monotonic::now();
+    // Nothing of this process ran between last_awake + stall_after and now.
+    if (polled - last_awake > options_.stall_after) [[unlikely]] {
+      hold_after_stall(last_awake + options_.stall_after);
+    }
+    last_awake = polled;
     if ((item.revents & ZMQ_POLLIN) == 0) continue;
     // Drain what is there, but look at the stop flag now and then.
     for (int i = 0; i < 256 && !stop_receiving_.load(std::memory_order_acquire); ++i) {
       zmq::message_t message;
       if (!pull_.recv(message, zmq::recv_flags::dontwait)) break;
       messages.clear();
+      const std::string_view bytes = message.to_string_view();
+      const std::optional<wire::SenderStamp> stamp = wire::read_stamp(bytes);
       try {
-        wire::decode_batch(message.to_string_view(), resolve_, messages);
+        if (!stamp) throw Error("no sender stamp in front of the batch");
+        if (!admit(*stamp)) continue;
+        wire::decode_batch(bytes.substr(wire::stamp_size), resolve_, messages);
       } catch (const std::exception& e) {
         malformed_batches_.fetch_add(1, std::memory_order_relaxed);
         std::uint64_t suppressed = 0;
@@ -245,7 +274,49 @@ void ZmqTransport::receive_loop() {
         logger_->error("data transport: delivering a batch failed: {}", e.what());
       }
     }
+    // Time blocked in deliveries (backpressure) is not a stall.
+    last_awake = Monotonic::now();
   }
+}
+
+void ZmqTransport::hold_after_stall(Monotonic::time_point stalled) {
+  const std::int64_t resumed_ns = stalled.time_since_epoch().count();
+  const Monotonic::time_point until = Monotonic::now() + options_.stall_hold;
+  logger_->warn("data transport: this process did not run for a while; deliveries wait for a "
+                "heartbeat (at most {} ms)",
+                options_.stall_hold.count());
+  while (heartbeat_done_ns_.load(std::memory_order_acquire) < resumed_ns &&
+         Monotonic::now() < until && !stop_receiving_.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+bool ZmqTransport::admit(const wire::SenderStamp& stamp) {
+  // A newer version than any seen so far: the worker fetches that assignment early.
+  if (stamp.version > newest_peer_version_.load(std::memory_order_relaxed)) {
+    newest_peer_version_.store(stamp.version, std::memory_order_relaxed);
+  }
+  if (const std::uint64_t g = fence_generation_.load(std::memory_order_acquire); g != fence_seen_)
+      [[unlikely]] {
+    std::lock_guard lock(fence_mutex_);
+    fence_ = next_fence_;
+    fence_seen_ = g;
+  }
+  if (fence_.admits(stamp)) [[likely]] return true;
+  fenced_batches_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t suppressed = 0;
+  if (fence_pacer_.allow(suppressed)) {
+    const std::int64_t tenure = fence_.tenure_of(stamp.task);
+    logger_->warn(
+        "refused a batch from a superseded worker: it runs task {} since assignment version {} "
+        "(and runs version {}), but in version {} here {}{}",
+        stamp.task, stamp.since, stamp.version, fence_.version(),
+        tenure < 0 ? "no worker runs that task"
+                   : "a worker runs it since version " + std::to_string(tenure),
+        suppressed > 0 ? " (and " + std::to_string(suppressed) + " more since the last report)"
+                       : std::string());
+  }
+  return false;
 }
 
 }  // namespace gale::transport

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -19,9 +20,11 @@
 
 #include <gale/export.hpp>
 
+#include "transport/fence.hpp"
 #include "transport/remote_transport.hpp"
 #include "transport/sender.hpp"
 #include "wire/codec.hpp"
+#include "wire/stamp.hpp"
 
 namespace spdlog {
 class logger;
@@ -43,6 +46,15 @@ struct ZmqTransportOptions {
   std::int64_t max_message_bytes = std::int64_t{256} << 20;
   // How long the sender waits for a blocked peer to accept more before looking at its queue again.
   std::chrono::milliseconds retry_poll{5};
+  // Who this worker is on the wire: its tenure (the assignment version since which it runs its
+  // tasks) and its lowest task; every message it sends carries them with its current assignment
+  // version (set by set_routes). See docs/cluster.md, "Fencing".
+  std::int64_t tenure = 0;
+  std::int32_t first_task = 0;
+  // The receiver thread wakes at least every 50 ms; a longer gap than stall_after means the
+  // process did not run, and deliveries then wait up to stall_hold for a heartbeat (above).
+  std::chrono::milliseconds stall_after{1000};
+  std::chrono::milliseconds stall_hold{2500};
   std::shared_ptr<spdlog::logger> logger;  // null: a logger named "transport-<port>"
 };
 
@@ -56,12 +68,19 @@ struct ZmqTransportStats {
   std::uint64_t split_batches = 0;      // given to send() and sent as several messages (too large)
   std::uint64_t refused_messages = 0;   // never sent: too large for one message, or unencodable
   std::uint64_t queued_batches = 0;     // waiting for the sender now
+  // Received from a superseded worker (its tenure is older than the one this receiver's
+  // assignment gives its tasks) and dropped.
+  std::uint64_t fenced_batches = 0;
+  // The newest assignment version a received batch was stamped with (0: none yet).
+  std::int64_t newest_peer_version = 0;
 };
 
-// Where a set of tasks runs: the data endpoint of a worker, e.g. tcp://10.0.0.2:6700.
+// Where a set of tasks runs: the data endpoint of a worker, e.g. tcp://10.0.0.2:6700, and since
+// which assignment version that worker runs them (its tenure; 0: unknown).
 struct TaskRoute {
   std::string endpoint;
   std::vector<std::int32_t> tasks;
+  std::int64_t since = 0;
 };
 
 // Sends batches to the workers hosting tasks and delivers the batches it receives to its Worker.
@@ -82,6 +101,11 @@ struct TaskRoute {
 // hands it to Worker::receive(), which blocks while a destination queue is full (backpressure
 // reaches the peers through ZeroMQ's high-water marks). Malformed batches are logged (rate limited)
 // and dropped.
+//
+// Fencing: every message starts with this worker's stamp (wire/stamp.hpp: its assignment version,
+// its tenure, its lowest task). The receiver drops, counts and logs (once a second at most) the
+// batches of a sender its assignment says was superseded (transport/fence.hpp), and records the
+// newest version it saw, so that the worker fetches a newer assignment early.
 //
 // Delivery: a batch handed to ZeroMQ while both ends live arrives, in order per peer. Batches lost
 // with a crashed peer, or dropped when a route changes or at stop, are replayed by acking.
@@ -110,10 +134,12 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // socket. send() returns false from now on. Idempotent.
   void stop(std::chrono::milliseconds flush = std::chrono::seconds(2));
 
-  // Replaces where tasks run (a newer assignment moved peers). Queued batches follow their task to
-  // its new endpoint; batches for tasks without a route are dropped; sockets to endpoints no longer
-  // used are closed at once (linger 0: what they held is replayed by acking).
-  void set_routes(std::vector<TaskRoute> routes);
+  // Replaces where tasks run, as of assignment `version` (a newer assignment moved peers). Queued
+  // batches follow their task to its new endpoint; batches for tasks without a route are dropped;
+  // sockets to endpoints no longer used are closed at once (linger 0: what they held is replayed
+  // by acking). From now on, sent messages are stamped with `version` and received ones are
+  // fenced by the routes' tenures.
+  void set_routes(std::vector<TaskRoute> routes, std::int64_t version);
 
   // From `deadline` on, send() no longer waits for room for data: a batch that finds the queue over
   // its limits is dropped (send() returns false; acking replays it). Call it before stopping the
@@ -134,9 +160,28 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // tcp://host:port of the PULL socket.
   const std::string& endpoint() const noexcept { return endpoint_; }
   ZmqTransportStats stats() const;
+  // The owner finished a heartbeat to nimbus that it started at `started` (steady clock), answered
+  // or not: a receiver holding after a stall (see receive_loop) goes on once a heartbeat started
+  // after the stall has ended. Any thread.
+  void heartbeat_done(std::chrono::steady_clock::time_point started) noexcept {
+    heartbeat_done_ns_.store(started.time_since_epoch().count(), std::memory_order_release);
+  }
+  // The newest assignment version a received batch was stamped with (0: none yet). Any thread.
+  std::int64_t newest_peer_version() const noexcept {
+    return newest_peer_version_.load(std::memory_order_relaxed);
+  }
 
  private:
   void receive_loop();
+  // After the receiver thread did not run for a long time (the process was stopped, e.g. SIGSTOP
+  // during a partition, or starved), waits until a heartbeat started after `stalled` (a time the
+  // process was not running) has ended, at most `stall_hold`, before delivering what queued up meanwhile: the worker may have been
+  // superseded while it did not run, and its spouts must not act on those batches before it
+  // knows. Receiver thread.
+  void hold_after_stall(std::chrono::steady_clock::time_point stalled);
+  // Whether the fence admits a batch stamped `stamp`: refreshes the receiver's copy of the fence
+  // when set_routes changed it, and counts and logs (paced) what it refuses. Receiver thread.
+  bool admit(const wire::SenderStamp& stamp);
   // send() for a batch that does not fit in one message or holds a message that cannot be
   // encoded: splits it, hands back what cannot be sent. Rare, so out of the hot path.
   [[gnu::noinline]] bool send_split(std::int32_t task, wire::Batch& batch, bool data,
@@ -165,6 +210,16 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::chrono::steady_clock::time_point last_no_route_log_{};
   std::uint64_t no_route_unlogged_ = 0;
 
+  // The fence set_routes builds for the receiver thread, which copies it when the generation moved.
+  mutable std::mutex fence_mutex_;
+  Fence next_fence_;  // protected by fence_mutex_
+  std::atomic<std::uint64_t> fence_generation_{0};
+
+  // Receiver thread:
+  Fence fence_;
+  std::uint64_t fence_seen_ = 0;
+  LogPacer fence_pacer_{std::chrono::seconds(1)};
+
   // Owner thread:
   bool started_ = false;
   bool stopped_ = false;
@@ -177,6 +232,9 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::atomic<std::uint64_t> malformed_batches_{0};
   std::atomic<std::uint64_t> split_batches_{0};
   std::atomic<std::uint64_t> refused_messages_{0};
+  std::atomic<std::uint64_t> fenced_batches_{0};
+  std::atomic<std::int64_t> newest_peer_version_{0};
+  std::atomic<std::int64_t> heartbeat_done_ns_{0};  // steady start time of the last heartbeat
 };
 
 }  // namespace gale::transport

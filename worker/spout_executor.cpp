@@ -107,6 +107,7 @@ class SpoutExecutor final : public Executor {
   // doubling with every further empty round up to topology.spout.wait.max.ms. Acks and commands
   // arrive on the queue and end the sleep early.
   std::int64_t idle_wait_ns() const noexcept override {
+    if (stalled_at_ns_ != 0) return k_hold_poll_ns;  // looks for the heartbeat that releases it
     const detail::RuntimeSettings& s = worker_.settings();
     if (!worker_.active()) return k_max_idle_wait_ns;
     const std::uint64_t rounds = empty_rounds_.load(std::memory_order_relaxed);
@@ -149,6 +150,11 @@ class SpoutExecutor final : public Executor {
   // The ack() of trees completed at emit (acking off) and the fail() of expired trees, in order.
   // ack() and fail() may emit again and so queue more: each list is taken before its calls.
   void run_callbacks() {
+    if (worker_.spouts_fenced()) {
+      immediate_acks_.clear();
+      expired_.clear();
+      return;
+    }
     while (!immediate_acks_.empty() || !expired_.empty()) {
       std::vector<std::pair<SpoutTask*, MessageId>> acks;
       acks.swap(immediate_acks_);
@@ -172,7 +178,49 @@ class SpoutExecutor final : public Executor {
     }
   }
 
+  // Whether this round makes no user call because the executor did not run for longer than
+  // WorkerOptions::stall_after (the process was stopped) and no heartbeat started since has ended:
+  // the worker may have been superseded meanwhile. Computed by the round's first caller (one
+  // steady clock reading per round, cluster mode only); produce() ends the round.
+  bool hold_this_round() {
+    if (round_checked_) return round_held_;
+    round_checked_ = true;
+    const WorkerOptions& o = worker_.options();
+    if (o.stall_after.count() <= 0) return round_held_ = false;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t stall_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(o.stall_after).count();
+    if (last_round_ns_ != 0 && now - last_round_ns_ > stall_ns) {
+      worker_.log().warn(
+          "spouts hold: this process did not run for {} ms; no next_tuple/ack/fail until a "
+          "heartbeat confirms its assignment",
+          (now - last_round_ns_) / 1'000'000);
+      stalled_at_ns_ = last_round_ns_ + stall_ns;  // nothing here ran at that time
+      hold_until_ns_ =
+          now + std::chrono::duration_cast<std::chrono::nanoseconds>(o.stall_hold).count();
+    }
+    last_round_ns_ = now;
+    if (stalled_at_ns_ != 0 &&
+        (worker_.heartbeat_done_ns() >= stalled_at_ns_ || now >= hold_until_ns_)) {
+      stalled_at_ns_ = 0;
+    }
+    return round_held_ = stalled_at_ns_ != 0;
+  }
+  // Calls ack() or fail() for a spout_ack or spout_fail.
+  void take_verdict(wire::Message& message);
+
+  static constexpr std::int64_t k_hold_poll_ns = 5'000'000;
+
   std::vector<std::unique_ptr<SpoutTask>> tasks_;
+  // Held after a stall: verdicts that arrived while held, in order; taken once released.
+  std::vector<wire::Message> held_verdicts_;
+  std::int64_t last_round_ns_ = 0;   // steady clock
+  std::int64_t stalled_at_ns_ = 0;   // 0: not held
+  std::int64_t hold_until_ns_ = 0;
+  bool round_checked_ = false;
+  bool round_held_ = false;
   std::vector<std::pair<SpoutTask*, MessageId>> immediate_acks_;
   std::vector<std::pair<SpoutTask*, MessageId>> expired_;  // timed out, fail() not called yet
   bool was_active_ = false;
@@ -265,6 +313,16 @@ void SpoutExecutor::on_message(wire::Message& message) {
                         static_cast<int>(message.kind));
     return;
   }
+  // Superseded: the spout task now runs in another worker, which acts on its ids.
+  if (worker_.spouts_fenced()) return;
+  if (hold_this_round() || !held_verdicts_.empty()) [[unlikely]] {
+    held_verdicts_.push_back(std::move(message));
+    return;
+  }
+  take_verdict(message);
+}
+
+void SpoutExecutor::take_verdict(wire::Message& message) {
   SpoutTask* task = task_of(message.task);
   if (task == nullptr) return;
   PendingTuple pending;
@@ -286,6 +344,10 @@ std::int64_t SpoutExecutor::on_timers(std::int64_t now) {
     return k_never;
   }
   expire_due(now);
+  if (hold_this_round()) [[unlikely]] {
+    update_pending();
+    return std::min(next_rotation_ns_, now + k_hold_poll_ns);
+  }
   run_callbacks();
   update_pending();
   return next_rotation_ns_;
@@ -295,6 +357,16 @@ bool SpoutExecutor::produce() {
   // The epoch first: its bump follows the change of active(), so this round sees that change.
   const std::uint64_t epoch = worker_.activation_epoch();
   bool active = worker_.active();
+  const bool held = hold_this_round();
+  round_checked_ = false;  // the round ends here
+  if (worker_.spouts_fenced()) {
+    held_verdicts_.clear();
+  } else if (!held && !held_verdicts_.empty()) [[unlikely]] {
+    std::vector<wire::Message> verdicts = std::move(held_verdicts_);
+    held_verdicts_.clear();
+    for (wire::Message& m : verdicts) take_verdict(m);
+    run_callbacks();
+  }
   if (active != was_active_) {
     for (auto& task : tasks_) {
       if (task->broken) continue;
@@ -307,7 +379,7 @@ bool SpoutExecutor::produce() {
     was_active_ = active;
   }
   bool emitted_any = false;
-  if (active) {
+  if (active && !held) {
     const std::size_t rounds = worker_.settings().batch_size;
     for (auto& task : tasks_) {
       if (task->broken) continue;
@@ -316,6 +388,7 @@ bool SpoutExecutor::produce() {
             task->pending.size() >= static_cast<std::size_t>(task->max_pending)) {
           break;
         }
+        if (worker_.spouts_fenced()) break;
         task->emitted = false;
         call(*task, "next_tuple", [&] { task->spout->next_tuple(); });
         if (!immediate_acks_.empty() || !expired_.empty()) run_callbacks();

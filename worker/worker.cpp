@@ -124,7 +124,16 @@ void WorkerImpl::start() {
                 local_tasks_.size(), plan_.acker_tasks().size());
 }
 
-void WorkerImpl::activate() { set_active(true); }
+void WorkerImpl::activate() {
+  if (spouts_fenced()) return;
+  set_active(true);
+}
+
+void WorkerImpl::fence_spouts() {
+  if (spouts_fenced_.exchange(true, std::memory_order_acq_rel)) return;
+  set_active(false);
+  logger_->warn("superseded by a newer assignment: spouts stopped, no more next_tuple/ack/fail");
+}
 
 void WorkerImpl::deactivate() { set_active(false); }
 
@@ -287,7 +296,8 @@ StopSummary WorkerImpl::stop(std::chrono::milliseconds drain) {
   // next_tuple() calls when the deactivation comes: the trees of that round count too.
   deactivate();
   wait_spouts_saw_activation(deadline);
-  while (pending_trees() > 0 && steady_now_ns() < deadline) {
+  // A fenced worker's trees are the new owner's to complete or replay: no waiting for them.
+  while (!spouts_fenced() && pending_trees() > 0 && steady_now_ns() < deadline) {
     sleep_until_or(deadline, std::chrono::milliseconds(5));
   }
   // The spouts leave (a spout blocked on a full queue only once it got through), then the bolts
@@ -453,6 +463,11 @@ Worker::~Worker() = default;
 void Worker::start() { impl_->start(); }
 void Worker::activate() { impl_->activate(); }
 void Worker::deactivate() { impl_->deactivate(); }
+void Worker::fence_spouts() { impl_->fence_spouts(); }
+void Worker::heartbeat_done(std::chrono::steady_clock::time_point started) {
+  impl_->heartbeat_done(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(started.time_since_epoch()).count());
+}
 StopSummary Worker::stop(std::chrono::milliseconds drain) { return impl_->stop(drain); }
 WorkerStats Worker::stats() const { return impl_->stats(); }
 std::vector<StuckExecutor> Worker::check_progress() { return impl_->check_progress(); }

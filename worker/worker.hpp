@@ -37,6 +37,12 @@ struct WorkerOptions {
   // Carries batches for tasks hosted elsewhere (cluster mode); must outlive the Worker. Null in
   // local mode, where every task is hosted here.
   transport::RemoteTransport* remote = nullptr;
+  // Cluster mode: a spout executor that did not run for longer than this (the process was
+  // stopped, e.g. during a partition) makes no next_tuple/ack/fail call until a heartbeat started
+  // after the stall has ended (heartbeat_done), at most stall_hold: the worker may have been
+  // superseded meanwhile. 0: never (local mode).
+  std::chrono::milliseconds stall_after{0};
+  std::chrono::milliseconds stall_hold{2500};
 };
 
 // Complete latency of spout tuple trees (emit to ack), from a log-bucketed histogram.
@@ -125,6 +131,16 @@ class GALE_API Worker {
   // Spouts stop (deactivate) or resume (activate) calling next_tuple.
   void activate();
   void deactivate();
+  // This worker was superseded (a newer assignment runs its tasks elsewhere): its spouts stop for
+  // good, at once. No next_tuple(), ack() or fail() call starts from now on (one under way
+  // finishes; deactivate() and close() still run), so that the spout tasks now running in another
+  // worker are the only ones acting on their message ids; activate() no longer resumes them.
+  // stop() then does not wait for pending trees. Any thread.
+  void fence_spouts();
+  // The owner finished a heartbeat to nimbus started at `started` (steady clock), answered or
+  // not, and fenced the spouts first if it was superseded (see WorkerOptions::stall_after).
+  // Any thread.
+  void heartbeat_done(std::chrono::steady_clock::time_point started);
   // Deactivates spouts, waits for every pending tree to complete or fail and for the queues to
   // empty, then stops the executors, which call close()/cleanup(). `drain` bounds all of that
   // waiting: once it ran out, executors drop what is queued and run no more user code (a call

@@ -36,6 +36,7 @@ class WorkerImpl {
   void start();
   void activate();
   void deactivate();
+  void fence_spouts();  // see Worker::fence_spouts
   StopSummary stop(std::chrono::milliseconds drain);
 
   // --- used by executors (any thread) ---
@@ -44,6 +45,16 @@ class WorkerImpl {
   const common::Clock& clock() const noexcept { return *clock_; }
   spdlog::logger& log() const noexcept { return *logger_; }
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  // Set once by fence_spouts(): spouts make no more next_tuple(), ack() or fail() calls.
+  bool spouts_fenced() const noexcept { return spouts_fenced_.load(std::memory_order_acquire); }
+  const WorkerOptions& options() const noexcept { return options_; }
+  // Steady-clock start of the last heartbeat the owner finished (Worker::heartbeat_done).
+  std::int64_t heartbeat_done_ns() const noexcept {
+    return heartbeat_done_ns_.load(std::memory_order_acquire);
+  }
+  void heartbeat_done(std::int64_t started_ns) noexcept {
+    heartbeat_done_ns_.store(started_ns, std::memory_order_release);
+  }
   // Bumped by every activate() and deactivate(), after `active` changed: a spout executor that read
   // epoch E and then active() has seen every change up to E.
   std::uint64_t activation_epoch() const noexcept {
@@ -109,6 +120,8 @@ class WorkerImpl {
 
   // Any thread:
   std::atomic<bool> active_{false};
+  std::atomic<bool> spouts_fenced_{false};
+  std::atomic<std::int64_t> heartbeat_done_ns_{0};
   std::atomic<std::uint64_t> activation_epoch_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};

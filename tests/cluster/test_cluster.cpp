@@ -219,6 +219,76 @@ TEST_SUITE("cluster_failure") {
   }
 }
 
+TEST_SUITE("cluster_failure") {
+  TEST_CASE("a node cut off while its tasks move: once back, its worker acks no id twice") {
+    // Three one-slot supervisors, two workers: the third slot is where nimbus moves the tasks of
+    // the node that goes silent. Its worker and supervisor are stopped (SIGSTOP) for longer than
+    // nimbus.supervisor.timeout.secs (3 s here), then resumed beside the worker that replaced it.
+    Cluster cluster(3, 1);
+    const std::string out = output_dir(cluster);
+    constexpr int k_ids = 200'000;
+    auto submit = cluster.submit(plugin("cluster_reliable"), "ids",
+                                 {"-c", "test.output.dir=" + out, "-c",
+                                  "test.ids=" + std::to_string(k_ids), "-c", "topology.workers=2"});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    REQUIRE(eventually([&] { return cluster.workers().size() == 2; }, 30s));
+    auto acked = [&] { return read_ids(out, "acked-").size(); };
+    REQUIRE(eventually([&] { return acked() >= 5'000; }, 60s));
+
+    // A node that runs a worker (two of the three do).
+    int node = 0;
+    while (node < 3 && cluster.signal_node(node, 0).size() != 1) ++node;
+    REQUIRE(node < 3);
+    std::vector<pid_t> stopped = cluster.signal_node(node, SIGSTOP);
+    REQUIRE(stopped.size() == 1);
+    // Resumed whatever happens below, so that the cluster's teardown kills a running process.
+    struct Resume {
+      Cluster& cluster;
+      int node;
+      ~Resume() { cluster.signal_node(node, SIGCONT); }
+    } resume{cluster, node};
+    auto version = [&] { return cluster.gale("status", {"ids"}).output; };
+    REQUIRE(eventually([&] { return contains(version(), "assignment version 2"); }, 30s));
+    // The replacement runs the moved spout task and acks ids of its own.
+    REQUIRE(eventually([&] { return cluster.workers().size() == 3; }, 30s));
+    const std::size_t before = acked();
+    REQUIRE(eventually([&] { return acked() >= before + 2'000; }, 60s));
+
+    cluster.signal_node(node, SIGCONT);
+    // The old worker learns it was superseded, fences its spouts and exits.
+    auto old_worker_log = [&] {
+      std::string text;
+      const std::string workers = cluster.dir() + "/sup" + std::to_string(node) + "/workers";
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(workers)) {
+        if (entry.path().filename() != "worker.log") continue;
+        std::ifstream f(entry.path());
+        std::stringstream content;
+        content << f.rdbuf();
+        text += content.str();
+      }
+      return text;
+    };
+    CHECK(eventually([&] { return contains(old_worker_log(), "spouts stopped"); }, 15s));
+    const pid_t old_worker = stopped.front();
+    CHECK(eventually(
+        [&] {
+          for (const auto& [pid, port] : cluster.workers()) {
+            if (pid == old_worker) return false;
+          }
+          return true;
+        },
+        15s));
+    CHECK(eventually([&] { return acked() == k_ids; }, 120s));
+
+    std::uint64_t lines = 0;
+    const auto ids = read_ids(out, "acked-", &lines);
+    MESSAGE("acked " << ids.size() << " of " << k_ids << " ids in " << lines << " ack() calls");
+    CHECK(ids.size() == static_cast<std::size_t>(k_ids));
+    CHECK(lines == ids.size());  // no id acked twice
+  }
+}
+
 TEST_SUITE("cluster_state") {
   TEST_CASE("counters of a SIGKILLed worker carry over to its restart; status shows the kill") {
     Cluster cluster(1, 1);

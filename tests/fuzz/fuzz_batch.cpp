@@ -3,7 +3,9 @@
 // - decode_batch_generic either decodes, or throws gale::Error leaving `out` as it was;
 // - when the fast path accepts, the generic decoder accepts too and decodes the same messages;
 // - decode_batch agrees with the generic decoder;
-// - an accepted batch re-encodes to bytes that decode to the same messages.
+// - an accepted batch re-encodes to bytes that decode to the same messages;
+// - a sender stamp (the 21 bytes in front of a batch on the wire) read from the input writes back
+//   to the same bytes.
 // Anything else escaping (another exception type, a crash, a sanitizer report) is a finding.
 
 #include <bit>
@@ -18,6 +20,7 @@
 
 #include "tests/fuzz/fuzz_support.hpp"
 #include "wire/codec.hpp"
+#include "wire/stamp.hpp"
 
 namespace {
 
@@ -91,6 +94,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const gale::wire::StreamResolver resolve = streams.resolver();
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   namespace dd = gale::wire::detail_decode;
+
+  if (const auto stamp = gale::wire::read_stamp(bytes)) {
+    char again[gale::wire::stamp_size];
+    gale::wire::write_stamp(*stamp, again);
+    FUZZ_CHECK(std::string_view(again, sizeof again) == bytes.substr(0, gale::wire::stamp_size));
+  }
 
   std::vector<Message> fast{sentinel()};
   const bool fast_ok = dd::decode_batch_fast(bytes, resolve, fast);

@@ -642,6 +642,8 @@ TEST_SUITE("nimbus") {
     // s1 and s2 run it (most free slots first, ties by id); s3 stays free.
     CHECK(t->assignment.slot("host-s1", 7001) != nullptr);
     CHECK(t->assignment.slot("host-s2", 7002) != nullptr);
+    CHECK(t->assignment.slot("host-s1", 7001)->since == 1);
+    CHECK(t->assignment.slot("host-s2", 7002)->since == 1);
 
     f.advance_secs(2);
     f.heartbeat("s1", {7001});
@@ -657,6 +659,9 @@ TEST_SUITE("nimbus") {
     CHECK(t->assignment.slot("host-s2", 7002) == nullptr);
     CHECK(t->assignment.slot("host-s3", 7003) != nullptr);
     CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
+    // Fencing: the moved worker's tenure starts with this version; s1's, unchanged, goes on.
+    CHECK(t->assignment.slot("host-s3", 7003)->since == 2);
+    CHECK(t->assignment.slot("host-s1", 7001)->since == 1);
 
     // The move is on disk: a restarted nimbus has it, and does not expire anyone during its
     // grace period although nobody has sent it a heartbeat yet.
@@ -666,6 +671,7 @@ TEST_SUITE("nimbus") {
     REQUIRE(t != nullptr);
     CHECK(t->assignment.version == 2);
     CHECK(t->assignment.slot("host-s3", 7003) != nullptr);
+    CHECK(t->assignment.slot("host-s3", 7003)->since == 2);  // tenures are stored
 
     // Now s3 dies too with no free slot left: its executors join the live worker on s1.
     f.heartbeat("s1", {7001});
@@ -677,6 +683,7 @@ TEST_SUITE("nimbus") {
     REQUIRE(t->assignment.workers.size() == 1);
     CHECK(t->assignment.workers[0].supervisor == "s1");
     CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
+    CHECK(t->assignment.workers[0].since == 3);  // its tasks changed: a new tenure
   }
 
   TEST_CASE("kill waits, then removes the topology from memory and disk; activate, rebalance") {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -34,6 +35,7 @@
 #include "topology/src/plan.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/codec.hpp"
+#include "wire/stamp.hpp"
 #include "worker/process/routes.hpp"
 #include "worker/worker.hpp"
 
@@ -133,8 +135,9 @@ struct TwoWorkers {
     for (int w = 0; w < 2; ++w) {
       ZmqTransportOptions o = transport_options;
       o.port = ports[w];
+      o.first_task = tasks[w].front();  // who it is on the wire, as a worker process sets it
       transports.push_back(std::make_unique<ZmqTransport>(context, o));
-      transports[w]->set_routes(routes);
+      transports[w]->set_routes(routes, 1);
       WorkerOptions wo;
       wo.tasks = tasks[w];
       wo.remote = transports[w].get();
@@ -234,6 +237,14 @@ wire::Batch data_batch(std::int32_t task, std::int64_t n) {
   return batch;
 }
 
+// `batch` with a sender stamp in front, as a worker sends it. The default stamp names a sender
+// on a newer assignment version than the test's receivers run (1), which every fence admits.
+std::string stamped(const std::string& batch, gale::wire::SenderStamp stamp = {2, 0, 0}) {
+  std::string message(gale::wire::stamp_size, '\0');
+  gale::wire::write_stamp(stamp, message.data());
+  return message + batch;
+}
+
 // Receives one batch on `socket` within the limit; empty when none came.
 std::vector<Message> receive_batch(zmq::socket_t& socket,
                                    std::chrono::milliseconds limit = std::chrono::seconds(10),
@@ -243,7 +254,9 @@ std::vector<Message> receive_batch(zmq::socket_t& socket,
   zmq::poll(&item, 1, limit);
   zmq::message_t message;
   if ((item.revents & ZMQ_POLLIN) && socket.recv(message, zmq::recv_flags::dontwait)) {
-    gale::wire::decode_batch(message.to_string_view(), resolve, out);
+    REQUIRE(gale::wire::read_stamp(message.to_string_view()).has_value());
+    gale::wire::decode_batch(message.to_string_view().substr(gale::wire::stamp_size), resolve,
+                             out);
   }
   return out;
 }
@@ -328,8 +341,9 @@ struct SpoutToSink {
     for (int w = 0; w < 2; ++w) {
       ZmqTransportOptions o = transport_options;
       o.port = ports[w];
+      o.first_task = tasks[w].front();  // who it is on the wire, as a worker process sets it
       transports.push_back(std::make_unique<ZmqTransport>(context, o));
-      transports[w]->set_routes(routes);
+      transports[w]->set_routes(routes, 1);
       WorkerOptions wo;
       wo.tasks = tasks[w];
       wo.remote = transports[w].get();
@@ -363,6 +377,43 @@ struct SpoutToSink {
     return outcomes->acked.size() + outcomes->failed.size();
   }
 };
+
+// A transport that only receives, and records the value of every acking message delivered.
+struct FencedReceiver {
+  std::mutex mutex;
+  std::vector<std::uint64_t> values;
+  ZmqTransport transport;
+
+  FencedReceiver(zmq::context_t& context, int port) : transport(context, options(port)) {
+    transport.start(no_streams, [this](std::vector<Message>&& messages) {
+      std::lock_guard lock(mutex);
+      for (const Message& m : messages) values.push_back(m.value);
+    });
+  }
+  ~FencedReceiver() { transport.stop(std::chrono::milliseconds(100)); }
+  static ZmqTransportOptions options(int port) {
+    ZmqTransportOptions o;
+    o.port = port;
+    return o;
+  }
+  std::size_t delivered_count() {
+    std::lock_guard lock(mutex);
+    return values.size();
+  }
+  std::vector<std::uint64_t> delivered_values() {
+    std::lock_guard lock(mutex);
+    return values;
+  }
+};
+
+// A sender on `port` that runs its tasks, the lowest `first_task`, since version `tenure`.
+ZmqTransportOptions stamped_sender(int port, std::int64_t tenure, std::int32_t first_task) {
+  ZmqTransportOptions o;
+  o.port = port;
+  o.tenure = tenure;
+  o.first_task = first_task;
+  return o;
+}
 
 // The number after `prefix` in `text`, or -1.
 long long number_after(const std::string& text, const std::string& prefix) {
@@ -426,18 +477,21 @@ TEST_SUITE("transport") {
     junk.set(zmq::sockopt::linger, 0);
     junk.connect(endpoint_of(run.ports[1]));
     std::vector<std::string> bad = {
-        std::string("\x00\x01\x02 definitely not msgpack", 26),
-        std::string("\x93\x01\x02\x03"),                              // [1, 2, 3]
-        std::string("\x92\x07\x90"),                                  // version 7
-        std::string("\x92\x01\x91\x97\x00\x01\x09\x09\x01\x90\x90"),  // unknown stream (9, 9)
-        std::string("\x92\x01\x91\x95\x03\x01\x00\x01"),              // truncated ack
-        std::string(),                                                // empty
+        stamped(std::string("\x00\x01\x02 definitely not msgpack", 26)),
+        stamped(std::string("\x93\x01\x02\x03")),                              // [1, 2, 3]
+        stamped(std::string("\x92\x07\x90")),                                  // version 7
+        stamped(std::string("\x92\x01\x91\x97\x00\x01\x09\x09\x01\x90\x90")),  // stream (9, 9)
+        stamped(std::string("\x92\x01\x91\x95\x03\x01\x00\x01")),              // truncated ack
+        stamped(std::string()),                                                // no batch
+        std::string(),                                                         // empty
+        gale::wire::encode_batch(ack_batch(9999, 1, 1)),                       // no stamp
+        stamped(gale::wire::encode_batch(ack_batch(9999, 1, 1))).substr(0, 20),  // short stamp
     };
     for (const std::string& b : bad) {
       REQUIRE(junk.send(zmq::buffer(b), zmq::send_flags::none));
     }
     // A well-formed batch for a task that worker does not host: delivered, dropped and logged.
-    std::string stray = gale::wire::encode_batch(ack_batch(9999, 1, 1));
+    std::string stray = stamped(gale::wire::encode_batch(ack_batch(9999, 1, 1)));
     REQUIRE(junk.send(zmq::buffer(stray), zmq::send_flags::none));
     CHECK(eventually([&] { return run.transports[1]->stats().malformed_batches == bad.size(); }));
 
@@ -459,7 +513,7 @@ TEST_SUITE("transport") {
     o.port = own;
     ZmqTransport transport(context, o);
     transport.start(no_streams, [](std::vector<Message>&&) {});
-    transport.set_routes({{endpoint_of(first), {5, 6}}});
+    transport.set_routes({{endpoint_of(first), {5, 6}}}, 1);
 
     CHECK_FALSE(transport.send(7, ack_batch(7, 0, 1)));  // nobody hosts task 7
     REQUIRE(transport.send(5, ack_batch(5, 100, 3)));
@@ -469,7 +523,7 @@ TEST_SUITE("transport") {
     CHECK(got[0].kind == MessageKind::acker_ack);
     CHECK(got[2].value == 102);
 
-    transport.set_routes({{endpoint_of(second), {5}}, {endpoint_of(first), {6}}});
+    transport.set_routes({{endpoint_of(second), {5}}, {endpoint_of(first), {6}}}, 1);
     REQUIRE(transport.send(5, ack_batch(5, 200, 2)));
     REQUIRE(transport.send(6, ack_batch(6, 300, 1)));
     got = receive_batch(peer2);
@@ -480,7 +534,7 @@ TEST_SUITE("transport") {
     CHECK(got[0].task == 6);
 
     // The first endpoint hosts nothing any more: its socket is closed, task 6 is refused.
-    transport.set_routes({{endpoint_of(second), {5, 6}}});
+    transport.set_routes({{endpoint_of(second), {5, 6}}}, 1);
     REQUIRE(transport.send(6, ack_batch(6, 400, 1)));
     got = receive_batch(peer2);
     REQUIRE(got.size() == 1);
@@ -501,7 +555,7 @@ TEST_SUITE("transport") {
     o.max_queued_batches = 16;
     ZmqTransport transport(context, o);
     transport.start(no_streams, [](std::vector<Message>&&) {});
-    transport.set_routes({{endpoint_of(late), {3}}});
+    transport.set_routes({{endpoint_of(late), {3}}}, 1);
 
     // More batches than ZeroMQ's high-water mark (1000) holds for an absent peer: the rest wait
     // in the transport. Acking batches never block send(), so this thread gets through at once.
@@ -533,7 +587,7 @@ TEST_SUITE("transport") {
     o.max_queued_batches = 4;
     ZmqTransport transport(context, o);
     transport.start(numbers_only, [](std::vector<Message>&&) {});
-    transport.set_routes({{endpoint_of(slow), {2}}});
+    transport.set_routes({{endpoint_of(slow), {2}}}, 1);
 
     // Far more than ZeroMQ's high-water mark holds for a peer that is not there.
     constexpr int k_batches = 5000;
@@ -574,7 +628,7 @@ TEST_SUITE("transport") {
     o.max_queued_batches = 2;
     ZmqTransport transport(context, o);
     transport.start(numbers_only, [](std::vector<Message>&&) {});
-    transport.set_routes({{endpoint_of(absent), {2}}});
+    transport.set_routes({{endpoint_of(absent), {2}}}, 1);
     std::atomic<int> refused{0};
     std::thread producer([&] {
       for (int i = 0; i < 5000 && refused.load() == 0; ++i) {
@@ -648,7 +702,7 @@ TEST_SUITE("transport") {
     o.max_message_bytes = 1024;
     ZmqTransport transport(context, o);
     transport.start(numbers_only, [](std::vector<Message>&&) {});
-    transport.set_routes({{endpoint_of(peer_port), {2}}});
+    transport.set_routes({{endpoint_of(peer_port), {2}}}, 1);
 
     // Three 400-byte tuples (1,200 bytes together), then one of 2,000 bytes, then a small one.
     wire::Batch batch;
@@ -666,8 +720,9 @@ TEST_SUITE("transport") {
     CHECK(refused[0].message.anchors[0].root == 103);
     CHECK(refused[0].message.values.empty());  // released
     CHECK(refused[0].bytes > 2000);
+    // The limit of a batch is the message's less the sender stamp in front of it.
     CHECK(refused[0].reason == "it takes " + std::to_string(refused[0].bytes) +
-                                   " bytes encoded, over the limit of 1024 bytes per message");
+                                   " bytes encoded, over the limit of 1003 bytes per message");
 
     std::vector<std::string> got;
     for (int i = 0; i < 2; ++i) {
@@ -736,7 +791,8 @@ TEST_SUITE("transport") {
     CHECK(size > 3000);
     CHECK(size < 3100);
     CHECK(spout.last_error.find("component 'big' emitted a tuple on stream 'default'") == 0);
-    CHECK(spout.last_error.find(" bytes encoded, over the limit of 1024 bytes per message; its "
+    // 1,024 less the sender stamp in front of every batch.
+    CHECK(spout.last_error.find(" bytes encoded, over the limit of 1003 bytes per message; its "
                                 "tuple tree fails") != std::string::npos);
     std::lock_guard lock(run.outcomes->mutex);
     CHECK(run.outcomes->failed == std::set<std::int64_t>{1});
@@ -756,5 +812,108 @@ TEST_SUITE("transport") {
     CHECK(run.received->load() == 200);
     CHECK(run.transports[0]->stats().refused_messages == 0);
     CHECK(run.spout_stats().errors == 0);
+  }
+
+  TEST_CASE("fencing: a superseded sender's batches are refused and counted, the new owner's and "
+            "an unchanged peer's accepted") {
+    // Task 5 ran on O since version 1; version 2 moved it to N. U runs task 7 since version 1,
+    // unchanged, and has not adopted version 2 yet. The receiver R runs version 2.
+    zmq::context_t context(1);
+    const int r_port = free_port(), o_port = free_port(), n_port = free_port(),
+              u_port = free_port();
+    FencedReceiver r(context, r_port);
+    r.transport.set_routes({{endpoint_of(n_port), {5}, 2},
+                            {endpoint_of(u_port), {7}, 1},
+                            {endpoint_of(r_port), {9}, 1}},
+                           2);
+    std::vector<TaskRoute> to_r = {{endpoint_of(r_port), {9}, 1}};
+    ZmqTransport o(context, stamped_sender(o_port, 1, 5));
+    ZmqTransport n(context, stamped_sender(n_port, 2, 5));
+    ZmqTransport u(context, stamped_sender(u_port, 1, 7));
+    o.set_routes(to_r, 1);
+    n.set_routes(to_r, 2);
+    u.set_routes(to_r, 1);
+    for (ZmqTransport* t : {&o, &n, &u}) t->start(no_streams, [](std::vector<Message>&&) {});
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE(o.send(9, ack_batch(9, 100 + 2 * i, 2)));  // acks, like the duplicated ones
+      REQUIRE(n.send(9, ack_batch(9, 200 + 2 * i, 2)));
+      REQUIRE(u.send(9, ack_batch(9, 300 + 2 * i, 2)));
+    }
+    REQUIRE(eventually([&] {
+      return r.transport.stats().fenced_batches == 10 && r.delivered_count() == 40;
+    }));
+    const std::vector<std::uint64_t> got = r.delivered_values();
+    CHECK(std::none_of(got.begin(), got.end(), [](std::uint64_t v) { return v < 200; }));
+    CHECK(std::count_if(got.begin(), got.end(), [](std::uint64_t v) { return v >= 300; }) == 20);
+    CHECK(r.transport.stats().batches_received == 20);
+    CHECK(r.transport.stats().malformed_batches == 0);
+    CHECK(r.transport.newest_peer_version() == 2);
+    for (ZmqTransport* t : {&o, &n, &u}) t->stop(std::chrono::milliseconds(100));
+  }
+
+  TEST_CASE("fencing: a receiver behind the sender accepts it, learns its version, and fences "
+            "the superseded sender once it adopts that version") {
+    zmq::context_t context(1);
+    const int r_port = free_port(), o_port = free_port(), n_port = free_port(),
+              x_port = free_port();
+    FencedReceiver r(context, r_port);
+    // R still runs version 1, where O runs task 5; N already runs version 2, which gave it task 5.
+    r.transport.set_routes({{endpoint_of(o_port), {5}, 1}, {endpoint_of(r_port), {9}, 1}}, 1);
+    std::vector<TaskRoute> to_r = {{endpoint_of(r_port), {9}, 1}};
+    ZmqTransport o(context, stamped_sender(o_port, 1, 5));
+    ZmqTransport n(context, stamped_sender(n_port, 2, 5));
+    ZmqTransport x(context, stamped_sender(x_port, 1, 8));  // task 8 runs nowhere for R
+    o.set_routes(to_r, 1);
+    n.set_routes(to_r, 2);
+    x.set_routes(to_r, 1);
+    for (ZmqTransport* t : {&o, &n, &x}) t->start(no_streams, [](std::vector<Message>&&) {});
+
+    REQUIRE(n.send(9, ack_batch(9, 200, 1)));
+    REQUIRE(o.send(9, ack_batch(9, 100, 1)));  // R cannot tell yet: accepted
+    REQUIRE(eventually([&] { return r.delivered_count() == 2; }));
+    CHECK(r.transport.newest_peer_version() == 2);
+    CHECK(r.transport.stats().newest_peer_version == 2);
+    CHECK(r.transport.stats().fenced_batches == 0);
+
+    // A sender with a task no worker runs in R's assignment: refused unless it runs a newer one.
+    REQUIRE(x.send(9, ack_batch(9, 400, 1)));
+    REQUIRE(eventually([&] { return r.transport.stats().fenced_batches == 1; }));
+    x.set_routes(to_r, 3);
+    REQUIRE(x.send(9, ack_batch(9, 401, 1)));
+    REQUIRE(eventually([&] { return r.delivered_count() == 3; }));
+    CHECK(r.transport.newest_peer_version() == 3);
+
+    // R adopts version 2: O is fenced from now on, N still accepted.
+    r.transport.set_routes({{endpoint_of(n_port), {5}, 2}, {endpoint_of(r_port), {9}, 1}}, 2);
+    REQUIRE(o.send(9, ack_batch(9, 101, 1)));
+    REQUIRE(eventually([&] { return r.transport.stats().fenced_batches == 2; }));
+    REQUIRE(n.send(9, ack_batch(9, 201, 1)));
+    REQUIRE(eventually([&] { return r.delivered_count() == 4; }));
+    const std::vector<std::uint64_t> got = r.delivered_values();
+    CHECK(std::count(got.begin(), got.end(), 101) == 0);
+    CHECK(std::count(got.begin(), got.end(), 201) == 1);
+    for (ZmqTransport* t : {&o, &n, &x}) t->stop(std::chrono::milliseconds(100));
+  }
+
+  TEST_CASE("a sender stamps every message with its version, tenure and lowest task") {
+    zmq::context_t context(1);
+    const int own = free_port(), peer_port = free_port();
+    zmq::socket_t peer(context, zmq::socket_type::pull);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.bind(endpoint_of(peer_port));
+    ZmqTransport transport(context, stamped_sender(own, 4, 3));
+    transport.start(no_streams, [](std::vector<Message>&&) {});
+    transport.set_routes({{endpoint_of(peer_port), {2}}}, 6);
+    REQUIRE(transport.send(2, ack_batch(2, 1, 1)));
+    zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::seconds(10));
+    zmq::message_t message;
+    REQUIRE(peer.recv(message, zmq::recv_flags::dontwait));
+    const auto stamp = gale::wire::read_stamp(message.to_string_view());
+    REQUIRE(stamp.has_value());
+    CHECK(*stamp == gale::wire::SenderStamp{6, 4, 3});
+    CHECK(message.size() ==
+          gale::wire::stamp_size + gale::wire::encode_batch(ack_batch(2, 1, 1)).size());
+    transport.stop(std::chrono::milliseconds(100));
   }
 }

@@ -62,6 +62,11 @@ struct SlotRecord {
   int activations = 0;
   int deactivations = 0;
   std::vector<std::int64_t> routed;  // versions passed to set_routes
+  int fenced = 0;                     // fence_spouts() calls
+  bool fenced_while_running = false;  // the last fence_spouts() came before any stop()
+  std::int64_t peer_version = 0;      // what newest_peer_version() reports
+  int heartbeats_started = 0;
+  int heartbeats_ended = 0;
   int stops = 0;
   std::chrono::milliseconds drain{-1};
   std::chrono::milliseconds flush{-1};
@@ -86,6 +91,13 @@ class FakeSlot final : public gale::worker::SlotRuntime {
     ++record_.deactivations;
   }
   void set_routes(const Assignment& a) override { record_.routed.push_back(a.version); }
+  void fence_spouts() override {
+    ++record_.fenced;
+    record_.fenced_while_running = record_.stops == 0;
+  }
+  std::int64_t newest_peer_version() const override { return record_.peer_version; }
+  void heartbeat_started() override { ++record_.heartbeats_started; }
+  void heartbeat_ended() override { ++record_.heartbeats_ended; }
   gale::worker::WorkerStats stats() const override { return record_.stats; }
   std::vector<gale::worker::StuckExecutor> check_progress() override {
     ++record_.progress_checks;
@@ -149,7 +161,8 @@ struct Fixture {
   std::unique_ptr<WorkerProcess> process;
 
   explicit Fixture(const std::string& file_status = "active", Assignment file = assignment(1),
-                   std::string supervisor = "sup-1", Config config = {}) {
+                   std::string supervisor = "sup-1", Config config = {},
+                   std::chrono::milliseconds peer_version_check = 10s) {
     config.set("worker.heartbeat.frequency.secs", Value(2.0));
     gale::cluster::write_assignment_file(dir.path / "assignment.msgpack", file, config,
                                          file_status);
@@ -163,6 +176,8 @@ struct Fixture {
     o.drain_on_stop = 2000ms;
     o.drain_on_reassign = 1000ms;
     o.transport_flush = 700ms;
+    // By default longer than the heartbeat period: waits end at heartbeats.
+    o.peer_version_check = peer_version_check;
     process = std::make_unique<WorkerProcess>(
         o, [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, clock,
         [this](const SlotSpec& spec) -> std::unique_ptr<gale::worker::SlotRuntime> {
@@ -257,13 +272,32 @@ TEST_SUITE("worker_process") {
       std::vector<std::chrono::nanoseconds> waits;
       f.process->run([&](std::chrono::nanoseconds until_heartbeat) {
         waits.push_back(until_heartbeat);
+        if (waits.size() == 3) {
+          f.clock.advance(until_heartbeat / 2);  // a signal comes halfway through the third wait
+          return true;
+        }
         f.clock.advance(until_heartbeat);  // the wait ends at the next heartbeat
-        return waits.size() == 3;          // a signal comes during the third wait
+        return false;
       });
       CHECK(waits == std::vector<std::chrono::nanoseconds>{2s, 2s, 2s});
       CHECK(f.beats() == 3);
       CHECK(f.process->running());  // run() leaves stop() to the owner
       CHECK_FALSE(f.process->stop_reason().has_value());
+    }
+    SUBCASE("a signal that finds a heartbeat due lets it go first, which may fence the spouts") {
+      Fixture f;
+      f.process->start();
+      int waits = 0;
+      f.process->run([&](std::chrono::nanoseconds until_heartbeat) {
+        ++waits;
+        f.clock.advance(until_heartbeat);
+        if (waits == 1) f.nimbus.current = assignment(2, {1});  // this slot's tasks changed
+        return true;  // e.g. the supervisor's SIGTERM, with the heartbeat overdue
+      });
+      CHECK(waits == 1);
+      CHECK(f.beats() == 2);
+      CHECK(f.slot.fenced == 1);
+      CHECK(f.process->stop_reason() == StopReason::reassigned);
     }
     SUBCASE("nimbus drops the topology") {
       Fixture f;
@@ -386,6 +420,12 @@ TEST_SUITE("worker_process") {
     CHECK(f.process->stop_reason() == StopReason::reassigned);
     CHECK(f.slot.routed.empty());
     CHECK(f.slot.stops == 0);  // the owner stops it
+    // Superseded: the spouts were fenced at once, long before the owner's stop.
+    CHECK(f.slot.fenced == 1);
+    CHECK(f.slot.fenced_while_running);
+    // The runtime is told around each heartbeat (a receiver holding after a stall goes on then).
+    CHECK(f.slot.heartbeats_started == 2);
+    CHECK(f.slot.heartbeats_ended == 2);
 
     const std::size_t beats = f.beats();
     CHECK_FALSE(f.advance_and_tick(2s));  // no more heartbeats
@@ -395,6 +435,71 @@ TEST_SUITE("worker_process") {
     CHECK(f.slot.drain == 1000ms);  // drain_on_reassign
     CHECK(f.slot.flush == 700ms);
     CHECK(f.process->stop_reason() == StopReason::reassigned);
+  }
+
+  TEST_CASE("a slot runs with the tenure its assignment gives it; a re-route fences nothing") {
+    Assignment file = assignment(3);
+    file.workers[0].since = 2;
+    Fixture f("active", file);
+    f.process->start();
+    REQUIRE(f.slot.spec.has_value());
+    CHECK(f.slot.spec->tenure == 2);
+    f.nimbus.current = assignment(4, {1, 2}, 6702);
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.routed == std::vector<std::int64_t>{4});
+    CHECK(f.slot.fenced == 0);
+  }
+
+  TEST_CASE("a peer on a newer assignment version brings the next heartbeat forward, once") {
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    REQUIRE(f.beats() == 1);
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 1);  // not due, and no peer runs a newer version
+
+    f.slot.peer_version = 2;  // a batch stamped with version 2 came in
+    f.nimbus.current = assignment(2, {1, 2}, 6702);
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 2);
+    CHECK(f.slot.routed == std::vector<std::int64_t>{2});
+    CHECK(f.advance_and_tick(100ms));
+    CHECK(f.beats() == 2);  // caught up: the regular schedule goes on
+    CHECK(f.advance_and_tick(1700ms));
+    CHECK(f.beats() == 3);  // due 2 s after the first
+
+    SUBCASE("a superseded worker learns it from the early heartbeat and fences its spouts") {
+      f.slot.peer_version = 3;
+      f.nimbus.current = assignment(3, {1});
+      CHECK_FALSE(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.slot.fenced == 1);
+      CHECK(f.process->stop_reason() == StopReason::reassigned);
+    }
+    SUBCASE("while nimbus does not answer, one early heartbeat per version, then the schedule") {
+      f.slot.peer_version = 3;
+      f.nimbus.answer = false;
+      CHECK(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.advance_and_tick(100ms));
+      CHECK(f.beats() == 4);
+      CHECK(f.process->running());  // nimbus down: it runs on with what it has
+      CHECK(f.slot.fenced == 0);
+    }
+  }
+
+  TEST_CASE("run waits at most peer_version_check between ticks, so a newer peer is noticed") {
+    Fixture f("active", assignment(1), "sup-1", {}, 300ms);
+    f.process->start();
+    std::vector<std::chrono::nanoseconds> waits;
+    f.process->run([&](std::chrono::nanoseconds wait) {
+      waits.push_back(wait);
+      f.clock.advance(wait);
+      if (waits.size() == 2) f.slot.peer_version = 2;
+      return waits.size() == 4;
+    });
+    CHECK(waits == std::vector<std::chrono::nanoseconds>{300ms, 300ms, 300ms, 300ms});
+    CHECK(f.beats() == 2);  // the first, and the early one after the second wait
   }
 
   TEST_CASE("killed: spouts stop at once, in-flight work goes on until nimbus drops the topology") {

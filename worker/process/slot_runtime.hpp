@@ -30,6 +30,7 @@ struct SlotSpec {
   Config config;                    // the topology config of the assignment file
   cluster::Assignment assignment;   // where every task runs (the data routes)
   std::vector<std::int32_t> tasks;  // the tasks of this slot, ascending; never empty
+  std::int64_t tenure = 0;          // the version since which this slot runs them (0: unknown)
   std::string host;                 // the data port binds tcp://host:port
   int port = 0;
   std::string name;                        // the runtime's logger name, e.g. "worker-6700"
@@ -55,8 +56,19 @@ class SlotRuntime {
   // Spouts resume (activate) or stop (deactivate) calling next_tuple.
   virtual void activate() = 0;
   virtual void deactivate() = 0;
-  // Sends to the workers of `assignment` from now on (peers moved; this slot's tasks did not).
+  // Sends to the workers of `assignment` from now on (peers moved; this slot's tasks did not),
+  // stamps what it sends with its version and fences received batches by its tenures.
   virtual void set_routes(const cluster::Assignment& assignment) = 0;
+  // A newer assignment runs this slot's tasks elsewhere: spouts stop for good, at once (no more
+  // next_tuple, ack or fail; Worker::fence_spouts).
+  virtual void fence_spouts() = 0;
+  // The newest assignment version a batch from a peer was stamped with (0: none yet).
+  virtual std::int64_t newest_peer_version() const = 0;
+  // Around every heartbeat to nimbus: after a stall (the process did not run, e.g. stopped during
+  // a partition), received batches wait for a heartbeat started after it to end, so that a
+  // superseded worker fences its spouts before they act on what queued up meanwhile.
+  virtual void heartbeat_started() = 0;
+  virtual void heartbeat_ended() = 0;
   // Counters of this slot's components (heartbeats report them).
   virtual WorkerStats stats() const = 0;
   // The stuck-executor watch (Worker::check_progress): executors that made no progress for

@@ -105,6 +105,7 @@ void WorkerProcess::start() {
   spec.config = file.config;
   spec.assignment = file.assignment;
   spec.tasks = slot->tasks;
+  spec.tenure = slot->since;
   spec.host = options_.host;
   spec.port = options_.port;
   spec.name = "worker-" + std::to_string(options_.port);
@@ -129,21 +130,24 @@ void WorkerProcess::start() {
 
 bool WorkerProcess::tick() {
   if (state_ != State::running) return false;
-  if (clock_.now_ns() < next_heartbeat_ns_) return true;
-  stuck_ = runtime_->check_progress();
-  heartbeat();
-  if (restart_stuck_ && !stuck_.empty() && state_ == State::running) {
-    const StuckExecutor& s = stuck_.front();
-    stuck_reason_ = "executor of " + s.kind + " '" + s.component + "' (" +
-                    (s.tasks.size() == 1 ? "task " : "tasks ") + join(s.tasks) + ") stuck for " +
-                    std::to_string(s.secs) + " s inside " + s.inside;
-    log_->error("{}; exiting for a restart (topology.executor.stuck.policy = restart)",
-                stuck_reason_);
-    end(StopReason::stuck);
+  if (clock_.now_ns() >= next_heartbeat_ns_) {
+    stuck_ = runtime_->check_progress();
+    heartbeat();
+    if (restart_stuck_ && !stuck_.empty() && state_ == State::running) {
+      const StuckExecutor& s = stuck_.front();
+      stuck_reason_ = "executor of " + s.kind + " '" + s.component + "' (" +
+                      (s.tasks.size() == 1 ? "task " : "tasks ") + join(s.tasks) + ") stuck for " +
+                      std::to_string(s.secs) + " s inside " + s.inside;
+      log_->error("{}; exiting for a restart (topology.executor.stuck.policy = restart)",
+                  stuck_reason_);
+      end(StopReason::stuck);
+    }
+    next_heartbeat_ns_ += std::chrono::nanoseconds(heartbeat_period_).count();
+    // A slow call must not cause a burst of heartbeats to catch up.
+    next_heartbeat_ns_ = std::max(next_heartbeat_ns_, clock_.now_ns());
+  } else if (peer_runs_newer()) {
+    heartbeat();  // early; the regular ones keep their schedule
   }
-  next_heartbeat_ns_ += std::chrono::nanoseconds(heartbeat_period_).count();
-  // A slow call must not cause a burst of heartbeats to catch up.
-  next_heartbeat_ns_ = std::max(next_heartbeat_ns_, clock_.now_ns());
   return state_ == State::running;
 }
 
@@ -153,11 +157,37 @@ std::chrono::nanoseconds WorkerProcess::until_next_heartbeat() const {
 
 void WorkerProcess::run(const std::function<bool(std::chrono::nanoseconds)>& wait_for_stop) {
   while (tick()) {
-    if (wait_for_stop(until_next_heartbeat())) return;
+    if (wait_for_stop(std::min<std::chrono::nanoseconds>(until_next_heartbeat(),
+                                                         options_.peer_version_check))) {
+      // Asked to stop (SIGTERM) with a heartbeat due, e.g. a process that was frozen while its
+      // supervisor was declared dead, and stopped by that supervisor as soon as both resumed: the
+      // heartbeat goes first, so that a superseded worker fences its spouts instead of acking
+      // beside its replacement during the drain. At most one RPC timeout more when nimbus is down.
+      if (until_next_heartbeat().count() == 0) (void)tick();
+      return;
+    }
   }
 }
 
+bool WorkerProcess::peer_runs_newer() {
+  const std::int64_t peer = runtime_->newest_peer_version();
+  if (peer <= assignment_.version || peer <= early_heartbeat_for_) return false;
+  // Once per version: while nimbus does not answer, or has not stored that version for this
+  // worker's reply yet, the regular heartbeats go on.
+  early_heartbeat_for_ = peer;
+  log_->info("a peer runs assignment version {} (this worker runs {}): heartbeating now", peer,
+             assignment_.version);
+  return true;
+}
+
 void WorkerProcess::heartbeat() {
+  runtime_->heartbeat_started();
+  heartbeat_exchange();
+  // After follow_reply: a superseded worker has fenced its spouts by now.
+  runtime_->heartbeat_ended();
+}
+
+void WorkerProcess::heartbeat_exchange() {
   touch_heartbeat(options_.dir / "heartbeat", *log_);
   std::optional<cluster::Reply> reply;
   try {
@@ -201,7 +231,11 @@ void WorkerProcess::follow_reply(const Map& body) {
   if (newer.topology_id != assignment_.topology_id || newer.version <= assignment_.version) return;
   const cluster::WorkerAssignment* mine = find_slot(newer);
   if (mine == nullptr || mine->tasks != tasks_) {
-    log_->info("assignment version {} changes this slot's tasks: exiting for a restart",
+    // Before anything else: the spout tasks may already run in another worker, and every
+    // ack()/fail() here would duplicate what that one does (docs/cluster.md, "Fencing").
+    runtime_->fence_spouts();
+    log_->info("assignment version {} changes this slot's tasks: spouts fenced, exiting for a "
+               "restart",
                newer.version);
     end(StopReason::reassigned);
     return;

@@ -53,6 +53,10 @@ struct WorkerProcessOptions {
   std::chrono::milliseconds drain_on_reassign{1000};
   // How long the data transport may take to hand out what is queued at stop().
   std::chrono::milliseconds transport_flush{1000};
+  // How often, between heartbeats, the process looks whether a peer's batch was stamped with a
+  // newer assignment version than its own; it then heartbeats at once to fetch that assignment
+  // (and learns sooner when it was superseded).
+  std::chrono::milliseconds peer_version_check{100};
   // Null: a logger "worker-<port>" writing to stderr and dir/worker.log.
   std::shared_ptr<spdlog::logger> logger;
 };
@@ -88,18 +92,22 @@ class WorkerProcess {
   // REQUIRES: called once.
   void start();
 
-  // Heartbeats when one is due and follows nimbus's reply. Each heartbeat first runs the
-  // stuck-executor watch (SlotRuntime::check_progress) and carries what it found. Returns false
-  // once the process has ended (nimbus dropped the topology, a newer assignment moved this slot's
-  // tasks, an executor is stuck under the restart policy, or stop()): the owner then calls stop()
-  // (or, for StopReason::stuck, exits at once). Never throws for what nimbus does or fails to do.
+  // Heartbeats when one is due, or at once when a peer runs a newer assignment version than this
+  // process (once per such version), and follows nimbus's reply. Each regular heartbeat first runs
+  // the stuck-executor watch (SlotRuntime::check_progress) and carries what it found. A reply whose
+  // assignment runs this slot's tasks elsewhere fences the spouts (SlotRuntime::fence_spouts)
+  // before anything else and ends the process. Returns false once the process has ended (nimbus
+  // dropped the topology, a newer assignment moved this slot's tasks, an executor is stuck under
+  // the restart policy, or stop()): the owner then calls stop() (or, for StopReason::stuck, exits
+  // at once). Never throws for what nimbus does or fails to do.
   [[nodiscard]] bool tick();
   // Time until the next heartbeat is due (zero when due now). The owner sleeps this long, or until
   // a signal, between ticks.
   std::chrono::nanoseconds until_next_heartbeat() const;
   // Ticks until tick() returns false or `wait_for_stop`, called between ticks with the time until
-  // the next heartbeat is due, returns true (the owner wants to stop: a signal came). Does not
-  // call stop(). REQUIRES: start() succeeded.
+  // the next heartbeat is due (at most peer_version_check), returns true (the owner wants to stop:
+  // a signal came); a heartbeat due by then still goes out first (it may fence the spouts). Does
+  // not call stop(). REQUIRES: start() succeeded.
   void run(const std::function<bool(std::chrono::nanoseconds)>& wait_for_stop);
 
   // Refuses further ticks, then stops the runtime in Storm's order and returns when it is done:
@@ -129,6 +137,11 @@ class WorkerProcess {
   enum class State { created, running, ended, stopped };
   const cluster::WorkerAssignment* find_slot(const cluster::Assignment& assignment) const;
   void heartbeat();
+  // One worker_heartbeat call and following its reply.
+  void heartbeat_exchange();
+  // A peer's batch was stamped with a version newer than this process's and newer than the last
+  // one that caused an early heartbeat.
+  bool peer_runs_newer();
   // The body of a worker_heartbeat; the counter rates move on with each call.
   Map heartbeat_body();
   void follow_reply(const Map& body);
@@ -157,6 +170,7 @@ class WorkerProcess {
   std::int64_t next_heartbeat_ns_ = 0;
   bool nimbus_reachable_ = true;
   std::string last_nimbus_error_;  // logged once until it changes
+  std::int64_t early_heartbeat_for_ = 0;  // the peer version that last caused an early heartbeat
   RateWindow rates_;
   std::vector<StuckExecutor> stuck_;  // the last heartbeat's watch
   std::string stuck_reason_;

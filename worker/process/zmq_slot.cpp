@@ -27,6 +27,9 @@ transport::ZmqTransportOptions transport_options(const SlotSpec& spec) {
   options.host = spec.host;
   options.port = spec.port;
   options.logger = spec.logger;
+  // Who this slot is on the wire (docs/cluster.md, "Fencing"): tasks ascending, never empty.
+  options.tenure = spec.tenure;
+  options.first_task = spec.tasks.empty() ? 0 : spec.tasks.front();
   return options;
 }
 
@@ -36,6 +39,7 @@ WorkerOptions worker_options(const SlotSpec& spec, transport::RemoteTransport* r
   options.remote = remote;
   options.name = spec.name;
   options.log_file = spec.log_file;
+  options.stall_after = std::chrono::milliseconds(1000);
   return options;
 }
 
@@ -48,7 +52,7 @@ class ZmqSlot final : public SlotRuntime {
         context_(1),
         transport_(context_, transport_options(spec)),
         worker_(plugin_.topology, config_, worker_options(spec, &transport_)) {
-    transport_.set_routes(routes_of(spec.assignment));
+    transport_.set_routes(routes_of(spec.assignment), spec.assignment.version);
   }
   ~ZmqSlot() override = default;  // the worker stops before the transport, as it requires
 
@@ -64,7 +68,14 @@ class ZmqSlot final : public SlotRuntime {
   void activate() override { worker_.activate(); }
   void deactivate() override { worker_.deactivate(); }
   void set_routes(const cluster::Assignment& assignment) override {
-    transport_.set_routes(routes_of(assignment));
+    transport_.set_routes(routes_of(assignment), assignment.version);
+  }
+  void fence_spouts() override { worker_.fence_spouts(); }
+  std::int64_t newest_peer_version() const override { return transport_.newest_peer_version(); }
+  void heartbeat_started() override { heartbeat_started_ = std::chrono::steady_clock::now(); }
+  void heartbeat_ended() override {
+    transport_.heartbeat_done(heartbeat_started_);
+    worker_.heartbeat_done(heartbeat_started_);
   }
   WorkerStats stats() const override { return worker_.stats(); }
   std::vector<StuckExecutor> check_progress() override { return worker_.check_progress(); }
@@ -85,6 +96,7 @@ class ZmqSlot final : public SlotRuntime {
   zmq::context_t context_;
   transport::ZmqTransport transport_;
   Worker worker_;
+  std::chrono::steady_clock::time_point heartbeat_started_{};  // of the heartbeat under way
 };
 
 }  // namespace
