@@ -24,11 +24,9 @@ using gale::supervisor::CgroupTree;
 using gale::testing::FakeCgroupFiles;
 using gale::testing::FakeCgroupfs;
 
-CgroupTree::SetUp set_up(const FakeCgroupfs& fs, bool swap = true,
-                         FakeCgroupFiles** files_out = nullptr) {
-  auto files = std::make_unique<FakeCgroupFiles>(fs.root, swap);
-  if (files_out) *files_out = files.get();
-  return CgroupTree::set_up(fs.options(), std::move(files));
+CgroupTree::SetUp set_up(const FakeCgroupfs& cgroupfs, bool swap = true) {
+  return CgroupTree::set_up(cgroupfs.options(),
+                            std::make_unique<FakeCgroupFiles>(cgroupfs.root, swap));
 }
 
 std::string text(const fs::path& file) { return FakeCgroupFiles::text_of(file); }
@@ -123,11 +121,9 @@ TEST_SUITE("supervisor") {
     }
     SUBCASE("the supervisor's cgroup is not writable") {
       FakeCgroupfs cgroupfs;
-      FakeCgroupFiles* files = nullptr;
-      auto owned = std::make_unique<FakeCgroupFiles>(cgroupfs.root, true);
-      files = owned.get();
+      auto files = std::make_unique<FakeCgroupFiles>(cgroupfs.root, true);
       files->deny(cgroupfs.own_dir);
-      const CgroupTree::SetUp s = CgroupTree::set_up(cgroupfs.options(), std::move(owned));
+      const CgroupTree::SetUp s = CgroupTree::set_up(cgroupfs.options(), std::move(files));
       CHECK_FALSE(s.tree);
       CHECK(s.reason.starts_with(cgroupfs.own_dir.string() + " is not writable by the supervisor"));
       CHECK(s.reason.find("Permission denied") != std::string::npos);

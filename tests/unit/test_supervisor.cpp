@@ -757,14 +757,9 @@ TEST_SUITE("supervisor") {
     using gale::Value;
     auto totals = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
                      std::int64_t executed, std::int64_t rate) {
-      Map s{{"kind", kind},
-            {"tasks", tasks},
-            {"emitted", emitted},
-            {"acked", emitted},
-            {"failed", std::int64_t{2}},
-            {"executed", executed},
-            {"rate_per_s", rate},
-            {"latency_count", std::int64_t{0}}};
+      Map s{{"kind", kind},       {"tasks", tasks},       {"emitted", emitted},
+            {"acked", emitted},   {"failed", std::int64_t{2}}, {"executed", executed},
+            {"rate_per_s", rate}, {"latency_count", std::int64_t{0}}};
       return s;
     };
     Map spout = totals("spout", 1, 1000, 0, 100);
