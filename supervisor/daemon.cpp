@@ -53,6 +53,21 @@ bool process_ended(int pid) {
   return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z';
 }
 
+// The per-worker cgroups under `mount` (CgroupTree), or null for RLIMIT_AS; one line says which,
+// and why, so that the path in use is told from the supervisor's log.
+std::unique_ptr<CgroupTree> memory_cgroups(const fs::path& mount, spdlog::logger& log) {
+  CgroupTreeOptions options;
+  options.mount = mount;
+  CgroupTree::SetUp set_up = CgroupTree::set_up(options);
+  if (set_up.tree) {
+    log.info("memory limits: cgroup v2 memory.max in {}/worker-<port>",
+             set_up.tree->workers_dir().string());
+  } else {
+    log.info("memory limits: RLIMIT_AS ({})", set_up.reason);
+  }
+  return std::move(set_up.tree);
+}
+
 }  // namespace
 
 Daemon::Daemon(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
@@ -75,7 +90,8 @@ void Daemon::start() {
   logger_ = common::make_logger("supervisor", options_.log_file);
   if (options_.id.empty()) options_.id = stable_id(std::nullopt, options_.state_dir);
   kill_leftover_workers(options_.state_dir, options_.ports, *logger_);
-  supervisor_ = std::make_unique<Supervisor>(options_, rpc_, launcher_, clock_, logger_);
+  supervisor_ = std::make_unique<Supervisor>(options_, rpc_, launcher_, clock_, logger_,
+                                             memory_cgroups(options_.cgroup_mount, *logger_));
   lock_.emplace(std::move(state_lock));
   logger_->info("supervisor {} offers {} slots on {} (ports {}) to nimbus at {}; state in {}",
                 options_.id, options_.ports.size(), options_.host, slot_list(options_.ports),

@@ -54,17 +54,36 @@ LaunchResult PosixLauncher::launch(const LaunchSpec& spec) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return {-1, "cannot start " + spec.program + ": " + std::strerror(rc)};
+  // Kills and reaps the process that cannot be limited, with the error to report.
+  const auto abandon = [&](const std::string& error) -> LaunchResult {
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return {-1, error};
+  };
+  if (!spec.cgroup_dir.empty()) {
+    const std::string procs = spec.cgroup_dir + "/cgroup.procs";
+    const int fd = ::open(procs.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    const std::string text = std::to_string(pid);
+    const bool moved =
+        fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    if (!moved) {
+      return abandon("cannot move " + spec.program + " (pid " + text + ") into the cgroup " +
+                     spec.cgroup_dir + ": " + std::strerror(err));
+    }
+    return {pid, ""};
+  }
   if (spec.memory_limit_mb > 0 && memory_limit_supported()) {
-    const rlim_t bytes =
-        static_cast<rlim_t>(spec.memory_limit_mb + k_address_space_margin_mb) << 20;
-    const struct rlimit limit{bytes, bytes};
+    const rlim_t bytes = static_cast<rlim_t>(spec.memory_limit_mb + k_address_space_margin_mb)
+                         << 20;
+    const struct rlimit limit { bytes, bytes };
     if (::prlimit(pid, RLIMIT_AS, &limit, nullptr) != 0) {
       const int err = errno;
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-      return {-1, "cannot limit the memory of " + spec.program + " to " +
-                      std::to_string(spec.memory_limit_mb) + " MB: " + std::strerror(err)};
+      return abandon("cannot limit the memory of " + spec.program + " to " +
+                     std::to_string(spec.memory_limit_mb) + " MB: " + std::strerror(err));
     }
   }
   return {pid, ""};

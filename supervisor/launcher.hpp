@@ -29,6 +29,9 @@ struct LaunchSpec {
   std::string output_path;        // stdout and stderr are appended to this file
   // > 0: the process may use this many MB of memory (see PosixLauncher::launch).
   std::int64_t memory_limit_mb = 0;
+  // Set: the cgroup v2 directory the process is moved into, whose memory.max is its limit
+  // (supervisor/cgroup_tree.hpp); memory_limit_mb is then not applied as RLIMIT_AS.
+  std::string cgroup_dir;
 };
 
 // The pid of the started process, or why it could not start.
@@ -63,7 +66,10 @@ bool memory_limit_supported() noexcept;
 // after the spawn (posix_spawn has no attribute for it, and between fork and exec a
 // multi-threaded supervisor may only make async-signal-safe calls), long before the worker has
 // loaded its plugin; an allocation beyond it throws std::bad_alloc in the worker. Not applied
-// when !memory_limit_supported(). Thread: the supervisor's thread.
+// when !memory_limit_supported(). With a spec.cgroup_dir the pid is written to its cgroup.procs
+// instead, right after the spawn too: the worker runs outside its cgroup only while it execs,
+// before it allocates anything of its own. A process that cannot be limited is killed, reaped and
+// reported as not started. Thread: the supervisor's thread.
 class PosixLauncher final : public ProcessLauncher {
  public:
   ~PosixLauncher() override;

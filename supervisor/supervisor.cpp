@@ -156,20 +156,25 @@ struct Supervisor::Slot {
   bool done = false;
   // "topology/version/status" of the assignment file last written.
   std::string written;
-  std::string last_problem;         // the last start problem logged, so that it is logged once
-  std::int64_t log_offset = 0;      // where the current topology's part of worker.log begins
-  std::int64_t run_log_offset = 0;  // where the current worker's part of worker.log begins
+  std::string last_problem;          // the last start problem logged, so that it is logged once
+  std::int64_t log_offset = 0;       // where the current topology's part of worker.log begins
+  std::int64_t run_log_offset = 0;   // where the current worker's part of worker.log begins
   std::int64_t memory_limit_mb = 0;  // the current worker's, 0: none
   bool limit_warned = false;         // that the limit is not enforced in this build
+  // The current worker runs in the slot's cgroup, which had seen oom_kills_before OOM kills.
+  bool in_cgroup = false;
+  std::int64_t oom_kills_before = 0;
 };
 
 Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-                       const common::Clock& clock, std::shared_ptr<spdlog::logger> logger)
+                       const common::Clock& clock, std::shared_ptr<spdlog::logger> logger,
+                       std::unique_ptr<CgroupTree> cgroups)
     : options_(std::move(options)),
       rpc_(std::move(rpc)),
       launcher_(launcher),
       clock_(clock),
       log_(logger ? std::move(logger) : common::make_logger("supervisor", options_.log_file)),
+      cgroups_(std::move(cgroups)),
       plugins_(options_.state_dir / "plugins", log_) {
   for (std::int64_t port : options_.ports) {
     auto slot = std::make_unique<Slot>();
@@ -178,7 +183,10 @@ Supervisor::Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& 
   }
 }
 
-Supervisor::~Supervisor() = default;
+Supervisor::~Supervisor() {
+  if (!cgroups_) return;
+  for (const std::string& problem : cgroups_->remove_all()) log_->warn("{}", problem);
+}
 
 fs::path Supervisor::worker_dir(std::int64_t port) const {
   return options_.state_dir / "workers" / std::to_string(port);
@@ -404,7 +412,9 @@ void Supervisor::start_worker(Slot& slot) {
     backoff_after_failure();
     return;
   }
-  if (spec.memory_limit_mb > 0 && !memory_limit_supported() && !slot.limit_warned) {
+  limit_in_cgroup(slot, spec);
+  if (spec.memory_limit_mb > 0 && spec.cgroup_dir.empty() && !memory_limit_supported() &&
+      !slot.limit_warned) {
     log_->warn("port {}: {} = {} is not enforced: this build runs under AddressSanitizer",
                slot.port, gale::keys::topology_worker_memory_limit_mb, spec.memory_limit_mb);
     slot.limit_warned = true;
@@ -417,6 +427,7 @@ void Supervisor::start_worker(Slot& slot) {
   }
   slot.pid = launched.pid;
   slot.memory_limit_mb = spec.memory_limit_mb;
+  slot.in_cgroup = !spec.cgroup_dir.empty();
   slot.topology_id = w.topology_id;
   slot.version = w.version;
   slot.started_ns = now_ns();
@@ -434,6 +445,29 @@ void Supervisor::start_worker(Slot& slot) {
   std::ofstream(dir / "worker.pid", std::ios::trunc) << slot.pid << "\n";
   log_->info("port {}: started worker pid {} for topology {} (version {})", slot.port, slot.pid,
              w.topology_id, w.version);
+}
+
+void Supervisor::limit_in_cgroup(Slot& slot, LaunchSpec& spec) {
+  if (!cgroups_ || spec.memory_limit_mb <= 0) return;
+  if (auto problem = cgroups_->prepare(slot.port, spec.memory_limit_mb)) {
+    log_->warn("port {}: {}; limiting the worker with RLIMIT_AS instead", slot.port, *problem);
+    return;
+  }
+  spec.cgroup_dir = cgroups_->slot_dir(slot.port).string();
+  // The cgroup may be an earlier worker's that could not be removed: only new kills count.
+  slot.oom_kills_before = cgroups_->oom_kills(slot.port).value_or(0);
+}
+
+bool Supervisor::killed_out_of_memory(Slot& slot) {
+  if (!slot.in_cgroup) return false;
+  slot.in_cgroup = false;
+  const std::optional<std::int64_t> kills = cgroups_->oom_kills(slot.port);
+  if (!kills) {
+    log_->warn("port {}: cannot read {}: whether the OOM killer ended the worker is unknown",
+               slot.port, (cgroups_->slot_dir(slot.port) / "memory.events").string());
+  }
+  if (auto problem = cgroups_->remove(slot.port)) log_->warn("port {}: {}", slot.port, *problem);
+  return kills && *kills > slot.oom_kills_before;
 }
 
 milliseconds Supervisor::backoff(int crashes_in_a_row) const {
@@ -459,6 +493,7 @@ void Supervisor::on_exit(Slot& slot, const ExitStatus& status) {
   slot.stop = Slot::Stop::none;
   slot.kill_sent = false;
   slot.last_exit = status.describe();
+  const bool oom_killed = killed_out_of_memory(slot);
   std::error_code ec;
   fs::remove(worker_dir(slot.port) / "worker.pid", ec);
 
@@ -524,7 +559,7 @@ void Supervisor::on_exit(Slot& slot, const ExitStatus& status) {
   // Into worker.log, so that `gale status` shows the crash even when the worker could not say
   // anything (a segfault), with the worker's own last error of this run when it had one.
   std::string text = "worker pid " + std::to_string(pid) + " ended (" + slot.last_exit + ")";
-  if (!status.signaled && status.code == worker_exit_out_of_memory) {
+  if (oom_killed || (!status.signaled && status.code == worker_exit_out_of_memory)) {
     text += ": out of memory";
     if (slot.memory_limit_mb > 0) {
       text += " (limit " + std::to_string(slot.memory_limit_mb) + " MB)";

@@ -22,6 +22,7 @@
 
 #include "cluster/protocol.hpp"
 #include "common/clock.hpp"
+#include "supervisor/cgroup_tree.hpp"
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 
@@ -60,6 +61,9 @@ struct SupervisorOptions {
   // max_backoff. A worker that ran for stable_uptime before crashing starts the count afresh.
   std::chrono::milliseconds max_backoff{10000};
   std::chrono::milliseconds stable_uptime{10000};
+  // Where Daemon::start() looks for cgroup v2 to put memory-limited workers in (CgroupTree);
+  // empty: memory limits are RLIMIT_AS.
+  std::filesystem::path cgroup_mount = "/sys/fs/cgroup";
 
   // Reads the keys:: entries of `config` into the durations above. Throws ConfigError for a
   // value that is not a positive number.
@@ -88,9 +92,13 @@ struct SlotView {
 class Supervisor {
  public:
   // Logs to `logger`, or when null to a logger of its own (stderr and options.log_file).
+  // Workers with a memory limit go into cgroups of `cgroups` when given (its memory.max is their
+  // limit), else get RLIMIT_AS (PosixLauncher).
   // REQUIRES: `launcher` and `clock` outlive the supervisor.
   Supervisor(SupervisorOptions options, RpcCall rpc, ProcessLauncher& launcher,
-             const common::Clock& clock, std::shared_ptr<spdlog::logger> logger = nullptr);
+             const common::Clock& clock, std::shared_ptr<spdlog::logger> logger = nullptr,
+             std::unique_ptr<CgroupTree> cgroups = nullptr);
+  // Removes the cgroups of the workers (logging what cannot be removed).
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -138,6 +146,11 @@ class Supervisor {
   // it again.
   void check_assignment_file(Slot& slot);
   void note_error(const Slot& slot, const std::string& line) const;
+  // Puts the worker about to start into the slot's cgroup with its memory limit, when there is a
+  // cgroup tree; falls back to RLIMIT_AS with a log line when the cgroup cannot be set up.
+  void limit_in_cgroup(Slot& slot, LaunchSpec& spec);
+  // After the slot's worker ended: whether the OOM killer ended it; removes its cgroup.
+  bool killed_out_of_memory(Slot& slot);
   std::filesystem::path worker_dir(std::int64_t port) const;
   SlotView view(const Slot& slot) const;
   std::int64_t now_ns() const { return clock_.now_ns(); }
@@ -148,6 +161,7 @@ class Supervisor {
   ProcessLauncher& launcher_;
   const common::Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
+  const std::unique_ptr<CgroupTree> cgroups_;  // null: memory limits are RLIMIT_AS
 
   PluginCache plugins_;
   std::map<std::int64_t, std::unique_ptr<Slot>> slots_;

@@ -32,6 +32,7 @@
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
+#include "tests/unit/fake_cgroupfs.hpp"
 
 // The supervisor without processes, sockets or real time: a fake launcher whose "processes" end
 // when the test says so, a manual clock, and a fake nimbus answering fetch_plugin.
@@ -242,6 +243,7 @@ SupervisorOptions test_options(const fs::path& state_dir, std::vector<std::int64
   o.kill_grace = 3s;
   o.max_backoff = 10s;
   o.stable_uptime = 10s;
+  o.cgroup_mount.clear();  // never the host's cgroups
   return o;
 }
 
@@ -281,13 +283,14 @@ struct Fixture {
   // What the supervisor logged (one line per entry).
   std::ostringstream log;
 
-  explicit Fixture(std::vector<std::int64_t> ports = {6700}) {
+  explicit Fixture(std::vector<std::int64_t> ports = {6700},
+                   std::unique_ptr<gale::supervisor::CgroupTree> cgroups = nullptr) {
     auto logger = std::make_shared<spdlog::logger>(
         "supervisor", std::make_shared<spdlog::sinks::ostream_sink_st>(log));
     supervisor = std::make_unique<Supervisor>(
         test_options(dir.path, std::move(ports)),
         [this](std::string_view verb, const Map& body) { return nimbus(verb, body); }, launcher,
-        clock, logger);
+        clock, logger, std::move(cgroups));
   }
   gale::supervisor::SlotView slot(std::int64_t port = 6700) { return *supervisor->slot(port); }
   void advance(std::chrono::milliseconds by) { clock.advance(by); }
@@ -853,4 +856,58 @@ TEST_SUITE("supervisor") {
     CHECK(f.launcher.launched.size() == 1);
   }
 
+  TEST_CASE("a memory-limited worker runs in its cgroup; an OOM kill there is out of memory") {
+    gale::testing::FakeCgroupfs cgroupfs;
+    auto set_up = gale::supervisor::CgroupTree::set_up(
+        cgroupfs.options(), std::make_unique<gale::testing::FakeCgroupFiles>(cgroupfs.root, true));
+    REQUIRE_MESSAGE(set_up.tree, set_up.reason);
+    Fixture f({6700, 6701}, std::move(set_up.tree));
+    const auto limited = [](std::int64_t port, std::int64_t limit_mb) {
+      Map m = assigned(port, "wc-1", 1).as_map();
+      m["config"] =
+          Map{{"topology.workers", Value(1)}, {"topology.worker.memory.limit.mb", Value(limit_mb)}};
+      return Value(m);
+    };
+    f.supervisor->apply_assignments(List{limited(6700, 300), assigned(6701, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 2);
+    const fs::path cgroup = cgroupfs.own_dir / "workers" / "worker-6700";
+    CHECK(f.launcher.launched[0].cgroup_dir == cgroup.string());
+    CHECK(f.launcher.launched[0].memory_limit_mb == 300);
+    CHECK(gale::testing::FakeCgroupFiles::text_of(cgroup / "memory.max") == "314572800\n");
+    // No limit: no cgroup.
+    CHECK(f.launcher.launched[1].cgroup_dir.empty());
+    CHECK_FALSE(fs::exists(cgroupfs.own_dir / "workers" / "worker-6701"));
+
+    // A SIGKILL that is no OOM kill is a plain crash; the cgroup goes with the worker.
+    f.launcher.end(1000, ExitStatus::killed_by(SIGKILL));
+    f.supervisor->supervise();
+    CHECK(f.slot().last_error.find("worker pid 1000 ended (signal 9)") != std::string::npos);
+    CHECK(f.slot().last_error.find("out of memory") == std::string::npos);
+    REQUIRE(f.launcher.launched.size() == 3);  // restarted at once, into a new cgroup
+    CHECK(f.launcher.launched[2].cgroup_dir == cgroup.string());
+
+    // The kernel's OOM killer ends it: memory.events counts the kill.
+    std::ofstream(cgroup / "memory.events", std::ios::trunc) << "oom 1\noom_kill 1\n";
+    f.launcher.end(1002, ExitStatus::killed_by(SIGKILL));
+    f.supervisor->supervise();
+    CHECK(f.slot().last_exit == "signal 9");
+    CHECK(f.slot().last_error.find(
+              "worker pid 1002 ended (signal 9): out of memory (limit 300 MB)") !=
+          std::string::npos);
+    CHECK(f.slot().restarts == 2);
+    CHECK_FALSE(fs::exists(cgroup));  // removed on the exit
+
+    // Stopping the supervisor removes the tree.
+    f.advance(1s);
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 4);
+    CHECK(fs::exists(cgroup));
+    f.launcher.term_ends = true;
+    f.supervisor->begin_shutdown();
+    f.supervisor->supervise();
+    CHECK(f.supervisor->stopped());
+    f.supervisor.reset();
+    CHECK_FALSE(fs::exists(cgroupfs.own_dir / "workers"));
+  }
 }  // TEST_SUITE
