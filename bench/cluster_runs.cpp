@@ -30,7 +30,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The component lists of the alive workers in `gale status` output, e.g. {"count,spout", ...}.
+// The component lists of the running workers in `gale status` output (WORKER SUPERVISOR STATE
+// ...), e.g. {"count,spout", ...}.
 // The uptime column may hold a space ("1m 02s"), so the components are found by their names.
 std::vector<std::string> alive_placement(const std::string& status) {
   const std::set<std::string> names{std::string(k_spout), std::string(k_split),
@@ -42,7 +43,7 @@ std::vector<std::string> alive_placement(const std::string& status) {
     std::istringstream words(line);
     std::vector<std::string> tokens;
     for (std::string w; words >> w;) tokens.push_back(w);
-    if (tokens.size() < 4 || tokens[0].find(':') == std::string::npos || tokens[2] != "yes") {
+    if (tokens.size() < 4 || tokens[0].find(':') == std::string::npos || tokens[2] != "running") {
       continue;
     }
     for (const std::string& token : tokens) {

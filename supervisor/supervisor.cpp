@@ -334,13 +334,15 @@ void Supervisor::write_assignment(Slot& slot) {
 
 void Supervisor::check_assignment_file(Slot& slot) {
   if (slot.written.empty()) return;  // not written yet: written afresh anyway
-  const Wanted& w = *slot.wanted;
   const fs::path file = worker_dir(slot.port) / "assignment.msgpack";
   std::string problem;
   try {
+    // Compared with what this supervisor wrote last, not with what it wants now: a slot that
+    // moves on to another topology or version still holds the previous file until the write.
     const cluster::AssignmentFile found = cluster::read_assignment_file(file);
-    if (found.assignment.topology_id != w.assignment.topology_id ||
-        found.assignment.version != w.assignment.version || found.status != w.status) {
+    const std::string stamp = found.assignment.topology_id + "/" +
+                              std::to_string(found.assignment.version) + "/" + found.status;
+    if (stamp != slot.written) {
       problem = "it holds topology " + found.assignment.topology_id + " version " +
                 std::to_string(found.assignment.version) + " (" + found.status + ")";
     }

@@ -142,8 +142,8 @@ class Supervisor {
   void check_heartbeat(Slot& slot);
   void write_assignment(Slot& slot);
   // Reads back the slot's assignment file when it was written before; when it is unreadable, fails
-  // its checksum or holds another assignment, logs one line and makes write_assignment() write
-  // it again.
+  // its checksum or holds another assignment than the one last written, logs one line and makes
+  // write_assignment() write it again.
   void check_assignment_file(Slot& slot);
   void note_error(const Slot& slot, const std::string& line) const;
   // Puts the worker about to start into the slot's cgroup with its memory limit, when there is a

@@ -817,6 +817,26 @@ TEST_SUITE("supervisor") {
     CHECK(f.slot().last_error.find(file.string() + " is damaged") != std::string::npos);
   }
 
+  TEST_CASE("a slot that moves on to another topology finds its old file intact, not damaged") {
+    Fixture f;
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
+    f.supervisor->supervise();
+    REQUIRE(f.launcher.launched.size() == 1);
+    // wc-1 is killed and wc-2 takes the slot: its file still holds wc-1 until the start.
+    f.supervisor->apply_assignments(List{assigned(6700, "wc-2", 1)});
+    f.supervisor->supervise();
+    f.launcher.end(1000, ExitStatus::exited(0));
+    for (int i = 0; i < 10 && f.launcher.launched.size() < 2; ++i) {
+      f.supervisor->supervise();
+      f.advance(1s);
+    }
+    REQUIRE(f.launcher.launched.size() == 2);
+    const fs::path file = f.dir.path / "workers" / "6700" / "assignment.msgpack";
+    CHECK(gale::cluster::read_assignment_file(file).assignment.topology_id == "wc-2");
+    CHECK(f.log.str().find("is damaged") == std::string::npos);
+    CHECK(f.slot().last_error.empty());
+  }
+
   TEST_CASE("a truncated cached plugin is fetched again, logged, before a worker runs on it") {
     Fixture f;
     f.supervisor->apply_assignments(List{assigned(6700, "wc-1", 1)});
