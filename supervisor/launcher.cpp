@@ -90,10 +90,11 @@ LaunchResult PosixLauncher::launch(const LaunchSpec& spec) {
 }
 
 bool memory_limit_supported() noexcept {
-#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer and ThreadSanitizer reserve terabytes of shadow address space.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return false;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
   return false;
 #else
   return true;

@@ -58,7 +58,7 @@ class ProcessLauncher {
 inline constexpr std::int64_t k_address_space_margin_mb = 1024;
 
 // Whether the memory limit is enforced in this build: RLIMIT_AS cannot be used under
-// AddressSanitizer, whose shadow memory reserves terabytes of address space.
+// AddressSanitizer or ThreadSanitizer, whose shadow memory reserves terabytes of address space.
 bool memory_limit_supported() noexcept;
 
 // Real processes: posix_spawn and waitpid(WNOHANG). A memory limit is RLIMIT_AS of

@@ -417,7 +417,7 @@ void Supervisor::start_worker(Slot& slot) {
   limit_in_cgroup(slot, spec);
   if (spec.memory_limit_mb > 0 && spec.cgroup_dir.empty() && !memory_limit_supported() &&
       !slot.limit_warned) {
-    log_->warn("port {}: {} = {} is not enforced: this build runs under AddressSanitizer",
+    log_->warn("port {}: {} = {} is not enforced: this build runs under a sanitizer",
                slot.port, gale::keys::topology_worker_memory_limit_mb, spec.memory_limit_mb);
     slot.limit_warned = true;
   }

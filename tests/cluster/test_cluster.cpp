@@ -464,9 +464,9 @@ TEST_SUITE("cluster_bad_input") {
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     CommandResult status;
-#if defined(__SANITIZE_ADDRESS__)
-    // RLIMIT_AS cannot work under AddressSanitizer: the supervisor says the limit is not enforced
-    // (and the bolt stops leaking at test.leak.max.mb).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // RLIMIT_AS cannot work under AddressSanitizer or ThreadSanitizer: the supervisor says the
+    // limit is not enforced (and the bolt stops leaking at test.leak.max.mb).
     CHECK(eventually(
         [&] {
           std::ifstream log(cluster.dir() + "/sup0.out");
