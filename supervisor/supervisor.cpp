@@ -34,6 +34,12 @@ constexpr std::string_view k_stuck_line = "exiting with status 5: ";
 // A worker out of memory (worker/out_of_memory.hpp; the supervisor does not include the runtime).
 constexpr int worker_exit_out_of_memory = 6;
 constexpr const char* k_killed = "killed";
+
+// "topology/version/status": what tells one assignment file from another (Slot::written).
+std::string assignment_stamp(const std::string& topology_id, std::int64_t version,
+                             const std::string& status) {
+  return topology_id + "/" + std::to_string(version) + "/" + status;
+}
 // Bytes read from the end of worker.log when looking for its last error line.
 constexpr std::size_t k_log_tail = 64 * 1024;
 constexpr std::size_t k_max_error_line = 500;
@@ -323,7 +329,7 @@ void Supervisor::apply_assignments(const List& assignments) {
 
 void Supervisor::write_assignment(Slot& slot) {
   const Wanted& w = *slot.wanted;
-  const std::string stamp = w.topology_id + "/" + std::to_string(w.version) + "/" + w.status;
+  const std::string stamp = assignment_stamp(w.topology_id, w.version, w.status);
   if (slot.written == stamp) return;
   const fs::path dir = worker_dir(slot.port);
   std::error_code ec;
@@ -340,9 +346,8 @@ void Supervisor::check_assignment_file(Slot& slot) {
     // Compared with what this supervisor wrote last, not with what it wants now: a slot that
     // moves on to another topology or version still holds the previous file until the write.
     const cluster::AssignmentFile found = cluster::read_assignment_file(file);
-    const std::string stamp = found.assignment.topology_id + "/" +
-                              std::to_string(found.assignment.version) + "/" + found.status;
-    if (stamp != slot.written) {
+    if (assignment_stamp(found.assignment.topology_id, found.assignment.version, found.status) !=
+        slot.written) {
       problem = "it holds topology " + found.assignment.topology_id + " version " +
                 std::to_string(found.assignment.version) + " (" + found.status + ")";
     }
