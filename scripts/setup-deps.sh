@@ -6,9 +6,14 @@ set -euo pipefail
 # cmake: meson finds msgpack-cxx (and doctest) through their CMake package configs.
 # clang-14 and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes): the fuzz test suite
 # builds its targets with clang++ (docs/fuzzing.md).
+# librdkafka-dev, libhiredis-dev, libpq-dev: the client libraries of the Kafka, Redis and
+# PostgreSQL connectors (spouts/, bolts/); redis-server and postgresql: the real servers their
+# tests start on loopback (Kafka's tests use librdkafka's built-in mock cluster: Debian has no
+# Kafka broker).
 packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-program-options-dev libspdlog-dev
   doctest-dev meson ninja-build pkg-config cmake g++ clang-14 libclang-rt-14-dev
+  librdkafka-dev libhiredis-dev libpq-dev redis-server postgresql
 )
 
 missing=()
