@@ -1,0 +1,423 @@
+#include <gale/spouts/kafka_spout.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gale/context.hpp>
+#include <gale/errors.hpp>
+#include <gale/spouts/retry_schedule.hpp>
+
+#include "spouts/kafka/kafka_client.hpp"
+#include "spouts/kafka/partition_book.hpp"
+
+namespace gale::spouts {
+
+using kafka::CommitPosition;
+using kafka::PartitionBook;
+using kafka::PartitionListPtr;
+using kafka::RecordPosition;
+using kafka::TopicPartition;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* k_owner = "KafkaSpout";
+
+ConfigSchema make_schema() {
+  ConfigSchema s(k_owner);
+  s.required_string("kafka.bootstrap.servers", "brokers to start from, host:port, comma-separated")
+      .required_string_list("kafka.topics", "topics to read, comma-separated")
+      .required_string("kafka.group.id", "consumer group; each spout task is a member")
+      .choice("kafka.first.poll.offset.strategy", "committed", {"earliest", "latest", "committed"},
+              "where a partition without a commit of the group starts: earliest or committed "
+              "(the beginning), latest (the end); a committed partition resumes from the commit")
+      .integer("kafka.offset.commit.period.ms", 30'000, 10, 3'600'000,
+               "how often offsets are committed (also on a revoke and on close)")
+      .integer("kafka.max.uncommitted.offsets", 10'000, 1, 10'000'000,
+               "records past the commit per partition before the partition is paused")
+      .integer("kafka.retry.max", 10, -1, 1'000'000,
+               "retries of a failed record before it goes to the error stream (-1: forever)")
+      .integer("kafka.retry.initial.delay.ms", 100, 0, 3'600'000,
+               "delay before the first retry; doubles with each retry")
+      .integer("kafka.retry.max.delay.ms", 10'000, 0, 3'600'000, "longest delay between retries")
+      .string("kafka.error.stream", "errors",
+              "stream of the records given up on: (position, record, reason)")
+      .choice("kafka.payload.type", "string", {"string", "bytes"},
+              "how key and value are emitted: string or bytes")
+      .integer("kafka.poll.max.records", 100, 1, 100'000, "records emitted per next_tuple() call")
+      .passthrough("kafka.consumer.",
+                   "librdkafka consumer properties, e.g. kafka.consumer.session.timeout.ms");
+  return s;
+}
+
+Value payload(const void* data, std::size_t size, bool as_bytes) {
+  if (data == nullptr) return Value();
+  const auto* p = static_cast<const std::uint8_t*>(data);
+  if (as_bytes) return Value(Bytes(p, p + size));
+  return Value(std::string_view(static_cast<const char*>(data), size));
+}
+
+MessageId message_id(const RecordPosition& at) {
+  return MessageId(List{Value(at.tp.topic), Value(at.tp.partition), Value(at.offset)});
+}
+
+RecordPosition position_of(const MessageId& id) {
+  const List& l = id.as_list();
+  if (l.size() != 3) throw Error("KafkaSpout: message id " + id.to_string() + " is not mine");
+  return {{l[0].as_string(), static_cast<std::int32_t>(l[1].as_int())}, l[2].as_int()};
+}
+
+std::string describe(const RecordPosition& at) {
+  return at.tp.topic + "/" + std::to_string(at.tp.partition) + "/" + std::to_string(at.offset);
+}
+
+PartitionListPtr partition_list(const std::vector<CommitPosition>& commits) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(commits.size())));
+  for (const CommitPosition& c : commits) {
+    rd_kafka_topic_partition_list_add(list.get(), c.tp.topic.c_str(), c.tp.partition)->offset =
+        c.next_offset;
+  }
+  return list;
+}
+
+}  // namespace
+
+// The consumer of one task and the records it has in flight.
+// Thread: the spout task's executor thread; librdkafka calls its callbacks from inside
+// rd_kafka_consumer_poll and rd_kafka_consumer_close, on that same thread.
+class KafkaSpout::Impl {
+ public:
+  Impl(const Config& config, const Context& context, SpoutCollector& out)
+      : out_(out),
+        brokers_(config.get_string("kafka.bootstrap.servers", "")),
+        error_stream_(config.get_string("kafka.error.stream", "errors")),
+        as_bytes_(config.get_string("kafka.payload.type", "string") == "bytes"),
+        poll_max_(config.get_int("kafka.poll.max.records", 100)),
+        max_retries_(config.get_int("kafka.retry.max", 10)),
+        commit_period_(config.get_int("kafka.offset.commit.period.ms", 30'000)),
+        book_(static_cast<std::size_t>(config.get_int("kafka.max.uncommitted.offsets", 10'000))),
+        retry_(RetryPolicy{max_retries_,
+                           std::chrono::milliseconds(config.get_int("kafka.retry.initial.delay.ms", 100)),
+                           std::chrono::milliseconds(config.get_int("kafka.retry.max.delay.ms", 10'000))}) {
+    const Value* max_pending = context.config().find(keys::topology_max_spout_pending);
+    max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
+    kafka::ConfPtr conf = kafka::make_conf(config, "kafka.consumer.", k_owner);
+    set(conf.get(), "group.id", config.get_string("kafka.group.id", ""));
+    // Offsets are committed by the spout, only up to what is done.
+    set(conf.get(), "enable.auto.commit", "false");
+    set(conf.get(), "enable.auto.offset.store", "false");
+    const std::string strategy = config.get_string("kafka.first.poll.offset.strategy", "committed");
+    set(conf.get(), "auto.offset.reset", strategy == "latest" ? "latest" : "earliest");
+    if (!config.contains("kafka.consumer.client.id")) {
+      set(conf.get(), "client.id",
+          "gale-" + context.component_id() + "-" + std::to_string(context.task_index()));
+    }
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf.get(), &Impl::on_commit);
+    rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+    char reason[512] = {};
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason, sizeof reason);
+    if (rk_ == nullptr) throw Error(std::string(k_owner) + ": cannot create a consumer: " + reason);
+    conf.release();  // rd_kafka_new took it
+    rd_kafka_poll_set_consumer(rk_);
+    const std::vector<std::string> topics = string_list(config, "kafka.topics");
+    PartitionListPtr subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+    for (const std::string& t : topics) {
+      rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    if (const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, subscription.get())) {
+      rd_kafka_destroy(rk_);
+      throw Error(std::string(k_owner) + ": cannot subscribe: " + rd_kafka_err2str(err));
+    }
+    next_commit_ = Clock::now() + commit_period_;
+  }
+
+  ~Impl() {
+    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  }
+
+  void next_tuple() {
+    const Clock::time_point now = Clock::now();
+    for (const RecordPosition& at : retry_.due(now)) {
+      const Values* record = book_.record(at);
+      if (record == nullptr) {
+        retry_.forget(at);  // revoked while waiting
+        continue;
+      }
+      out_.emit(Values(*record), message_id(at));
+    }
+    while (!error_replay_.empty()) {
+      emit_error(error_replay_.front());
+      error_replay_.pop_front();
+    }
+    for (std::int64_t i = 0; i < poll_max_ && below_max_pending(); ++i) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
+      if (m == nullptr) break;
+      take(*m);
+      rd_kafka_message_destroy(m);
+    }
+    apply_backpressure();
+    if (Clock::now() >= next_commit_) {
+      commit_done();
+      next_commit_ = Clock::now() + commit_period_;
+    }
+    report_errors();
+  }
+
+  void ack(const MessageId& id) {
+    const RecordPosition at = position_of(id);
+    if (book_.done(at)) {
+      retry_.succeeded(at);
+      given_up_.erase(at);
+    }
+  }
+
+  void fail(const MessageId& id) {
+    const RecordPosition at = position_of(id);
+    if (book_.record(at) == nullptr) return;  // revoked: the new owner reads it again
+    if (given_up_.count(at) != 0) {
+      error_replay_.push_back(at);  // the error-stream tuple failed: send it again
+      return;
+    }
+    if (!retry_.failed(at, Clock::now())) {
+      given_up_.insert(at);
+      emit_error(at);
+    }
+  }
+
+  void close() {
+    commit(book_.take_commits(), /*async=*/false);
+    // Leaves the group; the revoke runs in here (its commit finds nothing new).
+    if (const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_)) {
+      queue_error(std::string("closing the consumer: ") + rd_kafka_err2str(err));
+    }
+    report_errors();
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+  }
+
+ private:
+  static void set(rd_kafka_conf_t* conf, const char* property, const std::string& value) {
+    char reason[512] = {};
+    if (rd_kafka_conf_set(conf, property, value.c_str(), reason, sizeof reason) !=
+        RD_KAFKA_CONF_OK) {
+      throw ConfigError(std::string(k_owner) + ": librdkafka property '" + property + "': " + reason);
+    }
+  }
+
+  bool below_max_pending() const {
+    return max_pending_ <= 0 || static_cast<std::int64_t>(out_.pending_count()) < max_pending_;
+  }
+
+  // One message from the consumer: a record, or an error event.
+  void take(const rd_kafka_message_t& m) {
+    if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        queue_error(rd_kafka_message_errstr(&m));
+      }
+      return;
+    }
+    const RecordPosition at{{rd_kafka_topic_name(m.rkt), m.partition}, m.offset};
+    Values record{at.tp.topic, at.tp.partition, at.offset, payload(m.key, m.key_len, as_bytes_),
+                  payload(m.payload, m.len, as_bytes_)};
+    if (!book_.read(at, record)) return;  // a duplicate fetch, or not ours any more
+    out_.emit(std::move(record), message_id(at));
+  }
+
+  void emit_error(const RecordPosition& at) {
+    const Values* record = book_.record(at);
+    if (record == nullptr) return;
+    out_.emit_to(error_stream_,
+                 {describe(at), (*record)[4],
+                  "failed " + std::to_string(max_retries_ + 1) +
+                      " times (kafka.retry.max = " + std::to_string(max_retries_) + ")"},
+                 message_id(at));
+  }
+
+  // Pauses the partitions at the uncommitted cap, resumes those back below it.
+  void apply_backpressure() {
+    std::vector<CommitPosition> pause, resume;
+    for (const TopicPartition& tp : book_.partitions()) {
+      const bool at_cap = book_.at_cap(tp);
+      if (at_cap && paused_.insert(tp).second) pause.push_back({tp, 0});
+      if (!at_cap && paused_.erase(tp) != 0) resume.push_back({tp, 0});
+    }
+    if (!pause.empty()) rd_kafka_pause_partitions(rk_, partition_list(pause).get());
+    if (!resume.empty()) rd_kafka_resume_partitions(rk_, partition_list(resume).get());
+  }
+
+  // Commits what every assigned partition may commit. A commit that failed is sent again (Kafka
+  // keeps the last commit, so sending the same offsets twice is harmless).
+  void commit_done() {
+    std::vector<CommitPosition> commits = book_.take_commits();
+    if (recommit_) {
+      recommit_ = false;
+      commits = book_.committed();
+    }
+    commit(commits, /*async=*/true);
+  }
+
+  // Asynchronous commits report in on_commit (served by the next poll), so next_tuple never waits
+  // on the group coordinator.
+  void commit(const std::vector<CommitPosition>& commits, bool async) {
+    if (commits.empty()) return;
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, partition_list(commits).get(), async);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) commit_failed(err);
+  }
+
+  void commit_failed(rd_kafka_resp_err_t err) {
+    recommit_ = true;
+    queue_error(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  }
+
+  void assign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      book_.assign({parts->elems[i].topic, parts->elems[i].partition});
+    }
+    rd_kafka_error_t* error = nullptr;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (cooperative) {
+      error = rd_kafka_incremental_assign(rk_, parts);
+    } else {
+      err = rd_kafka_assign(rk_, parts);
+    }
+    rebalance_result("assigning partitions", err, error);
+  }
+
+  // Commits what the revoked partitions may commit and forgets them: their tuples acked later
+  // are ignored, and their next owner reads again from the commit.
+  void revoke(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+    std::vector<CommitPosition> commits;
+    for (int i = 0; i < parts->cnt; ++i) {
+      const TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
+      if (std::optional<CommitPosition> c = book_.revoke(tp)) commits.push_back(*c);
+      paused_.erase(tp);
+    }
+    commit(commits, /*async=*/true);
+    rd_kafka_error_t* error = nullptr;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (cooperative) {
+      error = rd_kafka_incremental_unassign(rk_, parts);
+    } else {
+      err = rd_kafka_assign(rk_, nullptr);
+    }
+    rebalance_result("revoking partitions", err, error);
+  }
+
+  void rebalance_result(const char* what, rd_kafka_resp_err_t err, rd_kafka_error_t* error) {
+    if (error != nullptr) {
+      queue_error(std::string(what) + ": " + rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      queue_error(std::string(what) + ": " + rd_kafka_err2str(err));
+    }
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    try {
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        self->assign(parts, cooperative);
+      } else {
+        self->revoke(parts, cooperative);
+      }
+    } catch (const std::exception& e) {  // never through librdkafka's C frames
+      self->queue_error(std::string("rebalance: ") + e.what());
+    }
+  }
+
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing to commit
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && offsets != nullptr) {
+      for (int i = 0; i < offsets->cnt; ++i) {
+        if (offsets->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) err = offsets->elems[i].err;
+      }
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) self->commit_failed(err);
+  }
+
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    self->queue_error(std::string(rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))) +
+                      " (" + reason + ")");
+  }
+
+  // Errors wait for report_errors(), outside librdkafka's callbacks.
+  void queue_error(std::string what) {
+    errors_.push_back(kafka::broker_error(k_owner, brokers_, what));
+  }
+
+  void report_errors() {
+    const Clock::time_point now = Clock::now();
+    for (const std::string& e : errors_) {
+      if (std::string text = throttle_.admit(e, e, now); !text.empty()) out_.report_error(text);
+    }
+    errors_.clear();
+  }
+
+  // Constant after construction.
+  SpoutCollector& out_;
+  const std::string brokers_;
+  const std::string error_stream_;
+  const bool as_bytes_;
+  const std::int64_t poll_max_;
+  const std::int64_t max_retries_;
+  const std::chrono::milliseconds commit_period_;
+  std::int64_t max_pending_ = 0;  // 0: unbounded
+  rd_kafka_t* rk_ = nullptr;
+  // Task state.
+  PartitionBook book_;
+  RetrySchedule<RecordPosition> retry_;
+  std::set<RecordPosition> given_up_;          // in flight on the error stream
+  std::deque<RecordPosition> error_replay_;    // error-stream tuples that failed
+  std::set<TopicPartition> paused_;
+  bool recommit_ = false;                      // a commit failed: send the last offsets again
+  Clock::time_point next_commit_;
+  std::vector<std::string> errors_;
+  kafka::ErrorThrottle throttle_;
+};
+
+KafkaSpout::KafkaSpout(const Config& config) : config_(schema().resolve(config)) {
+  // librdkafka checks the kafka.consumer.* properties now, so a bad one fails the build.
+  (void)kafka::make_conf(config_, "kafka.consumer.", k_owner);
+}
+
+KafkaSpout::~KafkaSpout() = default;
+
+const ConfigSchema& KafkaSpout::schema() {
+  static const ConfigSchema s = make_schema();
+  return s;
+}
+
+void KafkaSpout::declare_outputs(OutputDeclarer& declarer) {
+  declarer.declare({"topic", "partition", "offset", "key", "value"});
+  declarer.declare_stream(config_.get_string("kafka.error.stream", "errors"),
+                          {"position", "record", "reason"});
+}
+
+void KafkaSpout::open(const Context& context, SpoutCollector& out) {
+  impl_ = std::make_unique<Impl>(config_, context, out);
+}
+
+void KafkaSpout::next_tuple() { impl_->next_tuple(); }
+void KafkaSpout::ack(const MessageId& id) { impl_->ack(id); }
+void KafkaSpout::fail(const MessageId& id) { impl_->fail(id); }
+
+void KafkaSpout::close() {
+  if (impl_) impl_->close();
+}
+
+}  // namespace gale::spouts

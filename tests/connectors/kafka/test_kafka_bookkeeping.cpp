@@ -1,0 +1,131 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+#include "spouts/kafka/kafka_client.hpp"
+#include "spouts/kafka/partition_book.hpp"
+
+// The commit bookkeeping as KafkaSpout drives it: records read per partition, acked in any order,
+// partitions revoked in a rebalance, and the offsets that may be committed.
+
+using namespace gale;
+using spouts::kafka::CommitPosition;
+using spouts::kafka::PartitionBook;
+using spouts::kafka::RecordPosition;
+using spouts::kafka::TopicPartition;
+
+namespace {
+
+const TopicPartition k_p0{"events", 0};
+const TopicPartition k_p1{"events", 1};
+
+Values record_of(std::int64_t offset) { return Values{"events", 0, offset, Value(), "v"}; }
+
+void read_range(PartitionBook& book, const TopicPartition& tp, std::int64_t from, std::int64_t to) {
+  for (std::int64_t o = from; o < to; ++o) REQUIRE(book.read({tp, o}, record_of(o)));
+}
+
+std::int64_t commit_of(const std::vector<CommitPosition>& commits, const TopicPartition& tp) {
+  for (const CommitPosition& c : commits) {
+    if (c.tp == tp) return c.next_offset;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_SUITE("connector_kafka") {
+  TEST_CASE("acks out of order commit only up to the lowest record not done, per partition") {
+    PartitionBook book(1000);
+    book.assign(k_p0);
+    book.assign(k_p1);
+    read_range(book, k_p0, 40, 50);  // the group's commit was 40
+    read_range(book, k_p1, 0, 5);
+    CHECK(book.done({k_p0, 43}));
+    CHECK(book.done({k_p0, 41}));
+    CHECK(book.take_commits().empty());  // 40 is still in flight
+    CHECK(book.done({k_p0, 40}));
+    CHECK(book.done({k_p1, 0}));
+    std::vector<CommitPosition> commits = book.take_commits();
+    CHECK(commit_of(commits, k_p0) == 42);  // 42 is in flight, 43 done but after it
+    CHECK(commit_of(commits, k_p1) == 1);
+    CHECK(book.take_commits().empty());  // nothing moved since
+    for (std::int64_t o = 42; o < 50; ++o) {
+      if (o != 43) CHECK(book.done({k_p0, o}));
+    }
+    CHECK(!book.done({k_p0, 43}));  // acked twice: the second is ignored
+    commits = book.take_commits();
+    REQUIRE(commits.size() == 1);
+    CHECK(commit_of(commits, k_p0) == 50);
+    CHECK(book.in_flight() == 4);  // p1: 1..4
+  }
+
+  TEST_CASE("a failed record keeps its payload for the retry until it is done") {
+    PartitionBook book(1000);
+    book.assign(k_p0);
+    read_range(book, k_p0, 0, 3);
+    const Values* kept = book.record({k_p0, 1});
+    REQUIRE(kept != nullptr);
+    CHECK((*kept)[2].as_int() == 1);
+    CHECK(book.done({k_p0, 1}));
+    CHECK(book.record({k_p0, 1}) == nullptr);
+    // A fetch of the same records again (after a pause or a seek) is not emitted twice.
+    CHECK_FALSE(book.read({k_p0, 0}, record_of(0)));
+    CHECK_FALSE(book.read({k_p0, 1}, record_of(1)));
+  }
+
+  TEST_CASE("a revoke commits what is done and forgets the partition; its late acks are ignored") {
+    PartitionBook book(1000);
+    book.assign(k_p0);
+    book.assign(k_p1);
+    read_range(book, k_p0, 0, 10);
+    read_range(book, k_p1, 0, 10);
+    for (std::int64_t o : {0, 1, 2, 5}) CHECK(book.done({k_p0, o}));
+    const std::optional<CommitPosition> revoked = book.revoke(k_p0);
+    REQUIRE(revoked.has_value());
+    CHECK(revoked->next_offset == 3);
+    CHECK_FALSE(book.assigned(k_p0));
+    CHECK_FALSE(book.done({k_p0, 3}));  // acked after the revoke: not ours any more
+    CHECK(book.record({k_p0, 4}) == nullptr);
+    CHECK_FALSE(book.read({k_p0, 11}, record_of(11)));  // a fetch that raced the revoke
+    CHECK(book.in_flight() == 10);                      // p1 untouched
+    // Assigned again later (the group moved it back): it starts from where the consumer now
+    // reads, the group's commit, with nothing left over.
+    book.assign(k_p0);
+    read_range(book, k_p0, 3, 6);
+    CHECK(book.done({k_p0, 3}));
+    CHECK(commit_of(book.take_commits(), k_p0) == 4);
+    // Nothing done since the last commit: a revoke has nothing to commit.
+    CHECK_FALSE(book.revoke(k_p1).has_value());
+  }
+
+  TEST_CASE("a partition at the uncommitted cap stays there until a commit") {
+    PartitionBook book(5);
+    book.assign(k_p0);
+    read_range(book, k_p0, 0, 4);
+    CHECK_FALSE(book.at_cap(k_p0));
+    read_range(book, k_p0, 4, 5);
+    CHECK(book.at_cap(k_p0));
+    for (std::int64_t o = 0; o < 5; ++o) CHECK(book.done({k_p0, o}));
+    CHECK(book.at_cap(k_p0));  // done but not committed: a restart would read them again
+    CHECK(commit_of(book.take_commits(), k_p0) == 5);
+    CHECK_FALSE(book.at_cap(k_p0));
+    // positions() snapshots without committing; committed() is what a failed commit resends.
+    read_range(book, k_p0, 5, 7);
+    CHECK(book.done({k_p0, 5}));
+    CHECK(commit_of(book.positions(), k_p0) == 6);
+    CHECK(commit_of(book.committed(), k_p0) == 5);
+  }
+
+  TEST_CASE("the error throttle reports a new error at once and a repeated one sparingly") {
+    using namespace std::chrono_literals;
+    spouts::kafka::ErrorThrottle throttle(5s);
+    const auto t0 = spouts::kafka::ErrorThrottle::Clock::time_point{} + 1h;
+    CHECK(throttle.admit("down", "broker down", t0) == "broker down");
+    CHECK(throttle.admit("down", "broker down", t0 + 1s).empty());
+    CHECK(throttle.admit("down", "broker down", t0 + 2s).empty());
+    CHECK(throttle.admit("down", "broker down", t0 + 6s) ==
+          "broker down (2 more like it since last reported)");
+    CHECK(throttle.admit("bad", "bad tuple [1]", t0 + 6s) == "bad tuple [1]");
+  }
+}

@@ -1,0 +1,237 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gale/gale.hpp>
+#include <gale/spouts/kafka_spout.hpp>
+
+#include "tests/connectors/kafka/kafka_test_support.hpp"
+
+// KafkaSpout against the mock cluster, in local mode on the real clock: records produced by the
+// test with a plain producer, read by a consumer group of spout tasks, checked by a bolt that
+// records what arrives.
+
+using namespace gale;
+using namespace std::chrono_literals;
+using namespace gale::test::kafka;
+
+namespace {
+
+// What the checking bolts of one test saw, by record number (the record's value).
+struct Ledger {
+  explicit Ledger(int records) : seen(static_cast<std::size_t>(records), 0) {}
+  std::mutex mutex;
+  std::vector<int> seen;             // deliveries acked per record
+  std::set<int> failed_once;         // records failed on their first arrival
+  std::vector<std::string> errors;   // (position, reason) of error-stream tuples
+  std::set<std::int64_t> partitions;  // partitions records arrived from
+
+  int missing() {
+    std::lock_guard lock(mutex);
+    return static_cast<int>(std::count(seen.begin(), seen.end(), 0));
+  }
+  int seen_in(int from, int to) {
+    std::lock_guard lock(mutex);
+    int n = 0;
+    for (int i = from; i < to; ++i) n += seen[static_cast<std::size_t>(i)] > 0 ? 1 : 0;
+    return n;
+  }
+};
+
+// About `fail_percent` % of the records, chosen by a hash of their number, fail the first time a
+// checking bolt sees them; the rest, and those on their retry, are recorded and acked. Records
+// numbered in `always_fail` always fail.
+class CheckBolt : public Bolt {
+ public:
+  CheckBolt(std::shared_ptr<Ledger> ledger, int fail_percent, std::set<int> always_fail = {})
+      : ledger_(std::move(ledger)), fail_percent_(fail_percent), always_fail_(std::move(always_fail)) {}
+  void declare_outputs(OutputDeclarer&) override {}
+  void execute(const Tuple& input, BoltCollector& out) override {
+    if (input.fields().contains("reason")) {  // the error stream
+      std::lock_guard lock(ledger_->mutex);
+      ledger_->errors.push_back(input.get_string("position") + " " + input.get_string("reason"));
+      out.ack(input);
+      return;
+    }
+    const int number = std::stoi(input.get_string("value"));
+    const std::uint64_t hash = static_cast<std::uint64_t>(number) * 0x9E3779B97F4A7C15ULL;
+    std::lock_guard lock(ledger_->mutex);
+    if (always_fail_.count(number) != 0 ||
+        ((hash >> 40) % 100 < static_cast<std::uint64_t>(fail_percent_) &&
+         ledger_->failed_once.insert(number).second)) {
+      out.fail(input);
+      return;
+    }
+    ++ledger_->seen[static_cast<std::size_t>(number)];
+    ledger_->partitions.insert(input.get_int("partition"));
+    out.ack(input);
+  }
+
+ private:
+  std::shared_ptr<Ledger> ledger_;
+  int fail_percent_;
+  std::set<int> always_fail_;
+};
+
+std::vector<Record> numbered(int from, int to) {
+  std::vector<Record> out;
+  for (int i = from; i < to; ++i) out.push_back({"key-" + std::to_string(i), std::to_string(i)});
+  return out;
+}
+
+Config spout_config(const MockCluster& kafka, const std::string& topic, const std::string& group) {
+  Config c;
+  c.set("kafka.bootstrap.servers", kafka.bootstrap());
+  c.set("kafka.topics", topic);
+  c.set("kafka.group.id", group);
+  c.set("kafka.offset.commit.period.ms", 200);
+  c.set("kafka.retry.initial.delay.ms", 20);
+  // Quick group membership changes on the mock cluster.
+  c.set("kafka.consumer.session.timeout.ms", 6000);
+  c.set("kafka.consumer.heartbeat.interval.ms", 200);
+  return c;
+}
+
+Topology topology(const Config& spout, int spout_tasks, std::shared_ptr<Ledger> ledger,
+                  int fail_percent, std::set<int> always_fail = {}) {
+  TopologyBuilder b;
+  b.set_spout("kafka", make<spouts::KafkaSpout>(spout), spout_tasks);
+  b.set_bolt("check", make<CheckBolt>(ledger, fail_percent, always_fail), 2)
+      .shuffle_grouping("kafka")
+      .shuffle_grouping("kafka", "errors");
+  return b.build();
+}
+
+Config run_config() {
+  Config c;
+  c.set(keys::topology_message_timeout_secs, 30);
+  return c;
+}
+
+// The group committed the end of every partition: everything read was done.
+bool fully_committed(const MockCluster& kafka, const std::string& group, const std::string& topic,
+                     int partitions) {
+  return committed(kafka.bootstrap(), group, topic, partitions) ==
+         end_offsets(kafka.bootstrap(), topic, partitions);
+}
+
+}  // namespace
+
+TEST_SUITE("connector_kafka") {
+  TEST_CASE("100,000 records through a 2-task spout with 5% failed downstream all arrive and are "
+            "committed") {
+    constexpr int k_records = 100'000;
+    constexpr int k_partitions = 4;
+    MockCluster kafka(3, {{"events", k_partitions}});
+    produce(kafka.bootstrap(), "events", numbered(0, k_records));
+    auto ledger = std::make_shared<Ledger>(k_records);
+    LocalRun run(topology(spout_config(kafka, "events", "g-100k"), 2, ledger, 5), run_config());
+
+    CHECK(eventually([&] { return ledger->missing() == 0; }, 120s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-100k", "events", k_partitions); },
+                     20s, 200ms));
+    run.stop();
+    std::lock_guard lock(ledger->mutex);
+    MESSAGE("failed once downstream: " << ledger->failed_once.size());
+    CHECK(ledger->failed_once.size() > k_records / 25);  // about 5%
+    CHECK(ledger->failed_once.size() < k_records / 15);
+    CHECK(ledger->errors.empty());
+    const std::vector<std::int64_t> ends = end_offsets(kafka.bootstrap(), "events", k_partitions);
+    std::int64_t total = 0;
+    for (std::int64_t e : ends) total += e;
+    CHECK(total == k_records);
+  }
+
+  TEST_CASE("first.poll.offset.strategy latest skips what was there; committed resumes after a "
+            "restart") {
+    MockCluster kafka(1, {{"logs", 2}});
+    produce(kafka.bootstrap(), "logs", numbered(0, 100));  // there before the spout
+    auto ledger = std::make_shared<Ledger>(2000);
+    {
+      Config latest = spout_config(kafka, "logs", "g-strategy");
+      latest.set("kafka.first.poll.offset.strategy", "latest");
+      LocalRun run(topology(latest, 1, ledger, 0), run_config());
+      // Markers until some arrive from both partitions: the spout then reads both from their end.
+      int marker = 1000;
+      REQUIRE(eventually([&] {
+        produce(kafka.bootstrap(), "logs", numbered(marker, marker + 4));
+        marker += 4;
+        std::lock_guard lock(ledger->mutex);
+        return ledger->partitions.size() == 2;
+      }, 30s, 300ms));
+      produce(kafka.bootstrap(), "logs", numbered(100, 200));
+      CHECK(eventually([&] { return ledger->seen_in(100, 200) == 100; }, 30s));
+      CHECK(eventually([&] { return fully_committed(kafka, "g-strategy", "logs", 2); }, 20s, 200ms));
+      CHECK(ledger->seen_in(0, 100) == 0);
+    }
+    // Restarted with the default strategy (committed): resumes after the group's commit.
+    produce(kafka.bootstrap(), "logs", numbered(200, 300));
+    LocalRun run(topology(spout_config(kafka, "logs", "g-strategy"), 1, ledger, 0), run_config());
+    CHECK(eventually([&] { return ledger->seen_in(200, 300) == 100; }, 30s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-strategy", "logs", 2); }, 20s, 200ms));
+    run.stop();
+    std::lock_guard lock(ledger->mutex);
+    for (int i = 0; i < 100; ++i) CHECK(ledger->seen[static_cast<std::size_t>(i)] == 0);
+    for (int i = 100; i < 300; ++i) CHECK(ledger->seen[static_cast<std::size_t>(i)] == 1);
+  }
+
+  TEST_CASE("a record that keeps failing goes to the error stream, and its offset is committed") {
+    MockCluster kafka(1, {{"jobs", 1}});
+    produce(kafka.bootstrap(), "jobs", numbered(0, 50));
+    auto ledger = std::make_shared<Ledger>(50);
+    Config config = spout_config(kafka, "jobs", "g-errors");
+    config.set("kafka.retry.max", 2);
+    LocalRun run(topology(config, 1, ledger, 0, {7}), run_config());
+    CHECK(eventually([&] { return ledger->missing() == 1; }, 30s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-errors", "jobs", 1); }, 20s, 200ms));
+    run.stop();
+    std::lock_guard lock(ledger->mutex);
+    REQUIRE(ledger->errors.size() == 1);
+    CHECK(ledger->errors[0] == "jobs/0/7 failed 3 times (kafka.retry.max = 2)");
+    CHECK(ledger->seen[7] == 0);
+  }
+
+  TEST_CASE("a third consumer joining and one leaving mid-run lose nothing") {
+    constexpr int k_partitions = 6;
+    MockCluster kafka(2, {{"clicks", k_partitions}});
+    auto ledger = std::make_shared<Ledger>(30'000);
+    const Config config = spout_config(kafka, "clicks", "g-rebalance");
+    produce(kafka.bootstrap(), "clicks", numbered(0, 10'000));
+    LocalRun two(topology(config, 2, ledger, 5), run_config());
+    REQUIRE(eventually([&] { return ledger->seen_in(0, 10'000) > 1000; }, 30s));
+    {
+      LocalRun third(topology(config, 1, ledger, 5), run_config());
+      produce(kafka.bootstrap(), "clicks", numbered(10'000, 20'000));
+      // The third member got partitions and read some of them.
+      CHECK(eventually([&] { return third.stats("kafka").acked > 0; }, 30s));
+      CHECK(eventually([&] { return ledger->seen_in(10'000, 20'000) > 5000; }, 30s));
+    }  // leaves the group
+    produce(kafka.bootstrap(), "clicks", numbered(20'000, 30'000));
+    CHECK(eventually([&] { return ledger->missing() == 0; }, 60s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-rebalance", "clicks", k_partitions); },
+                     30s, 200ms));
+  }
+
+  TEST_CASE("a broker down mid-run is reported, and nothing is lost once it is back") {
+    MockCluster kafka(1, {{"orders", 2}});
+    auto ledger = std::make_shared<Ledger>(10'000);
+    produce(kafka.bootstrap(), "orders", numbered(0, 5000));
+    LocalRun run(topology(spout_config(kafka, "orders", "g-down"), 2, ledger, 5), run_config());
+    REQUIRE(eventually([&] { return ledger->seen_in(0, 5000) > 100; }, 30s));
+    const std::uint64_t errors_before = run.stats("kafka").errors;
+    kafka.command("down 1");
+    CHECK(eventually([&] { return run.stats("kafka").errors > errors_before; }, 30s));
+    const std::string error = run.stats("kafka").last_error;
+    CHECK(error.find("KafkaSpout: brokers " + kafka.bootstrap()) != std::string::npos);
+    kafka.command("up 1");
+    produce(kafka.bootstrap(), "orders", numbered(5000, 10'000));
+    CHECK(eventually([&] { return ledger->missing() == 0; }, 60s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-down", "orders", 2); }, 30s, 200ms));
+  }
+}
