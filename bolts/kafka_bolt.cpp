@@ -16,16 +16,13 @@
 
 namespace gale::bolts {
 
-using Clock = std::chrono::steady_clock;
-
 namespace {
 
 constexpr const char* k_owner = "KafkaBolt";
 
 ConfigSchema make_schema() {
-  ConfigSchema s(k_owner);
-  s.required_string("kafka.bootstrap.servers", "brokers to start from, host:port, comma-separated")
-      .required_string("kafka.topic", "topic the records are written to")
+  ConfigSchema s = spouts::kafka::schema_with_brokers(k_owner);
+  s.required_string("kafka.topic", "topic the records are written to")
       .string("kafka.key.field", "", "input field holding the record key (empty: no key)")
       .string("kafka.value.field", "value", "input field holding the record value")
       .integer("kafka.flush.timeout.ms", 10'000, 0, 3'600'000,
@@ -61,15 +58,15 @@ class KafkaBolt::Impl {
  public:
   Impl(const Config& config, BoltCollector& out)
       : out_(out),
-        brokers_(config.get_string("kafka.bootstrap.servers", "")),
         topic_(config.get_string("kafka.topic", "")),
         key_field_(config.get_string("kafka.key.field", "")),
         value_field_(config.get_string("kafka.value.field", "value")),
-        flush_timeout_ms_(static_cast<int>(config.get_int("kafka.flush.timeout.ms", 10'000))) {
+        flush_timeout_ms_(static_cast<int>(config.get_int("kafka.flush.timeout.ms", 10'000))),
+        errors_(k_owner, config.get_string("kafka.bootstrap.servers", "")) {
     spouts::kafka::ConfPtr conf = spouts::kafka::make_conf(config, "kafka.producer.", k_owner);
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_delivery);
-    rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+    rd_kafka_conf_set_error_cb(conf.get(), &spouts::kafka::ErrorReports::on_client_error<Impl>);
     char reason[512] = {};
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), reason, sizeof reason);
     if (rk_ == nullptr) throw Error(std::string(k_owner) + ": cannot create a producer: " + reason);
@@ -85,6 +82,8 @@ class KafkaBolt::Impl {
     serve();
   }
 
+  spouts::kafka::ErrorReports& errors() noexcept { return errors_; }
+
   void cleanup() {
     if (const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, flush_timeout_ms_)) {
       queue_error(std::string("flushing on cleanup: ") + rd_kafka_err2str(err) + ", " +
@@ -93,7 +92,7 @@ class KafkaBolt::Impl {
     serve();
     for (auto& [id, tuple] : waiting_) out_.fail(tuple);  // never delivered
     waiting_.clear();
-    report_errors();
+    errors_.report_to(out_);
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
   }
@@ -144,7 +143,7 @@ class KafkaBolt::Impl {
       waiting_.erase(it);
     }
     delivered_.clear();
-    report_errors();
+    errors_.report_to(out_);
   }
 
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -152,30 +151,14 @@ class KafkaBolt::Impl {
     self->delivered_.emplace_back(reinterpret_cast<std::uintptr_t>(m->_private), m->err);
   }
 
-  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
-    auto* self = static_cast<Impl*>(opaque);
-    self->queue_error(std::string(rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))) +
-                      " (" + reason + ")");
-  }
-
-  // `kind` groups repeats of one problem for the throttle; empty: the text itself.
-  void queue_error(std::string what, std::string kind = "") {
-    std::string text = spouts::kafka::broker_error(k_owner, brokers_, what);
-    if (kind.empty()) kind = text;
-    errors_.emplace_back(std::move(kind), std::move(text));
-  }
-
-  void report_errors() {
-    const Clock::time_point now = Clock::now();
-    for (const auto& [kind, text] : errors_) {
-      if (std::string r = throttle_.admit(kind, text, now); !r.empty()) out_.report_error(r);
-    }
-    errors_.clear();
+  // Errors wait in errors_ until execute() or cleanup() reports them, outside librdkafka's
+  // callbacks.
+  void queue_error(const std::string& what, std::string kind = "") {
+    errors_.add(what, std::move(kind));
   }
 
   // Constant after construction.
   BoltCollector& out_;
-  const std::string brokers_;
   const std::string topic_;
   const std::string key_field_;
   const std::string value_field_;
@@ -185,8 +168,7 @@ class KafkaBolt::Impl {
   std::uint64_t next_id_ = 0;
   std::unordered_map<std::uint64_t, Tuple> waiting_;  // produced, no delivery report yet
   std::vector<std::pair<std::uint64_t, rd_kafka_resp_err_t>> delivered_;  // by the callback
-  std::vector<std::pair<std::string, std::string>> errors_;  // kind, text
-  spouts::kafka::ErrorThrottle throttle_;
+  spouts::kafka::ErrorReports errors_;
 };
 
 KafkaBolt::KafkaBolt(const Config& config) : config_(schema().resolve(config)) {

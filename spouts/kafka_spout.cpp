@@ -32,9 +32,8 @@ namespace {
 constexpr const char* k_owner = "KafkaSpout";
 
 ConfigSchema make_schema() {
-  ConfigSchema s(k_owner);
-  s.required_string("kafka.bootstrap.servers", "brokers to start from, host:port, comma-separated")
-      .required_string_list("kafka.topics", "topics to read, comma-separated")
+  ConfigSchema s = kafka::schema_with_brokers(k_owner);
+  s.required_string_list("kafka.topics", "topics to read, comma-separated")
       .required_string("kafka.group.id", "consumer group; each spout task is a member")
       .choice("kafka.first.poll.offset.strategy", "committed", {"earliest", "latest", "committed"},
               "where a partition without a commit of the group starts: earliest or committed "
@@ -97,7 +96,6 @@ class KafkaSpout::Impl {
  public:
   Impl(const Config& config, const Context& context, SpoutCollector& out)
       : out_(out),
-        brokers_(config.get_string("kafka.bootstrap.servers", "")),
         error_stream_(config.get_string("kafka.error.stream", "errors")),
         as_bytes_(config.get_string("kafka.payload.type", "string") == "bytes"),
         poll_max_(config.get_int("kafka.poll.max.records", 100)),
@@ -106,7 +104,8 @@ class KafkaSpout::Impl {
         book_(static_cast<std::size_t>(config.get_int("kafka.max.uncommitted.offsets", 10'000))),
         retry_(RetryPolicy{max_retries_,
                            std::chrono::milliseconds(config.get_int("kafka.retry.initial.delay.ms", 100)),
-                           std::chrono::milliseconds(config.get_int("kafka.retry.max.delay.ms", 10'000))}) {
+                           std::chrono::milliseconds(config.get_int("kafka.retry.max.delay.ms", 10'000))}),
+        errors_(k_owner, config.get_string("kafka.bootstrap.servers", "")) {
     const Value* max_pending = context.config().find(keys::topology_max_spout_pending);
     max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
     kafka::ConfPtr conf = kafka::make_conf(config, "kafka.consumer.", k_owner);
@@ -123,7 +122,7 @@ class KafkaSpout::Impl {
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &Impl::on_commit);
-    rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+    rd_kafka_conf_set_error_cb(conf.get(), &kafka::ErrorReports::on_client_error<Impl>);
     char reason[512] = {};
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason, sizeof reason);
     if (rk_ == nullptr) throw Error(std::string(k_owner) + ": cannot create a consumer: " + reason);
@@ -167,10 +166,10 @@ class KafkaSpout::Impl {
     }
     apply_backpressure();
     if (Clock::now() >= next_commit_) {
-      commit_done();
+      commit_done(/*async=*/true);
       next_commit_ = Clock::now() + commit_period_;
     }
-    report_errors();
+    errors_.report_to(out_);
   }
 
   void ack(const MessageId& id) {
@@ -194,13 +193,15 @@ class KafkaSpout::Impl {
     }
   }
 
+  kafka::ErrorReports& errors() noexcept { return errors_; }
+
   void close() {
-    commit(book_.take_commits(), /*async=*/false);
+    commit_done(/*async=*/false);
     // Leaves the group; the revoke runs in here (its commit finds nothing new).
     if (const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_)) {
       queue_error(std::string("closing the consumer: ") + rd_kafka_err2str(err));
     }
-    report_errors();
+    errors_.report_to(out_);
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
   }
@@ -256,14 +257,16 @@ class KafkaSpout::Impl {
   }
 
   // Commits what every assigned partition may commit. A commit that failed is sent again (Kafka
-  // keeps the last commit, so sending the same offsets twice is harmless).
-  void commit_done() {
+  // keeps the last commit, so sending the same offsets twice is harmless). The checkpoint hooks
+  // of exactly-once are to use the same pieces: book_.positions() is the snapshot of the source
+  // position taken at a barrier, and commit() sends the positions of a completed checkpoint.
+  void commit_done(bool async) {
     std::vector<CommitPosition> commits = book_.take_commits();
     if (recommit_) {
       recommit_ = false;
       commits = book_.committed();
     }
-    commit(commits, /*async=*/true);
+    commit(commits, async);
   }
 
   // Asynchronous commits report in on_commit (served by the next poll), so next_tuple never waits
@@ -283,14 +286,7 @@ class KafkaSpout::Impl {
     for (int i = 0; i < parts->cnt; ++i) {
       book_.assign({parts->elems[i].topic, parts->elems[i].partition});
     }
-    rd_kafka_error_t* error = nullptr;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (cooperative) {
-      error = rd_kafka_incremental_assign(rk_, parts);
-    } else {
-      err = rd_kafka_assign(rk_, parts);
-    }
-    rebalance_result("assigning partitions", err, error);
+    hand_over(parts, cooperative, /*assign=*/true);
   }
 
   // Commits what the revoked partitions may commit and forgets them: their tuples acked later
@@ -303,22 +299,23 @@ class KafkaSpout::Impl {
       paused_.erase(tp);
     }
     commit(commits, /*async=*/true);
-    rd_kafka_error_t* error = nullptr;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (cooperative) {
-      error = rd_kafka_incremental_unassign(rk_, parts);
-    } else {
-      err = rd_kafka_assign(rk_, nullptr);
-    }
-    rebalance_result("revoking partitions", err, error);
+    hand_over(parts, cooperative, /*assign=*/false);
   }
 
-  void rebalance_result(const char* what, rd_kafka_resp_err_t err, rd_kafka_error_t* error) {
-    if (error != nullptr) {
-      queue_error(std::string(what) + ": " + rd_kafka_error_string(error));
-      rd_kafka_error_destroy(error);
-    } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      queue_error(std::string(what) + ": " + rd_kafka_err2str(err));
+  // Tells librdkafka that the rebalance's assignment (or revocation) of `parts` is taken, with
+  // the call of the group's rebalance protocol: eager (the default assignors) or cooperative
+  // (kafka.consumer.partition.assignment.strategy = cooperative-sticky).
+  void hand_over(rd_kafka_topic_partition_list_t* parts, bool cooperative, bool assign) {
+    const char* what = assign ? "assigning partitions: " : "revoking partitions: ";
+    if (cooperative) {
+      rd_kafka_error_t* error = assign ? rd_kafka_incremental_assign(rk_, parts)
+                                       : rd_kafka_incremental_unassign(rk_, parts);
+      if (error != nullptr) {
+        queue_error(what + std::string(rd_kafka_error_string(error)));
+        rd_kafka_error_destroy(error);
+      }
+    } else if (const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, assign ? parts : nullptr)) {
+      queue_error(what + std::string(rd_kafka_err2str(err)));
     }
   }
 
@@ -349,28 +346,12 @@ class KafkaSpout::Impl {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) self->commit_failed(err);
   }
 
-  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
-    auto* self = static_cast<Impl*>(opaque);
-    self->queue_error(std::string(rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))) +
-                      " (" + reason + ")");
-  }
-
-  // Errors wait for report_errors(), outside librdkafka's callbacks.
-  void queue_error(std::string what) {
-    errors_.push_back(kafka::broker_error(k_owner, brokers_, what));
-  }
-
-  void report_errors() {
-    const Clock::time_point now = Clock::now();
-    for (const std::string& e : errors_) {
-      if (std::string text = throttle_.admit(e, e, now); !text.empty()) out_.report_error(text);
-    }
-    errors_.clear();
-  }
+  // Errors wait in errors_ until next_tuple() or close() reports them, outside librdkafka's
+  // callbacks.
+  void queue_error(const std::string& what) { errors_.add(what); }
 
   // Constant after construction.
   SpoutCollector& out_;
-  const std::string brokers_;
   const std::string error_stream_;
   const bool as_bytes_;
   const std::int64_t poll_max_;
@@ -386,8 +367,7 @@ class KafkaSpout::Impl {
   std::set<TopicPartition> paused_;
   bool recommit_ = false;                      // a commit failed: send the last offsets again
   Clock::time_point next_commit_;
-  std::vector<std::string> errors_;
-  kafka::ErrorThrottle throttle_;
+  kafka::ErrorReports errors_;
 };
 
 KafkaSpout::KafkaSpout(const Config& config) : config_(schema().resolve(config)) {

@@ -1,6 +1,7 @@
 #include "spouts/kafka/kafka_client.hpp"
 
 #include <array>
+#include <utility>
 
 #include <gale/errors.hpp>
 
@@ -31,6 +32,12 @@ void set(rd_kafka_conf_t* conf, const std::string& property, const std::string& 
 
 }  // namespace
 
+ConfigSchema schema_with_brokers(std::string owner) {
+  ConfigSchema s(std::move(owner));
+  s.required_string("kafka.bootstrap.servers", "brokers to start from, host:port, comma-separated");
+  return s;
+}
+
 ConfPtr make_conf(const Config& config, std::string_view prefix, std::string_view owner) {
   ConfPtr conf(rd_kafka_conf_new());
   rd_kafka_conf_set_log_cb(conf.get(), drop_log);
@@ -60,6 +67,27 @@ std::string ErrorThrottle::admit(const std::string& kind, const std::string& mes
   last_ = kind;
   last_at_ = now;
   held_back_ = 0;
+  return out;
+}
+
+void ErrorReports::add(const std::string& what, std::string kind) {
+  std::string text = broker_error(owner_, brokers_, what);
+  if (kind.empty()) kind = text;
+  queued_.emplace_back(std::move(kind), std::move(text));
+}
+
+void ErrorReports::add_client_error(int err, const char* reason) {
+  add(std::string(rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err))) + " (" + reason + ")");
+}
+
+std::vector<std::string> ErrorReports::take(ErrorThrottle::Clock::time_point now) {
+  std::vector<std::string> out;
+  for (const auto& [kind, text] : queued_) {
+    if (std::string admitted = throttle_.admit(kind, text, now); !admitted.empty()) {
+      out.push_back(std::move(admitted));
+    }
+  }
+  queued_.clear();
   return out;
 }
 

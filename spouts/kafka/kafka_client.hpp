@@ -9,10 +9,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <librdkafka/rdkafka.h>
 
 #include <gale/config.hpp>
+#include <gale/config_schema.hpp>
 
 namespace gale::spouts::kafka {
 
@@ -26,6 +29,9 @@ struct PartitionListDeleter {
 };
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// The keys every Kafka component takes (kafka.bootstrap.servers), in a schema owned by `owner`.
+[[nodiscard]] ConfigSchema schema_with_brokers(std::string owner);
 
 // A librdkafka configuration: "bootstrap.servers" from kafka.bootstrap.servers, then every key
 // under `prefix` (e.g. "kafka.consumer.") with the prefix removed, as a librdkafka property (a
@@ -60,6 +66,40 @@ class ErrorThrottle {
   std::string last_;
   Clock::time_point last_at_{};
   std::int64_t held_back_ = 0;
+};
+
+// Thread: owned by one task. Errors met inside librdkafka's callbacks (or anywhere in the task)
+// wait here, named after the component and its brokers, until the task's own code hands them to
+// the collector's report_error, through an ErrorThrottle.
+class ErrorReports {
+ public:
+  ErrorReports(std::string owner, std::string brokers)
+      : owner_(std::move(owner)), brokers_(std::move(brokers)) {}
+
+  // `what` went wrong; `kind` groups its repeats for the throttle (empty: the text itself).
+  void add(const std::string& what, std::string kind = "");
+  // An error librdkafka's error callback was given.
+  void add_client_error(int err, const char* reason);
+  // The errors to report now (the others are held back); empties the queue.
+  [[nodiscard]] std::vector<std::string> take(ErrorThrottle::Clock::time_point now);
+  // Reports what take() returns through `out` (a SpoutCollector or a BoltCollector).
+  template <class Collector>
+  void report_to(Collector& out) {
+    for (const std::string& text : take(ErrorThrottle::Clock::now())) out.report_error(text);
+  }
+
+  // For librdkafka's error callback (rd_kafka_conf_set_error_cb) when the handle's opaque is a
+  // component whose `errors()` returns its ErrorReports.
+  template <class Component>
+  static void on_client_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    static_cast<Component*>(opaque)->errors().add_client_error(err, reason);
+  }
+
+ private:
+  std::string owner_;
+  std::string brokers_;
+  std::vector<std::pair<std::string, std::string>> queued_;  // kind, text
+  ErrorThrottle throttle_;
 };
 
 }  // namespace gale::spouts::kafka

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -23,40 +26,39 @@ using namespace gale::test::kafka;
 
 namespace {
 
+// How each tuple of the spout ended, by message id.
 struct Outcomes {
+  enum class End { acked, failed };
   std::mutex mutex;
-  std::set<std::int64_t> acked, failed;
-  std::size_t acked_count() {
+  std::map<std::int64_t, End> ends;
+  void record(const MessageId& id, End end) {
     std::lock_guard lock(mutex);
-    return acked.size();
+    ends[id.as_int()] = end;
   }
-  std::size_t failed_count() {
+  std::size_t count(End end) {
     std::lock_guard lock(mutex);
-    return failed.size();
+    return static_cast<std::size_t>(
+        std::count_if(ends.begin(), ends.end(), [&](const auto& e) { return e.second == end; }));
   }
+  std::size_t acked_count() { return count(End::acked); }
+  std::size_t failed_count() { return count(End::failed); }
 };
 
-// Emits ("id", "word") tuples [0, count) once each, reliably, and records how each ended.
+// Emits ("id", "word", "n") tuples [0, count) once each, reliably, and records how each ended.
 class CountingSpout : public Spout {
  public:
   CountingSpout(std::shared_ptr<Outcomes> outcomes, int count)
       : outcomes_(std::move(outcomes)), count_(count) {}
-  void declare_outputs(OutputDeclarer& d) override { d.declare({"id", "word"}); }
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"id", "word", "n"}); }
   void open(const Context&, SpoutCollector& out) override { out_ = &out; }
   void next_tuple() override {
     if (next_ < count_) {
-      out_->emit({"id-" + std::to_string(next_), "word-" + std::to_string(next_)}, next_);
+      out_->emit({"id-" + std::to_string(next_), "word-" + std::to_string(next_), next_}, next_);
       ++next_;
     }
   }
-  void ack(const MessageId& id) override {
-    std::lock_guard lock(outcomes_->mutex);
-    outcomes_->acked.insert(id.as_int());
-  }
-  void fail(const MessageId& id) override {
-    std::lock_guard lock(outcomes_->mutex);
-    outcomes_->failed.insert(id.as_int());
-  }
+  void ack(const MessageId& id) override { outcomes_->record(id, Outcomes::End::acked); }
+  void fail(const MessageId& id) override { outcomes_->record(id, Outcomes::End::failed); }
 
  private:
   std::shared_ptr<Outcomes> outcomes_;
@@ -75,10 +77,10 @@ Config bolt_config(const MockCluster& kafka, const std::string& topic) {
   return c;
 }
 
-Topology sink(const Config& bolt, std::shared_ptr<Outcomes> outcomes, int count) {
+Topology sink(const Config& bolt, std::shared_ptr<Outcomes> outcomes, int count, int tasks = 2) {
   TopologyBuilder b;
   b.set_spout("words", make<CountingSpout>(outcomes, count), 1);
-  b.set_bolt("kafka", make<bolts::KafkaBolt>(bolt), 2).shuffle_grouping("words");
+  b.set_bolt("kafka", make<bolts::KafkaBolt>(bolt), tasks).shuffle_grouping("words");
   return b.build();
 }
 
@@ -128,6 +130,21 @@ TEST_SUITE("connector_kafka") {
              std::string::npos;
     }, 10s));
     CHECK(run.stats("kafka").last_error.find("KafkaBolt: brokers " + kafka.bootstrap()) == 0);
+  }
+
+  TEST_CASE("KafkaBolt fails a tuple whose fields cannot make a record, naming it and why") {
+    MockCluster kafka(1, {{"words", 1}});
+    auto outcomes = std::make_shared<Outcomes>();
+    Config config = bolt_config(kafka, "words");
+    config.set("kafka.value.field", "n");  // an integer
+    LocalRun run(sink(config, outcomes, 5, 1), Config());
+    CHECK(eventually([&] { return outcomes->failed_count() == 5; }, 30s));
+    CHECK(outcomes->acked_count() == 0);
+    CHECK(run.stats("kafka").last_error ==
+          "KafkaBolt: brokers " + kafka.bootstrap() +
+              ": cannot map tuple [\"id-0\", \"word-0\", 0] to a record: field 'n' is int, not "
+              "string or bytes");
+    CHECK(run.stats("kafka").errors == 1);  // one report for the five, not one per tuple
   }
 
   TEST_CASE("an invalid Kafka connector config fails the build, naming the key") {
