@@ -164,11 +164,11 @@ class KafkaSpout::Impl {
       take(*m);
       rd_kafka_message_destroy(m);
     }
-    apply_backpressure();
     if (Clock::now() >= next_commit_) {
       commit_done(/*async=*/true);
       next_commit_ = Clock::now() + commit_period_;
     }
+    resume_below_cap();
     errors_.report_to(out_);
   }
 
@@ -195,8 +195,12 @@ class KafkaSpout::Impl {
 
   kafka::ErrorReports& errors() noexcept { return errors_; }
 
+  void deactivate() { commit_done(/*async=*/true); }
+
   void close() {
-    commit_done(/*async=*/false);
+    // Asynchronous too: rd_kafka_consumer_close waits for outstanding commits, bounded by about
+    // session.timeout.ms, where a synchronous commit could wait for a lost coordinator.
+    commit_done(/*async=*/true);
     // Leaves the group; the revoke runs in here (its commit finds nothing new).
     if (const rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_)) {
       queue_error(std::string("closing the consumer: ") + rd_kafka_err2str(err));
@@ -232,6 +236,11 @@ class KafkaSpout::Impl {
                   payload(m.payload, m.len, as_bytes_)};
     if (!book_.read(at, record)) return;  // a duplicate fetch, or not ours any more
     out_.emit(std::move(record), message_id(at));
+    // Paused at once: librdkafka drops what it fetched ahead for the partition and fetches it
+    // again from here on resume, so the cap holds exactly.
+    if (book_.at_cap(at.tp) && paused_.insert(at.tp).second) {
+      rd_kafka_pause_partitions(rk_, partition_list({{at.tp, 0}}).get());
+    }
   }
 
   void emit_error(const RecordPosition& at) {
@@ -244,15 +253,17 @@ class KafkaSpout::Impl {
                  message_id(at));
   }
 
-  // Pauses the partitions at the uncommitted cap, resumes those back below it.
-  void apply_backpressure() {
-    std::vector<CommitPosition> pause, resume;
-    for (const TopicPartition& tp : book_.partitions()) {
-      const bool at_cap = book_.at_cap(tp);
-      if (at_cap && paused_.insert(tp).second) pause.push_back({tp, 0});
-      if (!at_cap && paused_.erase(tp) != 0) resume.push_back({tp, 0});
+  // Resumes the partitions paused at the uncommitted cap that commits brought back below it.
+  void resume_below_cap() {
+    std::vector<CommitPosition> resume;
+    for (auto it = paused_.begin(); it != paused_.end();) {
+      if (book_.at_cap(*it)) {
+        ++it;
+        continue;
+      }
+      resume.push_back({*it, 0});
+      it = paused_.erase(it);
     }
-    if (!pause.empty()) rd_kafka_pause_partitions(rk_, partition_list(pause).get());
     if (!resume.empty()) rd_kafka_resume_partitions(rk_, partition_list(resume).get());
   }
 
@@ -395,6 +406,10 @@ void KafkaSpout::open(const Context& context, SpoutCollector& out) {
 void KafkaSpout::next_tuple() { impl_->next_tuple(); }
 void KafkaSpout::ack(const MessageId& id) { impl_->ack(id); }
 void KafkaSpout::fail(const MessageId& id) { impl_->fail(id); }
+
+void KafkaSpout::deactivate() {
+  if (impl_) impl_->deactivate();
+}
 
 void KafkaSpout::close() {
   if (impl_) impl_->close();

@@ -229,6 +229,8 @@ worker::ComponentStats LocalRun::stats(const std::string& component) const {
   return {};
 }
 
+bool LocalRun::spouts_idle() const { return worker_->spouts_idle(); }
+
 void LocalRun::stop() { worker_->stop(std::chrono::seconds(5)); }
 
 }  // namespace gale::test::kafka

@@ -89,6 +89,8 @@ class LocalRun {
   LocalRun(const LocalRun&) = delete;
   LocalRun& operator=(const LocalRun&) = delete;
   worker::ComponentStats stats(const std::string& component) const;
+  // The spouts' recent next_tuple() calls emitted nothing.
+  bool spouts_idle() const;
   void stop();
 
  private:

@@ -197,6 +197,29 @@ TEST_SUITE("connector_kafka") {
     CHECK(ledger->seen[7] == 0);
   }
 
+  TEST_CASE("kafka.max.uncommitted.offsets pauses a partition at the cap until commits free it") {
+    MockCluster kafka(1, {{"capped", 1}});
+    produce(kafka.bootstrap(), "capped", numbered(0, 500));
+    auto ledger = std::make_shared<Ledger>(500);
+    Config config = spout_config(kafka, "capped", "g-cap");
+    config.set("kafka.max.uncommitted.offsets", 20);
+    {
+      Config never_commits = config;
+      never_commits.set("kafka.offset.commit.period.ms", 3'600'000);
+      LocalRun run(topology(never_commits, 1, ledger, 0), run_config());
+      REQUIRE(eventually([&] { return ledger->seen_in(0, 500) >= 20; }, 30s));
+      REQUIRE(eventually([&] { return run.spouts_idle(); }, 30s));
+      CHECK(run.stats("kafka").emitted == 20);
+    }  // close() commits the 20
+    CHECK(committed(kafka.bootstrap(), "g-cap", "capped", 1) == std::vector<std::int64_t>{20});
+    LocalRun run(topology(config, 1, ledger, 0), run_config());  // commits every 200 ms
+    CHECK(eventually([&] { return ledger->missing() == 0; }, 60s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-cap", "capped", 1); }, 20s, 200ms));
+    run.stop();
+    std::lock_guard lock(ledger->mutex);
+    for (int i = 0; i < 500; ++i) CHECK(ledger->seen[static_cast<std::size_t>(i)] == 1);
+  }
+
   TEST_CASE("a third consumer joining and one leaving mid-run lose nothing") {
     constexpr int k_partitions = 6;
     MockCluster kafka(2, {{"clicks", k_partitions}});

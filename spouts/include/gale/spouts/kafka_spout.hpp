@@ -26,7 +26,11 @@ namespace gale::spouts {
 //
 // next_tuple() never blocks: it polls librdkafka without waiting, at most kafka.poll.max.records
 // records a call; librdkafka's callbacks (rebalance, commit results, errors) run inside that poll,
-// on the task's thread. close() commits and leaves the group, waiting for the coordinator.
+// on the task's thread. deactivate() commits what is done. close() commits and leaves the group,
+// waiting for the coordinator at most about kafka.consumer.session.timeout.ms. While next_tuple()
+// is not called (deactivated, or at topology.max.spout.pending) the consumer is not polled either:
+// a rebalance waits for it, and after kafka.consumer.max.poll.interval.ms the group drops it and
+// gives its partitions to the other members (its records are read again from the commit).
 // Thread: all callbacks of one task run on that task's executor thread.
 class KafkaSpout : public Spout {
  public:
@@ -45,6 +49,7 @@ class KafkaSpout : public Spout {
   void next_tuple() override;
   void ack(const MessageId& id) override;
   void fail(const MessageId& id) override;
+  void deactivate() override;
   void close() override;
 
  private:
