@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -24,7 +25,6 @@ namespace gale::spouts {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using files::CommittedOffset;
 using files::CommittedOffsets;
 using files::FileChange;
 using files::FollowedFile;

@@ -19,9 +19,13 @@ std::optional<FollowedFile> FollowedFile::open(const std::string& path,
     return std::nullopt;
   }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = S_ISREG(st.st_mode) ? errno_message("cannot stat", path)
-                                : "'" + path + "' is not a regular file";
+  if (::fstat(fd, &st) != 0) {
+    error = errno_message("cannot stat", path);
+    ::close(fd);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = "'" + path + "' is not a regular file";
     ::close(fd);
     return std::nullopt;
   }

@@ -11,7 +11,7 @@
 namespace gale::test::files {
 
 // A fresh directory under the system's temporary directory, removed with everything in it when
-// the object goes (also when the test fails).
+// the object goes (also when the test fails). Thread: the test's.
 class TempDir {
  public:
   TempDir();

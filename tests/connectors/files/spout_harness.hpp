@@ -50,6 +50,7 @@ class RecordingCollector : public SpoutCollector {
 };
 
 // One FileSpout task (task index 0 of 1) opened on `config` ("reader" component).
+// Thread: the test's (it plays the executor thread).
 class SpoutHarness {
  public:
   explicit SpoutHarness(const Config& config)

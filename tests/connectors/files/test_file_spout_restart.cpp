@@ -105,6 +105,7 @@ Topology recording_topology(const std::string& dir, std::shared_ptr<Delivered> d
 }
 
 // A child process, SIGKILLed and reaped when the object goes, also when the test fails.
+// Thread: the test's.
 class Child {
  public:
   explicit Child(pid_t pid) : pid_(pid) {}
