@@ -152,8 +152,7 @@ class RedisBolt::Impl {
       if (!reply) {
         out_->report_error(std::string(k_owner) + ": " + client_->error() + "; " +
                            std::to_string(held_.size() - i) +
-                           " inputs failed, reconnecting in " +
-                           std::to_string(client_->backoff().count()) + " ms");
+                           " inputs failed; reconnecting");
         for (std::size_t j = i; j < held_.size(); ++j) out_->fail(held_[j].input);
         break;
       }

@@ -195,8 +195,7 @@ class RedisStreamSpout::Impl {
 
   bool lost(std::string_view command) {
     out_->report_error(std::string(k_owner) + ": " + std::string(command) + " failed: " +
-                       client_->error() + "; reconnecting in " +
-                       std::to_string(client_->backoff().count()) + " ms");
+                       client_->error() + "; reconnecting");
     return false;
   }
 
