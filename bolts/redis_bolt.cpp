@@ -186,16 +186,9 @@ class RedisBolt::Impl {
   };
 
   bool connect() {
-    switch (client_->ensure_connected(std::chrono::steady_clock::now())) {
-      case Link::up:
-      case Link::fresh: return true;
-      case Link::waiting: return false;
-      case Link::failed:
-        out_->report_error(std::string(k_owner) + ": " + client_->error() + "; retrying in " +
-                           std::to_string(client_->backoff().count()) + " ms");
-        return false;
-    }
-    return false;
+    const Link link = spouts::redis::connect_reporting(*client_, *out_, k_owner,
+                                                      std::chrono::steady_clock::now());
+    return link == Link::up || link == Link::fresh;
   }
 
   std::vector<std::string> xadd_of(const Tuple& input) const {

@@ -173,15 +173,9 @@ class RedisStreamSpout::Impl {
   // Connects when down; on a fresh connection, makes sure the group exists and starts over with
   // this consumer's own pending entries. False when the server is not there (yet).
   bool connect(Clock::time_point now) {
-    switch (client_->ensure_connected(now)) {
-      case Link::up: return true;
-      case Link::waiting: return false;
-      case Link::failed:
-        out_->report_error(std::string(k_owner) + ": " + client_->error() + "; retrying in " +
-                           std::to_string(client_->backoff().count()) + " ms");
-        return false;
-      case Link::fresh: break;
-    }
+    const Link link = redis::connect_reporting(*client_, *out_, k_owner, now);
+    if (link == Link::up) return true;
+    if (link != Link::fresh) return false;
     const std::optional<Reply> created =
         client_->command({"XGROUP", "CREATE", stream_, group_, start_id_, "MKSTREAM"});
     if (!created) return lost("XGROUP CREATE");
@@ -207,6 +201,20 @@ class RedisStreamSpout::Impl {
     client_->disconnect(message);
   }
 
+  // Runs a command; nullopt (reported) when the connection broke or the reply is an error.
+  std::optional<Reply> call(const std::vector<std::string>& argv) {
+    std::optional<Reply> reply = client_->command(argv);
+    if (!reply) {
+      lost(argv[0]);
+      return std::nullopt;
+    }
+    if (reply->is_error()) {
+      fault(argv[0] + " on stream '" + stream_ + "' failed: " + reply->text);
+      return std::nullopt;
+    }
+    return reply;
+  }
+
   std::size_t room_for_new() const {
     const auto count = static_cast<std::size_t>(read_count_);
     if (max_pending_ <= 0) return count;
@@ -226,15 +234,8 @@ class RedisStreamSpout::Impl {
       argv.push_back(std::to_string(block_ms_));
     }
     argv.insert(argv.end(), {"STREAMS", stream_, own ? own_cursor_ : ">"});
-    const std::optional<Reply> reply = client_->command(argv);
-    if (!reply) {
-      lost("XREADGROUP");
-      return;
-    }
-    if (reply->is_error()) {
-      fault("XREADGROUP on stream '" + stream_ + "' failed: " + reply->text);
-      return;
-    }
+    const std::optional<Reply> reply = call(argv);
+    if (!reply) return;
     const std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
     if (own) own_cursor_ = entries.empty() ? "" : entries.back().id.text();
     for (const StreamEntry& e : entries) take(e);
@@ -244,16 +245,9 @@ class RedisStreamSpout::Impl {
   // the min-idle time become this consumer's.
   void claim(std::size_t room) {
     const std::optional<Reply> reply =
-        client_->command({"XAUTOCLAIM", stream_, group_, consumer_, std::to_string(claim_min_idle_),
-                          claim_cursor_, "COUNT", std::to_string(room)});
-    if (!reply) {
-      lost("XAUTOCLAIM");
-      return;
-    }
-    if (reply->is_error()) {
-      fault("XAUTOCLAIM on stream '" + stream_ + "' failed: " + reply->text);
-      return;
-    }
+        call({"XAUTOCLAIM", stream_, group_, consumer_, std::to_string(claim_min_idle_),
+              claim_cursor_, "COUNT", std::to_string(room)});
+    if (!reply) return;
     const std::vector<StreamEntry> entries = parse([&] {
       if (reply->kind != Reply::Kind::array || reply->elements.size() < 2) {
         throw Error("unexpected reply from redis: XAUTOCLAIM did not answer [cursor, entries]");

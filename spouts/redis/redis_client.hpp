@@ -103,6 +103,19 @@ class Client {
   std::chrono::steady_clock::time_point next_attempt_{};
 };
 
+// client.ensure_connected(now), reporting a failed attempt through `out` (a spout's or a bolt's
+// collector): "OWNER: redis at HOST:PORT: ERROR; retrying in N ms".
+template <class Collector>
+Link connect_reporting(Client& client, Collector& out, std::string_view owner,
+                       std::chrono::steady_clock::time_point now) {
+  const Link link = client.ensure_connected(now);
+  if (link == Link::failed) {
+    out.report_error(std::string(owner) + ": " + client.error() + "; retrying in " +
+                     std::to_string(client.backoff().count()) + " ms");
+  }
+  return link;
+}
+
 // The connection keys both Redis components take (redis.url, redis.password, the timeouts and the
 // reconnect backoff), added to `schema`.
 void add_connection_keys(ConfigSchema& schema);

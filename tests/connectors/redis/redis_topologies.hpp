@@ -101,6 +101,17 @@ class ErrorSink : public Bolt {
   std::shared_ptr<Ledger> ledger_;
 };
 
+// The message of the error `build` (which builds a topology) throws, or "" when it throws none.
+template <class Build>
+std::string build_error(Build build) {
+  try {
+    build();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 inline const worker::ComponentStats& stats_of(const worker::WorkerStats& stats,
                                               const std::string& component) {
   for (const worker::ComponentStats& c : stats.components) {

@@ -50,12 +50,7 @@ Config bolt_config(const RedisServer& server) {
 }
 
 std::string build_error(const Config& c) {
-  try {
-    (void)bolt_topology({}, c);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return test::build_error([&] { (void)bolt_topology({}, c); });
 }
 
 }  // namespace

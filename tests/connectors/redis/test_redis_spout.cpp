@@ -180,14 +180,11 @@ TEST_SUITE("connector_redis") {
 
   TEST_CASE("an invalid spout config fails the build naming the key") {
     const auto error_of = [](const Config& c) {
-      try {
+      return test::build_error([&] {
         TopologyBuilder b;
         b.set_spout("entries", make<spouts::RedisStreamSpout>(c), 1);
         (void)b.build();
-      } catch (const Error& e) {
-        return std::string(e.what());
-      }
-      return std::string();
+      });
     };
     Config c;
     c.set("redis.fields", "n");
