@@ -20,6 +20,7 @@
 namespace gale::test {
 
 // What the sinks of one run saw; shared by their tasks through a pointer in the factory.
+// Thread: any; every member is guarded by `mutex`.
 struct Ledger {
   explicit Ledger(int entries) : delivered(static_cast<std::size_t>(entries), 0) {}
 
@@ -86,6 +87,7 @@ class CheckingSink : public Bolt {
 };
 
 // Records the error stream: (position, record, reason).
+// Thread: each task's executor thread; the ledger is locked.
 class ErrorSink : public Bolt {
  public:
   explicit ErrorSink(std::shared_ptr<Ledger> ledger) : ledger_(std::move(ledger)) {}
