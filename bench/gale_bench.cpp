@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
       ("label", po::value<std::string>()->value_name("TEXT")->default_value(""),
        "shown in the table's header and the plot (e.g. the commit)")
       ("no-cluster", "skip the cluster scenarios")
+      ("cluster-only", "only the cluster scenarios and the ZeroMQ ceiling (e.g. to compare two "
+       "builds run after run)")
       ("quick", "1 run per figure, 0.5 s warm-up, 1 s windows: a smoke test, not figures");
   po::options_description child("Child runs (used by the suite itself)");
   child.add_options()
@@ -156,6 +158,11 @@ int main(int argc, char** argv) {
     suite.out_dir = vm["out"].as<std::string>();
     suite.label = vm["label"].as<std::string>();
     suite.cluster = vm.count("no-cluster") == 0;
+    suite.cluster_only = vm.count("cluster-only") != 0;
+    if (suite.cluster_only && !suite.cluster) {
+      std::cerr << "gale_bench: error: --cluster-only and --no-cluster exclude each other\n";
+      return 2;
+    }
     suite.max_other_load = vm["max-other-load"].as<double>();
     suite.retry_budget_s = vm["retry-budget"].as<double>();
     if (vm.count("quick")) {

@@ -36,10 +36,12 @@ class Suite {
 
   int run() {
     std::filesystem::create_directories(o_.out_dir);
-    run_throughput();
-    run_sweep();
-    run_memory();
-    run_idle_local();
+    if (!o_.cluster_only) {
+      run_throughput();
+      run_sweep();
+      run_memory();
+      run_idle_local();
+    }
     if (!o_.cluster || !run_cluster()) run_zmq();
     const std::string table = report_table(o_, results_);
     std::cout << table << std::flush;

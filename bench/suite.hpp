@@ -23,6 +23,7 @@ struct SuiteOptions {
   double max_other_load = 0.5;
   double retry_budget_s = 60;
   bool cluster = true;                                   // false: skip the cluster scenarios
+  bool cluster_only = false;  // true: only the cluster scenarios (and the ZeroMQ ceiling)
   std::string out_dir = "bench-results";
   std::string label;   // printed in the header and the plot (e.g. the commit)
   std::string self;    // this executable

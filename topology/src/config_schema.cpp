@@ -211,7 +211,10 @@ Config ConfigSchema::resolve(const Config& given) const {
   std::vector<std::string_view> names;
   for (const Key& key : keys_) names.push_back(key.name);
   std::sort(names.begin(), names.end());
-  for (const auto& [name, value] : given.entries()) {
+  for (const auto& entry : given.entries()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& name = entry.first;
+    const Value& value = entry.second;
     if (keys::in_gale_namespace(name)) continue;
     if (std::any_of(keys_.begin(), keys_.end(), [&](const Key& k) { return k.name == name; })) {
       continue;
