@@ -27,7 +27,8 @@ ConfigSchema make_schema() {
       .string("kafka.value.field", "value", "input field holding the record value")
       .integer("kafka.flush.timeout.ms", 10'000, 0, 3'600'000,
                "how long cleanup() waits for outstanding deliveries")
-      .integer("kafka.tick.secs", 1, 1, 3600, "seconds between tick tuples serving delivery reports")
+      .integer("kafka.tick.secs", 1, 1, 3600,
+               "seconds between tick tuples serving delivery reports")
       .passthrough("kafka.producer.",
                    "librdkafka producer properties, e.g. kafka.producer.linger.ms");
   return s;
@@ -46,8 +47,7 @@ FieldBytes field_bytes(const Tuple& input, const std::string& field, bool allow_
   if (v.is_string()) return {v.as_string().data(), v.as_string().size(), ""};
   if (v.is_bytes()) return {v.as_bytes().data(), v.as_bytes().size(), ""};
   if (v.is_null() && allow_null) return {};
-  return {nullptr, 0,
-          "field '" + field + "' is " + type_name(v.type()) + ", not string or bytes"};
+  return {nullptr, 0, "field '" + field + "' is " + type_name(v.type()) + ", not string or bytes"};
 }
 
 }  // namespace

@@ -102,9 +102,10 @@ class KafkaSpout::Impl {
         max_retries_(config.get_int("kafka.retry.max", 10)),
         commit_period_(config.get_int("kafka.offset.commit.period.ms", 30'000)),
         book_(static_cast<std::size_t>(config.get_int("kafka.max.uncommitted.offsets", 10'000))),
-        retry_(RetryPolicy{max_retries_,
-                           std::chrono::milliseconds(config.get_int("kafka.retry.initial.delay.ms", 100)),
-                           std::chrono::milliseconds(config.get_int("kafka.retry.max.delay.ms", 10'000))}),
+        retry_(RetryPolicy{
+            max_retries_,
+            std::chrono::milliseconds(config.get_int("kafka.retry.initial.delay.ms", 100)),
+            std::chrono::milliseconds(config.get_int("kafka.retry.max.delay.ms", 10'000))}),
         errors_(k_owner, config.get_string("kafka.bootstrap.servers", "")) {
     const Value* max_pending = context.config().find(keys::topology_max_spout_pending);
     max_pending_ = max_pending != nullptr && max_pending->is_int() ? max_pending->as_int() : 0;
@@ -129,7 +130,8 @@ class KafkaSpout::Impl {
     conf.release();  // rd_kafka_new took it
     rd_kafka_poll_set_consumer(rk_);
     const std::vector<std::string> topics = string_list(config, "kafka.topics");
-    PartitionListPtr subscription(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+    PartitionListPtr subscription(
+        rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
     for (const std::string& t : topics) {
       rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
     }
@@ -215,7 +217,8 @@ class KafkaSpout::Impl {
     char reason[512] = {};
     if (rd_kafka_conf_set(conf, property, value.c_str(), reason, sizeof reason) !=
         RD_KAFKA_CONF_OK) {
-      throw ConfigError(std::string(k_owner) + ": librdkafka property '" + property + "': " + reason);
+      throw ConfigError(std::string(k_owner) + ": librdkafka property '" + property +
+                        "': " + reason);
     }
   }
 
@@ -303,13 +306,17 @@ class KafkaSpout::Impl {
   // Commits what the revoked partitions may commit and forgets them: their tuples acked later
   // are ignored, and their next owner reads again from the commit.
   void revoke(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
-    std::vector<CommitPosition> commits;
+    std::vector<CommitPosition> commits, paused;
     for (int i = 0; i < parts->cnt; ++i) {
       const TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
       if (std::optional<CommitPosition> c = book_.revoke(tp)) commits.push_back(*c);
-      paused_.erase(tp);
+      if (paused_.erase(tp) != 0) paused.push_back({tp, 0});
     }
     commit(commits, /*async=*/true);
+    // librdkafka keeps a partition's pause across a revoke and a later assignment, which would
+    // leave it paused for good when it comes back; resumed before it is let go (not after an
+    // assign, where a resume can overtake the assign's start offset).
+    if (!paused.empty()) rd_kafka_resume_partitions(rk_, partition_list(paused).get());
     hand_over(parts, cooperative, /*assign=*/false);
   }
 
@@ -373,10 +380,10 @@ class KafkaSpout::Impl {
   // Task state.
   PartitionBook book_;
   RetrySchedule<RecordPosition> retry_;
-  std::set<RecordPosition> given_up_;          // in flight on the error stream
-  std::deque<RecordPosition> error_replay_;    // error-stream tuples that failed
+  std::set<RecordPosition> given_up_;        // in flight on the error stream
+  std::deque<RecordPosition> error_replay_;  // error-stream tuples that failed
   std::set<TopicPartition> paused_;
-  bool recommit_ = false;                      // a commit failed: send the last offsets again
+  bool recommit_ = false;  // a commit failed: send the last offsets again
   Clock::time_point next_commit_;
   kafka::ErrorReports errors_;
 };

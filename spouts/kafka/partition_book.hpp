@@ -82,7 +82,7 @@ class PartitionBook {
 
  private:
   struct Partition {
-    std::optional<OffsetTracker> tracker;  // from the first record read
+    std::optional<OffsetTracker> tracker;    // from the first record read
     std::map<std::int64_t, Values> records;  // in flight, by offset
   };
 

@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const TopicSpec& t : topics) {
-    if (rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster, t.name.c_str(),
-                                                             t.partitions, 1)) {
+    if (rd_kafka_resp_err_t err =
+            rd_kafka_mock_topic_create(cluster, t.name.c_str(), t.partitions, 1)) {
       std::cerr << "kafka_mock_cluster: topic " << t.name << ": " << rd_kafka_err2str(err) << "\n";
       return 1;
     }

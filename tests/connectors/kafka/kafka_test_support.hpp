@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 

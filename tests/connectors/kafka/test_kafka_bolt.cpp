@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <gale/bolts/kafka_bolt.hpp>
 #include <gale/errors.hpp>
 #include <gale/gale.hpp>
-#include <gale/bolts/kafka_bolt.hpp>
 #include <gale/spouts/kafka_spout.hpp>
 
 #include "tests/connectors/kafka/kafka_test_support.hpp"
@@ -125,10 +125,12 @@ TEST_SUITE("connector_kafka") {
     LocalRun run(sink(config, outcomes, 20), Config());
     CHECK(eventually([&] { return outcomes->failed_count() == 20; }, 30s));
     CHECK(outcomes->acked_count() == 0);
-    CHECK(eventually([&] {
-      return run.stats("kafka").last_error.find("delivery to topic 'words' failed") !=
-             std::string::npos;
-    }, 10s));
+    CHECK(eventually(
+        [&] {
+          return run.stats("kafka").last_error.find("delivery to topic 'words' failed") !=
+                 std::string::npos;
+        },
+        10s));
     CHECK(run.stats("kafka").last_error.find("KafkaBolt: brokers " + kafka.bootstrap()) == 0);
   }
 
