@@ -241,7 +241,10 @@ int run_local(const std::vector<std::string>& args) {
     setenv("GALE_LOG_LEVEL", o.log_level.c_str(), 1);
   }
 
-  plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin);
+  // The build function reads the user's config (a server's address, say); loading it twice here
+  // warns about a misspelt key only once, below.
+  const Config given = load_config(o.config, {}, [](const std::string&) {});
+  plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin, given);
   Config base;
   base.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
   base.merge(plugin.config);

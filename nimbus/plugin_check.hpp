@@ -24,8 +24,8 @@ struct PluginCheck {
   std::vector<std::string> warnings;
 };
 
-// Forks a child that loads the plugin at `path` (plugin::load_plugin), merges its config with
-// `overrides` (overrides win) and sets topology.name to `name`, validates the config, computes the
+// Forks a child that loads the plugin at `path` (plugin::load_plugin, whose build function reads
+// `overrides`), merges its config with `overrides` (overrides win) and sets topology.name to `name`, validates the config, computes the
 // plan's executors, reports them over a pipe and exits. The parent waits up to `timeout` for the
 // answer and the child's end, and kills and reaps a child that takes longer. The child dies with
 // the calling thread (PR_SET_PDEATHSIG), so a SIGKILLed nimbus leaves no check behind. Failures
