@@ -9,6 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+fail() {
+  echo "redis-to-postgres: $*" >&2
+  exit 1
+}
+
 sentences=${SENTENCES:-20000}
 timeout=${TIMEOUT:-120}
 stream=sentences
@@ -18,10 +23,15 @@ table=word_counts
 if [[ ! -f build/build.ninja ]]; then
   meson setup build
 fi
+# A build dir configured before hiredis or libpq was installed lacks the connectors: reconfigure.
+if ! ninja -C build -t targets all | grep -q '^examples/redis_to_postgres.so:'; then
+  meson setup --reconfigure build
+fi
 ninja -C build cli/gale examples/redis_to_postgres.so
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-[[ -x "$pg_bin/postgres" ]] || { echo "redis-to-postgres: no PostgreSQL under /usr/lib/postgresql" >&2; exit 1; }
+# The newest installed PostgreSQL's programs (Debian: /usr/lib/postgresql/N/bin).
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[[ -x "$pg_bin/postgres" ]] || fail "no PostgreSQL under /usr/lib/postgresql"
 
 work=$(mktemp -d /tmp/gale-redis-to-postgres-XXXXXX)
 chmod 711 "$work"  # PostgreSQL's user must reach its directory inside
@@ -46,11 +56,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-fail() {
-  echo "redis-to-postgres: $*" >&2
-  exit 1
-}
 
 # A loopback port nobody answers on now (another process may still take it first: the servers'
 # own start then fails, and so does this script, with their logs).
@@ -95,8 +100,8 @@ wait_for 10 redis_ready || fail "redis-server did not start: $(tail -n 5 "$work/
 pg_port=$(free_port)
 mkdir "$work/pg"
 [[ $(id -u) -ne 0 ]] || chown 65534:65534 "$work/pg"
-"${as_postgres_user[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U gale --auth=trust -E UTF8 --no-sync \
-  >"$work/initdb.log" 2>&1 || fail "initdb failed: $(tail -n 5 "$work/initdb.log")"
+"${as_postgres_user[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U gale --auth=trust -E UTF8 \
+  --no-sync >"$work/initdb.log" 2>&1 || fail "initdb failed: $(tail -n 5 "$work/initdb.log")"
 "${as_postgres_user[@]}" "$pg_bin/postgres" -D "$work/pg/data" -p "$pg_port" -k "$work/pg" \
   -c listen_addresses=127.0.0.1 >"$work/postgres.log" 2>&1 &
 pids+=($!)

@@ -76,7 +76,8 @@ TEST_SUITE("cluster_connectors") {
     REQUIRE(kill_worker_on(cluster, second_port));
 
     const bool all = eventually([&] { return stored() == k_entries; }, 90s);
-    const bool none_pending = eventually([&] { return redis.pending(k_stream, k_group) == 0; }, 30s);
+    auto pending = [&] { return redis.pending(k_stream, k_group); };
+    const bool none_pending = eventually([&] { return pending() == 0; }, 30s);
 
     const auto row = postgres.query(std::string("SELECT count(*), count(DISTINCT id), min(id), "
                                                 "max(id) FROM ") + k_table)[0];
@@ -90,6 +91,6 @@ TEST_SUITE("cluster_connectors") {
     CHECK(row[2] == "0");
     CHECK(row[3] == std::to_string(k_entries - 1));
     CHECK(none_pending);
-    CHECK(redis.pending(k_stream, k_group) == 0);
+    CHECK(pending() == 0);
   }
 }
