@@ -202,7 +202,8 @@ std::string local_help() {
       << "\n"
          "Configuration, later sources winning: topology.name = the plugin's file name,\n"
          "the config the plugin's build function sets, --config FILE, then each -c in\n"
-         "order. A config file holds `key = value` lines; `#` starts a comment; a\n"
+         "order. The build function reads --config and -c too (a server's address, say).\n"
+         "A config file holds `key = value` lines; `#` starts a comment; a\n"
          "`[topology]` section header prefixes the keys below it with \"topology.\". Values\n"
          "of files and -c are read as an integer, a double, true/false, null, or else a\n"
          "string. Useful keys (default):\n"
@@ -241,7 +242,10 @@ int run_local(const std::vector<std::string>& args) {
     setenv("GALE_LOG_LEVEL", o.log_level.c_str(), 1);
   }
 
-  plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin);
+  // The build function reads the user's config (a server's address, say); loading it twice here
+  // warns about a misspelt key only once, below.
+  const Config given = load_config(o.config, {}, [](const std::string&) {});
+  plugin::LoadedPlugin plugin = plugin::load_plugin(o.plugin, given);
   Config base;
   base.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
   base.merge(plugin.config);

@@ -48,7 +48,9 @@ std::string user_message(std::string message, const std::string& path, const std
                              const Map& overrides) {
   Values answer;
   try {
-    plugin::LoadedPlugin plugin = plugin::load_plugin(path);
+    Config given;
+    for (const auto& [key, value] : overrides) given.set(key, value);
+    plugin::LoadedPlugin plugin = plugin::load_plugin(path, given);
     List warnings;
     for (const auto& [key, value] : plugin.config.entries()) {
       if (overrides.contains(key)) continue;

@@ -39,7 +39,7 @@ void* entry_point(void* handle, const std::string& path, const char* symbol) {
 
 }  // namespace
 
-LoadedPlugin load_plugin(const std::string& path) {
+LoadedPlugin load_plugin(const std::string& path, const Config& given) {
   std::error_code ec;
   const std::filesystem::path file(path);
   const bool exists = std::filesystem::exists(file, ec);
@@ -82,13 +82,14 @@ LoadedPlugin load_plugin(const std::string& path) {
   }
 
   TopologyBuilder builder;
-  Config config;
+  Config config = given;
   // The entry point never throws (GALE_TOPOLOGY catches everything); it reports through `error`.
   std::array<char, 4096> error{};
   if (build(&builder, &config, error.data(), error.size()) != 0) {
     error.back() = '\0';  // do not trust a hand-written entry point to terminate the message
     throw PluginError("plugin '" + path + "': build function failed: " + error.data());
   }
+  config.merge(given);
 
   // The topology holds the library from the start: it is unloaded only after every copy of the
   // topology, and so every factory whose code lives in it, is gone.

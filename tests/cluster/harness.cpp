@@ -5,6 +5,9 @@
 #ifndef GALE_EXE
 #error "GALE_EXE must name the gale executable"
 #endif
+#ifndef GALE_TEST_PLUGIN_DIR
+#error "GALE_TEST_PLUGIN_DIR must name the test plugins' directory"
+#endif
 
 namespace gale::test {
 
@@ -13,6 +16,10 @@ Cluster::Cluster(int supervisors, int slots, std::map<std::string, std::string> 
                     .supervisors = supervisors,
                     .slots = slots,
                     .config = std::move(config)}) {}
+
+std::string plugin(const std::string& name) {
+  return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
+}
 
 CommandResult run_gale(std::vector<std::string> args, std::chrono::milliseconds timeout) {
   args.insert(args.begin(), GALE_EXE);

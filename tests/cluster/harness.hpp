@@ -26,6 +26,9 @@ class Cluster : public cluster::LocalCluster {
   Cluster(int supervisors, int slots, std::map<std::string, std::string> config = {});
 };
 
+// The test plugin `name` built from tests/plugins/ (GALE_TEST_PLUGIN_DIR/NAME.so).
+std::string plugin(const std::string& name);
+
 // Runs this build's gale command with `args` (see run_program).
 CommandResult run_gale(std::vector<std::string> args,
                        std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -21,16 +21,9 @@ using namespace std::chrono_literals;
 using gale::test::Cluster;
 using gale::test::CommandResult;
 using gale::test::eventually;
-
-#ifndef GALE_TEST_PLUGIN_DIR
-#error "GALE_TEST_PLUGIN_DIR must name the test plugins' directory"
-#endif
+using gale::test::plugin;
 
 namespace {
-
-std::string plugin(const std::string& name) {
-  return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

@@ -25,19 +25,12 @@ using gale::test::Cluster;
 using gale::test::CommandResult;
 using gale::test::eventually;
 using gale::test::free_port;
+using gale::test::plugin;
 using gale::test::run_gale;
-
-#ifndef GALE_TEST_PLUGIN_DIR
-#error "GALE_TEST_PLUGIN_DIR must name the test plugins' directory"
-#endif
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string plugin(const std::string& name) {
-  return std::string(GALE_TEST_PLUGIN_DIR) + "/" + name + ".so";
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

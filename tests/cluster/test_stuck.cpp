@@ -14,13 +14,9 @@ using gale::test::Cluster;
 using gale::test::CommandResult;
 using gale::test::eventually;
 
-#ifndef GALE_TEST_PLUGIN_DIR
-#error "GALE_TEST_PLUGIN_DIR must name the test plugins' directory"
-#endif
-
 namespace {
 
-const std::string k_stuck_plugin = std::string(GALE_TEST_PLUGIN_DIR) + "/stuck_plugin.so";
+const std::string k_stuck_plugin = gale::test::plugin("stuck_plugin");
 
 // How many times a worker started, over every worker.log of the cluster.
 int worker_starts(const Cluster& cluster) {

@@ -148,6 +148,20 @@ TEST_SUITE("plugin_loader") {
     CHECK(dynamic_cast<gale::BasicBoltAdapter*>(bolt.get()) != nullptr);
   }
 
+  TEST_CASE("the build function reads the given config, whose entries win over its own") {
+    gale::Config given;
+    given.set("test.parallelism", 4);
+    given.set(gale::keys::topology_workers, 2);
+    auto plugin = load_plugin(plugin_path("config_reading_plugin"), given);
+    CHECK(plugin.topology.component("drop").parallelism == 4);
+    CHECK(plugin.config.get_int(gale::keys::topology_workers, 0) == 2);
+    CHECK(plugin.config.get_int("test.parallelism", 0) == 4);
+
+    auto alone = load_plugin(plugin_path("config_reading_plugin"));
+    CHECK(alone.topology.component("drop").parallelism == 1);
+    CHECK(alone.config.get_int(gale::keys::topology_workers, 0) == 3);
+  }
+
   TEST_CASE("a relative path without a slash is loaded from the current directory") {
     const auto saved = std::filesystem::current_path();
     std::filesystem::current_path(GALE_TEST_PLUGIN_DIR);

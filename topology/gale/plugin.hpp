@@ -46,7 +46,10 @@ inline void copy_error(const char* message, char* error, std::size_t capacity) n
 
 }  // namespace gale::detail
 
-// Exports `fn` (void fn(gale::TopologyBuilder&, gale::Config&)) as the plugin's topology.
+// Exports `fn` (void fn(gale::TopologyBuilder&, gale::Config&)) as the plugin's topology. The
+// Config `fn` receives holds the user's topology config (`gale local`'s --config and -c, `gale
+// submit`'s -c), so `fn` can read settings its components need when they are made, such as a
+// server's address; entries `fn` sets are overridden by the user's.
 #define GALE_TOPOLOGY(fn)                                                                       \
   extern "C" __attribute__((visibility("default"))) int gale_plugin_abi_version() {            \
     return GALE_ABI_VERSION;                                                                    \

@@ -47,7 +47,7 @@ WorkerOptions worker_options(const SlotSpec& spec, transport::RemoteTransport* r
 class ZmqSlot final : public SlotRuntime {
  public:
   explicit ZmqSlot(const SlotSpec& spec)
-      : plugin_(plugin::load_plugin(spec.plugin_path)),
+      : plugin_(plugin::load_plugin(spec.plugin_path, spec.config)),
         config_(merged_config(plugin_, spec.config)),
         context_(1),
         transport_(context_, transport_options(spec)),

@@ -13,7 +13,7 @@
 #include <gale/testing.hpp>
 
 #include "bolts/postgres/statement.hpp"
-#include "postgres_server.hpp"
+#include "tests/support/postgres_server.hpp"
 #include "tests/support/support.hpp"
 
 // PostgresBolt against a real PostgreSQL server (PostgresServer starts one per test case on a free

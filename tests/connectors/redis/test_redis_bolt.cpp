@@ -10,7 +10,7 @@
 #include <gale/gale.hpp>
 #include <gale/spouts/fixed_tuple_spout.hpp>
 
-#include "tests/connectors/redis/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 #include "tests/connectors/redis/redis_topologies.hpp"
 #include "tests/support/support.hpp"
 #include "worker/worker.hpp"

@@ -7,7 +7,7 @@
 #include <gale/gale.hpp>
 #include <gale/spouts/redis_stream_spout.hpp>
 
-#include "tests/connectors/redis/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 #include "tests/connectors/redis/redis_topologies.hpp"
 #include "tests/support/support.hpp"
 #include "worker/worker.hpp"

@@ -1,4 +1,4 @@
-#include "postgres_server.hpp"
+#include "tests/support/postgres_server.hpp"
 
 #include <fcntl.h>
 #include <libpq-fe.h>

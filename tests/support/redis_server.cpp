@@ -1,4 +1,4 @@
-#include "tests/connectors/redis/redis_server.hpp"
+#include "tests/support/redis_server.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
