@@ -133,7 +133,8 @@ ConfigSchema FileBolt::schema() {
       .string_list("files.fields", {}, "fields written, joined by files.delimiter; empty: all")
       .string("files.delimiter", "\t", "between the fields of files.fields")
       .integer("files.batch.size", 1000, 1, 10'000'000, "inputs buffered before a write")
-      .integer("files.flush.secs", 1, 1, 86'400, "a partial batch is written after this long")
+      .floating("files.flush.secs", 0.1, 0.001, 86'400,
+                "a partial batch is written after this long (seconds, fractions allowed)")
       .boolean("files.fsync", true, "fdatasync each write before the inputs are acked");
   return schema;
 }
@@ -152,7 +153,7 @@ void FileBolt::cleanup() {
 
 Config FileBolt::component_config() const {
   Config config;
-  config.set(keys::topology_tick_tuple_freq_secs, config_.get_int("files.flush.secs", 1));
+  config.set(keys::topology_tick_tuple_freq_secs, config_.get_double("files.flush.secs", 0.1));
   return config;
 }
 

@@ -27,7 +27,7 @@ ConfigSchema make_schema() {
       .string("kafka.value.field", "value", "input field holding the record value")
       .integer("kafka.flush.timeout.ms", 10'000, 0, 3'600'000,
                "how long cleanup() waits for outstanding deliveries")
-      .integer("kafka.tick.secs", 1, 1, 3600,
+      .floating("kafka.tick.secs", 0.1, 0.001, 3600,
                "seconds between tick tuples serving delivery reports")
       .passthrough("kafka.producer.",
                    "librdkafka producer properties, e.g. kafka.producer.linger.ms");
@@ -197,7 +197,7 @@ void KafkaBolt::cleanup() {
 
 Config KafkaBolt::component_config() const {
   Config c;
-  c.set(keys::topology_tick_tuple_freq_secs, config_.get_int("kafka.tick.secs", 1));
+  c.set(keys::topology_tick_tuple_freq_secs, config_.get_double("kafka.tick.secs", 0.1));
   return c;
 }
 

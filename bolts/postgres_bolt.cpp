@@ -46,7 +46,7 @@ ConfigSchema make_schema() {
               "upsert: the SET clause instead of col = EXCLUDED.col for the other columns, "
               "e.g. count = words.count + EXCLUDED.count")
       .integer("postgres.batch.size", 500, 1, 1'000'000, "rows per transaction")
-      .integer("postgres.flush.interval.secs", 1, 1, 3600,
+      .floating("postgres.flush.interval.secs", 0.1, 0.001, 3600,
                "seconds between flushes of a partial batch (the bolt's tick)")
       .integer("postgres.max.buffered", 100'000, 1, 100'000'000,
                "rows kept while the server is unreachable; beyond, the oldest are failed")
@@ -166,7 +166,7 @@ void PostgresBolt::declare_outputs(OutputDeclarer&) {}
 
 Config PostgresBolt::component_config() const {
   Config c;
-  c.set(keys::topology_tick_tuple_freq_secs, config_.get_int("postgres.flush.interval.secs", 1));
+  c.set(keys::topology_tick_tuple_freq_secs, config_.get_double("postgres.flush.interval.secs", 0.1));
   return c;
 }
 

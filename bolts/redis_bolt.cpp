@@ -95,7 +95,7 @@ class RedisBolt::Impl {
     fields_ = string_list(config_, "redis.fields");
     maxlen_ = config_.get_int("redis.maxlen", 0);
     batch_size_ = static_cast<std::size_t>(config_.get_int("redis.batch.size", 0));
-    flush_secs_ = config_.get_int("redis.flush.interval.secs", 0);
+    flush_secs_ = config_.get_double("redis.flush.interval.secs", 0.1);
     const std::string command = config_.get_string("redis.command", "");
     if (xadd_) {
       if (stream_.empty()) {
@@ -240,7 +240,7 @@ class RedisBolt::Impl {
   std::int64_t maxlen_ = 0;
   std::vector<Argument> command_;
   std::size_t batch_size_ = 0;
-  std::int64_t flush_secs_ = 1;
+  double flush_secs_ = 0.1;
   // Constant after prepare().
   BoltCollector* out_ = nullptr;
   // Task state.
@@ -264,7 +264,8 @@ ConfigSchema RedisBolt::schema() {
               "command: its arguments, space-separated, {field} for a tuple field "
               "(e.g. HINCRBY counts {word} {count})")
       .integer("redis.batch.size", 100, 1, 100'000, "commands pipelined per flush")
-      .integer("redis.flush.interval.secs", 1, 1, 3600, "flush on a tick at least this often");
+      .floating("redis.flush.interval.secs", 0.1, 0.001, 3600,
+                "flush on a tick at least this often (seconds, fractions allowed)");
   return schema;
 }
 

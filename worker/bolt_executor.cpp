@@ -2,6 +2,7 @@
 // (anchored emits grow the tuple tree; ack/fail report to the acker owning each root).
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -88,17 +89,18 @@ void BoltCollectorImpl::do_emit(std::string_view stream, std::span<const Tuple> 
 void BoltExecutor::init() {
   const detail::Plan& plan = worker_.plan();
   const detail::ComponentPlan& component = plan.component(plan_.component_index);
-  std::int64_t tick_secs = 0;
+  std::int64_t tick_ns = 0;
   if (const Value* v = component.config.find(keys::topology_tick_tuple_freq_secs);
       v != nullptr && !v->is_null()) {
-    tick_secs = v->as_int();
+    // Whole seconds as in Storm, or a fraction (validated: at least a millisecond).
+    tick_ns = std::llround(v->as_double() * 1e9);
   }
   const std::int64_t now = worker_.clock().now_ns();
   for (std::int32_t id : plan_.tasks) {
     auto task = std::make_unique<BoltTask>();
     task->collector = std::make_unique<BoltCollectorImpl>(*this, *task);
-    if (tick_secs > 0) {
-      task->tick_interval_ns = tick_secs * 1'000'000'000;
+    if (tick_ns > 0) {
+      task->tick_interval_ns = tick_ns;
       task->next_tick_ns = now + task->tick_interval_ns;
     }
     try {

@@ -66,10 +66,11 @@ void check_validate(const Config& config) {
   FUZZ_CHECK(config.get_int(keys::topology_spout_wait_max_ms, 100) >= 0);
   FUZZ_CHECK(config.get_int(keys::topology_executor_spin_micros, 50) >= 0);
   (void)config.get_string(keys::topology_name, "x");
-  for (const char* key : {keys::topology_max_spout_pending, keys::topology_tick_tuple_freq_secs}) {
-    const Value* v = config.find(key);
-    FUZZ_CHECK(v == nullptr || v->is_null() || v->as_int() >= 1);
-  }
+  const Value* pending = config.find(keys::topology_max_spout_pending);
+  FUZZ_CHECK(pending == nullptr || pending->is_null() || pending->as_int() >= 1);
+  const Value* tick = config.find(keys::topology_tick_tuple_freq_secs);
+  FUZZ_CHECK(tick == nullptr || tick->is_null() || (tick->is_int() && tick->as_int() >= 1) ||
+             (tick->is_double() && tick->as_double() >= 0.001));
 }
 
 }  // namespace

@@ -249,6 +249,22 @@ TEST_SUITE("local_features") {
     CHECK(run.result().counts("s").acked == 3);
   }
 
+  TEST_CASE("tick tuples come at a fraction of a second too") {
+    TopologyBuilder b;
+    b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(3)));
+    b.set_bolt("ticker", make<TickBolt>())
+        .shuffle_grouping("s")
+        .add_configuration(keys::topology_tick_tuple_freq_secs, 0.25);
+    TrackedTopology run(b.build());
+    run.wait_idle();
+    run.advance_time(200ms);
+    CHECK(run.result().emitted("ticker").empty());
+    run.advance_time(50ms);
+    CHECK(run.result().emitted("ticker").size() == 1);
+    run.advance_time(1s);
+    CHECK(run.result().emitted("ticker").size() == 5);
+  }
+
   TEST_CASE("a bolt that throws fails that tuple and the topology keeps running") {
     TopologyBuilder b;
     b.set_spout("s", make<FixedTupleSpout>(Fields{"n"}, numbers(200)));

@@ -232,7 +232,11 @@ TEST_SUITE("config") {
         {keys::topology_max_spout_pending, "x",
          "config topology.max.spout.pending: expected null or int >= 1, got string \"x\""},
         {keys::topology_tick_tuple_freq_secs, -5,
-         "config topology.tick.tuple.freq.secs: expected null or int >= 1, got int -5"},
+         "config topology.tick.tuple.freq.secs: expected null, an int >= 1 or a number of seconds "
+         ">= 0.001, got int -5"},
+        {keys::topology_tick_tuple_freq_secs, 0.0005,
+         "config topology.tick.tuple.freq.secs: expected null, an int >= 1 or a number of seconds "
+         ">= 0.001, got double 5e-04"},
         {keys::topology_debug, "true", "config topology.debug: expected bool, got string \"true\""},
         {keys::topology_executor_receive_buffer_size, 0,
          "config topology.executor.receive.buffer.size: expected int >= 1, got int 0"},

@@ -31,6 +31,8 @@ inline constexpr const char* topology_enable_message_timeouts = "topology.enable
 // (default_max_spout_pending) with acking on; null: unbounded (Storm's default).
 inline constexpr const char* topology_max_spout_pending = "topology.max.spout.pending";
 // Seconds between tick tuples sent to each task of a bolt. Unset: no ticks. Per component too.
+// Gale also takes a fraction of a second (at least 0.001, e.g. 0.1), so that a sink bolt that
+// flushes on ticks acks its last inputs soon at low load; Storm takes whole seconds only.
 inline constexpr const char* topology_tick_tuple_freq_secs = "topology.tick.tuple.freq.secs";
 // Log every emitted tuple (slow; for debugging only). Default false.
 inline constexpr const char* topology_debug = "topology.debug";

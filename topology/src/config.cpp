@@ -37,7 +37,10 @@ std::string_view trim(std::string_view s) {
 // The known topology.* keys and what they accept. Unknown keys pass: as in Storm, a topology's own
 // settings live in the same config and only the topology reads them (keys::unknown_key_warning()
 // points out the likely misspellings among them).
-enum class Rule { int_at_least, null_or_int_at_least, boolean, string, one_of };
+enum class Rule { int_at_least, null_or_int_at_least, null_or_seconds, boolean, string, one_of };
+
+// The shortest interval Rule::null_or_seconds accepts: a millisecond.
+constexpr double k_min_seconds = 0.001;
 
 struct KeyRule {
   const char* key;
@@ -54,7 +57,7 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_message_timeout_secs, Rule::int_at_least, 1},
     {keys::topology_enable_message_timeouts, Rule::boolean},
     {keys::topology_max_spout_pending, Rule::null_or_int_at_least, 1},
-    {keys::topology_tick_tuple_freq_secs, Rule::null_or_int_at_least, 1},
+    {keys::topology_tick_tuple_freq_secs, Rule::null_or_seconds},
     {keys::topology_debug, Rule::boolean},
     {keys::topology_executor_receive_buffer_size, Rule::int_at_least, 1},
     {keys::topology_producer_batch_size, Rule::int_at_least, 1},
@@ -77,6 +80,12 @@ void check(const KeyRule& rule, const Value& v) {
     case Rule::null_or_int_at_least:
       if (!v.is_null() && (!v.is_int() || v.as_int() < rule.min)) {
         throw_wrong(rule.key, "null or int >= " + std::to_string(rule.min), v);
+      }
+      break;
+    case Rule::null_or_seconds:
+      if (!v.is_null() && !(v.is_int() && v.as_int() >= 1) &&
+          !(v.is_double() && v.as_double() >= k_min_seconds && v.as_double() <= 1e9)) {
+        throw_wrong(rule.key, "null, an int >= 1 or a number of seconds >= 0.001", v);
       }
       break;
     case Rule::boolean:
