@@ -13,8 +13,8 @@ std::string local_topology_id(std::string_view name) {
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-  return std::string(name) + "-local-" + std::to_string(::getpid()) + "-" +
-         std::to_string(++runs) + "-" + std::to_string(secs);
+  return std::string(name) + "-local-" + std::to_string(::getpid()) + "-" + std::to_string(++runs) +
+         "-" + std::to_string(secs);
 }
 
 }  // namespace gale::common

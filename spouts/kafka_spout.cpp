@@ -358,7 +358,8 @@ class KafkaSpout::Impl {
   // reported.
   void place_by_deployment(rd_kafka_topic_partition_list_t* parts) {
     PartitionListPtr commits(rd_kafka_topic_partition_list_copy(parts));
-    if (const rd_kafka_resp_err_t err = rd_kafka_committed(rk_, commits.get(), k_lookup_timeout_ms)) {
+    if (const rd_kafka_resp_err_t err =
+            rd_kafka_committed(rk_, commits.get(), k_lookup_timeout_ms)) {
       queue_error(std::string("looking up the group's commits of the assigned partitions: ") +
                   rd_kafka_err2str(err) + "; they resume from the group's commits");
       return;
@@ -401,7 +402,8 @@ class KafkaSpout::Impl {
   // Sets the partitions of `restart` (offsets BEGINNING or END) to the offset that is their
   // beginning or end now, in `parts`, and queues that offset as a claim of this deployment. When
   // the brokers cannot say, the partition starts at the logical BEGINNING or END, unclaimed.
-  void start_over(rd_kafka_topic_partition_list_t* parts, rd_kafka_topic_partition_list_t& restart) {
+  void start_over(rd_kafka_topic_partition_list_t* parts,
+                  rd_kafka_topic_partition_list_t& restart) {
     // Kafka's ListOffsets takes BEGINNING (-2) and END (-1) as timestamps meaning just that.
     PartitionListPtr resolved(rd_kafka_topic_partition_list_copy(&restart));
     const rd_kafka_resp_err_t err =
@@ -510,7 +512,7 @@ class KafkaSpout::Impl {
   const std::int64_t max_retries_;
   const std::chrono::milliseconds commit_period_;
   const FirstPoll strategy_;
-  const std::string metadata_;  // of every commit: "gale:<topology.id>", or "" without an id
+  const std::string metadata_;    // of every commit: "gale:<topology.id>", or "" without an id
   std::int64_t max_pending_ = 0;  // 0: unbounded
   rd_kafka_t* rk_ = nullptr;
   // Task state.

@@ -369,9 +369,9 @@ TEST_SUITE("cluster_state") {
     REQUIRE(cluster.gale("kill", {"ids", "--wait", "0"}).exit_code == 0);
     REQUIRE(eventually([&] { return !contains(cluster.gale("list").output, "ids"); }, 60s));
     const std::string second_out = output_dir(cluster, "second");
-    submit = cluster.submit(plugin("cluster_wordcount"), "ids",
-                            {"-c", "test.output.dir=" + second_out, "-c", "test.copies=1", "-c",
-                             "topology.workers=1"});
+    submit = cluster.submit(
+        plugin("cluster_wordcount"), "ids",
+        {"-c", "test.output.dir=" + second_out, "-c", "test.copies=1", "-c", "topology.workers=1"});
     INFO(submit.output);
     REQUIRE(submit.exit_code == 0);
     REQUIRE(eventually([&] { return read_topology_ids(second_out).size() == 2; }, 60s));

@@ -16,9 +16,9 @@
 
 using namespace gale;
 using namespace std::chrono_literals;
+using gale::spouts::FixedTupleSpout;
 using gale::testing::complete_topology;
 using gale::testing::CompletedTopology;
-using gale::spouts::FixedTupleSpout;
 using gale::testing::RunOptions;
 using gale::testing::TrackedTopology;
 

@@ -40,8 +40,7 @@ class FileCountBolt final : public gale::bolts::WordCountBolt {
     WordCountBolt::prepare(context, out);
     const std::string dir = context.config().get_string("test.output.dir", "/tmp");
     path_ = dir + "/count-" + std::to_string(context.task_id()) + ".txt";
-    std::ofstream(dir + "/topology-id-" + std::to_string(context.task_id()) + ".txt",
-                  std::ios::app)
+    std::ofstream(dir + "/topology-id-" + std::to_string(context.task_id()) + ".txt", std::ios::app)
         << context.config().get_string(gale::keys::topology_id, "(none)") << '\n';
   }
   void execute(const gale::Tuple& input, gale::BoltCollector& out) override {

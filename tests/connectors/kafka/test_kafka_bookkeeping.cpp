@@ -136,8 +136,8 @@ TEST_SUITE("connector_kafka") {
 
   TEST_CASE("first poll: earliest and latest start over unless this deployment made the commit") {
     using spouts::kafka::FirstPoll;
-    using spouts::kafka::StartAt;
     using spouts::kafka::start_at;
+    using spouts::kafka::StartAt;
     const std::string ours = spouts::kafka::commit_metadata("wordcount-3-1733200000");
     CHECK(ours == "gale:wordcount-3-1733200000");
     const std::optional<std::string> none;

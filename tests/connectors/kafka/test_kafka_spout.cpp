@@ -232,8 +232,8 @@ TEST_SUITE("connector_kafka") {
     // A new deployment (the topology submitted again): everything once more, then committed.
     LocalRun run(topology(earliest, 1, ledger, 0), run_config("history-2-200"));
     CHECK(eventually([&] { return seen_times(*ledger, 0, 150, 2); }, 30s));
-    CHECK(eventually([&] { return fully_committed(kafka, "g-earliest", "history", 2); }, 20s,
-                     200ms));
+    CHECK(
+        eventually([&] { return fully_committed(kafka, "g-earliest", "history", 2); }, 20s, 200ms));
   }
 
   TEST_CASE(
@@ -246,8 +246,8 @@ TEST_SUITE("connector_kafka") {
     {
       LocalRun run(topology(latest, 1, ledger, 0), run_config("feed-1-100"));
       // The spout commits where it starts (the end) as soon as it has the partitions.
-      REQUIRE(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 30s,
-                         200ms));
+      REQUIRE(
+          eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 30s, 200ms));
       produce(kafka.bootstrap(), "feed", numbered(100, 200));
       CHECK(eventually([&] { return ledger->seen_in(100, 200) == 100; }, 30s));
       CHECK(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 20s, 200ms));
@@ -280,10 +280,9 @@ TEST_SUITE("connector_kafka") {
       CAPTURE(strategy);
       std::string error;
       try {
-        LocalRun run(
-            topology(with_strategy(spout_config(kafka, "orphan", "g-orphan"), strategy), 1,
-                     ledger, 0),
-            run_config());
+        LocalRun run(topology(with_strategy(spout_config(kafka, "orphan", "g-orphan"), strategy), 1,
+                              ledger, 0),
+                     run_config());
       } catch (const std::exception& e) {
         error = e.what();
       }
