@@ -25,6 +25,7 @@
 #include "cli/config_file.hpp"
 #include "cli/report.hpp"
 #include "cli/signals.hpp"
+#include "common/topology_id.hpp"
 #include "plugin/loader.hpp"
 #include "worker/worker.hpp"
 
@@ -203,6 +204,7 @@ std::string local_help() {
          "Configuration, later sources winning: topology.name = the plugin's file name,\n"
          "the config the plugin's build function sets, --config FILE, then each -c in\n"
          "order. The build function reads --config and -c too (a server's address, say).\n"
+         "topology.id is Gale's: a new deployment id for each run.\n"
          "A config file holds `key = value` lines; `#` starts a comment; a\n"
          "`[topology]` section header prefixes the keys below it with \"topology.\". Values\n"
          "of files and -c are read as an integer, a double, true/false, null, or else a\n"
@@ -249,10 +251,11 @@ int run_local(const std::vector<std::string>& args) {
   Config base;
   base.set(keys::topology_name, std::filesystem::path(o.plugin).stem().string());
   base.merge(plugin.config);
-  const Config config = load_config(o.config, std::move(base));
+  Config config = load_config(o.config, std::move(base));
   config.validate();
 
   const std::string name = config.get_string(keys::topology_name, "topology");
+  config.set(keys::topology_id, common::local_topology_id(name));  // one deployment per run
   const std::vector<std::string> order = display_order(plugin.topology);
   const std::string layout = describe(plugin.topology, order, config);
   // Stats in reading order (spouts first, then downstream), for the progress and the summary.

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <gale/config.hpp>
 #include <gale/errors.hpp>
 
 #include "nimbus/plugin_check.hpp"
@@ -109,6 +110,9 @@ Map Nimbus::on_submit(const Map& body) {
   record.id = new_topology_id(name);
   record.name = name;
   record.config = std::move(check.config);
+  // The deployment's id for the tasks (keys::topology_id); kept with the record, so restarted
+  // workers and a restarted nimbus hand out the same one.
+  record.config[gale::keys::topology_id] = record.id;
   record.status = TopologyStatus::active;
   record.executors = std::move(check.executors);
   record.task_components = std::move(check.task_components);

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <gale/config.hpp>
 #include <gale/errors.hpp>
 
 namespace gale::nimbus {
@@ -52,6 +53,8 @@ Nimbus::Nimbus(NimbusOptions options, const common::Clock& clock,
       topologies_.emplace(std::move(id), std::move(record));
       continue;
     }
+    // A record written without the deployment id in its config gets the one it stands for.
+    record.config.try_emplace(gale::keys::topology_id, record.id);
     logger_->info("recovered topology '{}' ({}, {}, assignment version {}, {} workers)",
                   record.name, record.id, status_name(record.status), record.assignment.version,
                   record.assignment.workers.size());

@@ -15,12 +15,14 @@
 #include <gale/errors.hpp>
 #include <gale/spouts/retry_schedule.hpp>
 
+#include "spouts/kafka/first_poll.hpp"
 #include "spouts/kafka/kafka_client.hpp"
 #include "spouts/kafka/partition_book.hpp"
 
 namespace gale::spouts {
 
 using kafka::CommitPosition;
+using kafka::FirstPoll;
 using kafka::PartitionBook;
 using kafka::PartitionListPtr;
 using kafka::RecordPosition;
@@ -30,14 +32,20 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* k_owner = "KafkaSpout";
+// How long an assignment under earliest or latest waits for the group's commits and for the
+// partitions' ends (storm-kafka-client, too, asks the coordinator when a partition is assigned).
+constexpr int k_lookup_timeout_ms = 10'000;
 
 ConfigSchema make_schema() {
   ConfigSchema s = kafka::schema_with_brokers(k_owner);
   s.required_string_list("kafka.topics", "topics to read, comma-separated")
       .required_string("kafka.group.id", "consumer group; each spout task is a member")
-      .choice("kafka.first.poll.offset.strategy", "committed", {"earliest", "latest", "committed"},
-              "where a partition without a commit of the group starts: earliest or committed "
-              "(the beginning), latest (the end); a committed partition resumes from the commit")
+      .choice("kafka.first.poll.offset.strategy", "uncommitted_earliest",
+              {"earliest", "latest", "uncommitted_earliest", "uncommitted_latest"},
+              "where an assigned partition starts. earliest / latest: the beginning / the end, "
+              "unless this deployment (topology.id) committed it, then from that commit; "
+              "uncommitted_earliest / uncommitted_latest: from the group's commit, or the "
+              "beginning / the end without one")
       .integer("kafka.offset.commit.period.ms", 30'000, 10, 3'600'000,
                "how often offsets are committed (also on a revoke and on close)")
       .integer("kafka.max.uncommitted.offsets", 10'000, 1, 10'000'000,
@@ -74,8 +82,23 @@ RecordPosition position_of(const MessageId& id) {
   return {{l[0].as_string(), static_cast<std::int32_t>(l[1].as_int())}, l[2].as_int()};
 }
 
+std::string metadata_of(const std::string& deployment) {
+  return deployment.empty() ? "" : kafka::commit_metadata(deployment);
+}
+
 std::string describe(const RecordPosition& at) {
   return at.tp.topic + "/" + std::to_string(at.tp.partition) + "/" + std::to_string(at.offset);
+}
+
+// The topology.id of the task's deployment; required by the strategies that look at it.
+std::string deployment_of(const Context& context, FirstPoll strategy) {
+  const Value* id = context.config().find(keys::topology_id);
+  if (id != nullptr && id->is_string() && !id->as_string().empty()) return id->as_string();
+  if (!kafka::by_deployment(strategy)) return "";
+  throw Error(std::string(k_owner) +
+              ": kafka.first.poll.offset.strategy earliest and latest need topology.id, the "
+              "deployment's id that nimbus, gale local and the test kit set; the config of task " +
+              std::to_string(context.task_id()) + " has none");
 }
 
 PartitionListPtr partition_list(const std::vector<CommitPosition>& commits) {
@@ -101,6 +124,9 @@ class KafkaSpout::Impl {
         poll_max_(config.get_int("kafka.poll.max.records", 100)),
         max_retries_(config.get_int("kafka.retry.max", 10)),
         commit_period_(config.get_int("kafka.offset.commit.period.ms", 30'000)),
+        strategy_(kafka::first_poll_of(
+            config.get_string("kafka.first.poll.offset.strategy", "uncommitted_earliest"))),
+        metadata_(metadata_of(deployment_of(context, strategy_))),
         book_(static_cast<std::size_t>(config.get_int("kafka.max.uncommitted.offsets", 10'000))),
         retry_(RetryPolicy{
             max_retries_,
@@ -114,8 +140,11 @@ class KafkaSpout::Impl {
     // Offsets are committed by the spout, only up to what is done.
     set(conf.get(), "enable.auto.commit", "false");
     set(conf.get(), "enable.auto.offset.store", "false");
-    const std::string strategy = config.get_string("kafka.first.poll.offset.strategy", "committed");
-    set(conf.get(), "auto.offset.reset", strategy == "latest" ? "latest" : "earliest");
+    // Where a partition without a usable commit starts (earliest and latest also give the
+    // offset explicitly at the assignment, see place_by_deployment).
+    const bool from_end =
+        strategy_ == FirstPoll::latest || strategy_ == FirstPoll::uncommitted_latest;
+    set(conf.get(), "auto.offset.reset", from_end ? "latest" : "earliest");
     if (!config.contains("kafka.consumer.client.id")) {
       set(conf.get(), "client.id",
           "gale-" + context.component_id() + "-" + std::to_string(context.task_index()));
@@ -166,6 +195,7 @@ class KafkaSpout::Impl {
       take(*m);
       rd_kafka_message_destroy(m);
     }
+    commit_claims();
     if (Clock::now() >= next_commit_) {
       commit_done(/*async=*/true);
       next_commit_ = Clock::now() + commit_period_;
@@ -287,8 +317,21 @@ class KafkaSpout::Impl {
   // on the group coordinator.
   void commit(const std::vector<CommitPosition>& commits, bool async) {
     if (commits.empty()) return;
-    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, partition_list(commits).get(), async);
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_, commit_list(commits).get(), async);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) commit_failed(err);
+  }
+
+  // `commits` as a list to commit: each offset carries metadata_, so that the next assignment of
+  // the partition, to this task or another, knows which deployment committed it.
+  PartitionListPtr commit_list(const std::vector<CommitPosition>& commits) const {
+    PartitionListPtr list = partition_list(commits);
+    if (metadata_.empty()) return list;
+    for (int i = 0; i < list->cnt; ++i) {
+      list->elems[i].metadata = rd_kafka_mem_malloc(rk_, metadata_.size());
+      std::memcpy(list->elems[i].metadata, metadata_.data(), metadata_.size());
+      list->elems[i].metadata_size = metadata_.size();
+    }
+    return list;
   }
 
   void commit_failed(rd_kafka_resp_err_t err) {
@@ -300,7 +343,100 @@ class KafkaSpout::Impl {
     for (int i = 0; i < parts->cnt; ++i) {
       book_.assign({parts->elems[i].topic, parts->elems[i].partition});
     }
+    if (kafka::by_deployment(strategy_)) place_by_deployment(parts);
     hand_over(parts, cooperative, /*assign=*/true);
+  }
+
+  // earliest / latest (storm-kafka-client's EARLIEST / LATEST): sets the start offset of each
+  // partition in `parts`. A partition this deployment committed resumes from the commit (a
+  // restarted worker, or a partition moving between its tasks, loses nothing); any other starts
+  // at the beginning / the end, and that offset is committed for this deployment at once
+  // (claims_), so that a partition moving to another task before this one commits anything
+  // resumes there instead of starting over. The two lookups wait for the brokers (at most
+  // k_lookup_timeout_ms each); when one fails, the partitions it concerned resume from the
+  // group's commit (auto.offset.reset without one), which loses nothing, and the error is
+  // reported.
+  void place_by_deployment(rd_kafka_topic_partition_list_t* parts) {
+    PartitionListPtr commits(rd_kafka_topic_partition_list_copy(parts));
+    if (const rd_kafka_resp_err_t err =
+            rd_kafka_committed(rk_, commits.get(), k_lookup_timeout_ms)) {
+      queue_error(std::string("looking up the group's commits of the assigned partitions: ") +
+                  rd_kafka_err2str(err) + "; they resume from the group's commits");
+      return;
+    }
+    PartitionListPtr restart(rd_kafka_topic_partition_list_new(parts->cnt));
+    for (int i = 0; i < commits->cnt; ++i) {
+      const rd_kafka_topic_partition_t& c = commits->elems[i];
+      rd_kafka_topic_partition_t* part =
+          rd_kafka_topic_partition_list_find(parts, c.topic, c.partition);
+      if (part == nullptr) continue;
+      if (c.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        queue_error("looking up the group's commit of " + std::string(c.topic) + "/" +
+                    std::to_string(c.partition) + ": " + rd_kafka_err2str(c.err) +
+                    "; it resumes from the group's commit");
+        continue;
+      }
+      std::optional<std::string> committed;
+      if (c.offset >= 0) {
+        committed = c.metadata == nullptr
+                        ? std::string()
+                        : std::string(static_cast<const char*>(c.metadata), c.metadata_size);
+      }
+      switch (kafka::start_at(strategy_, committed, metadata_)) {
+        case kafka::StartAt::commit:
+          part->offset = c.offset;
+          break;
+        case kafka::StartAt::beginning:
+          rd_kafka_topic_partition_list_add(restart.get(), c.topic, c.partition)->offset =
+              RD_KAFKA_OFFSET_BEGINNING;
+          break;
+        case kafka::StartAt::end:
+          rd_kafka_topic_partition_list_add(restart.get(), c.topic, c.partition)->offset =
+              RD_KAFKA_OFFSET_END;
+          break;
+      }
+    }
+    if (restart->cnt > 0) start_over(parts, *restart);
+  }
+
+  // Sets the partitions of `restart` (offsets BEGINNING or END) to the offset that is their
+  // beginning or end now, in `parts`, and queues that offset as a claim of this deployment. When
+  // the brokers cannot say, the partition starts at the logical BEGINNING or END, unclaimed.
+  void start_over(rd_kafka_topic_partition_list_t* parts,
+                  rd_kafka_topic_partition_list_t& restart) {
+    // Kafka's ListOffsets takes BEGINNING (-2) and END (-1) as timestamps meaning just that.
+    PartitionListPtr resolved(rd_kafka_topic_partition_list_copy(&restart));
+    const rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(rk_, resolved.get(), k_lookup_timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      queue_error(std::string("looking up where the assigned partitions begin and end: ") +
+                  rd_kafka_err2str(err) + "; they start at the logical beginning or end");
+    }
+    for (int i = 0; i < restart.cnt; ++i) {
+      const rd_kafka_topic_partition_t& r = resolved->elems[i];
+      rd_kafka_topic_partition_t* part =
+          rd_kafka_topic_partition_list_find(parts, r.topic, r.partition);
+      if (part == nullptr) continue;
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && r.err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          r.offset >= 0) {
+        part->offset = r.offset;
+        claims_.push_back({{r.topic, r.partition}, r.offset});
+      } else {
+        part->offset = restart.elems[i].offset;
+      }
+    }
+  }
+
+  // Commits the claims of the partitions placed by place_by_deployment that are still assigned.
+  // Outside the rebalance callback, once the assignment is taken.
+  void commit_claims() {
+    if (claims_.empty()) return;
+    std::vector<CommitPosition> still_assigned;
+    for (const CommitPosition& c : claims_) {
+      if (book_.assigned(c.tp)) still_assigned.push_back(c);
+    }
+    claims_.clear();
+    commit(still_assigned, /*async=*/true);
   }
 
   // Commits what the revoked partitions may commit and forgets them: their tuples acked later
@@ -375,6 +511,8 @@ class KafkaSpout::Impl {
   const std::int64_t poll_max_;
   const std::int64_t max_retries_;
   const std::chrono::milliseconds commit_period_;
+  const FirstPoll strategy_;
+  const std::string metadata_;    // of every commit: "gale:<topology.id>", or "" without an id
   std::int64_t max_pending_ = 0;  // 0: unbounded
   rd_kafka_t* rk_ = nullptr;
   // Task state.
@@ -383,6 +521,7 @@ class KafkaSpout::Impl {
   std::set<RecordPosition> given_up_;        // in flight on the error stream
   std::deque<RecordPosition> error_replay_;  // error-stream tuples that failed
   std::set<TopicPartition> paused_;
+  std::vector<CommitPosition> claims_;  // start offsets placed by place_by_deployment
   bool recommit_ = false;  // a commit failed: send the last offsets again
   Clock::time_point next_commit_;
   kafka::ErrorReports errors_;

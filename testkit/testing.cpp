@@ -6,6 +6,7 @@
 #include <gale/errors.hpp>
 
 #include "common/clock.hpp"
+#include "common/topology_id.hpp"
 #include "topology/src/plan.hpp"
 #include "worker/worker.hpp"
 
@@ -55,6 +56,11 @@ TrackedTopology::TrackedTopology(const Topology& topology, RunOptions options)
   if (options_.simulated_time) {
     run_->clock = std::make_shared<common::ManualClock>();
     wo.clock = run_->clock;
+  }
+  // One deployment per run, unless the test names one (to play a restart of the same deployment).
+  if (!options_.config.contains(keys::topology_id)) {
+    options_.config.set(keys::topology_id, common::local_topology_id(options_.config.get_string(
+                                               keys::topology_name, "test")));
   }
   run_->worker = std::make_unique<worker::Worker>(topology, options_.config, std::move(wo));
   deadline_ = std::chrono::steady_clock::now() + options_.wall_limit;

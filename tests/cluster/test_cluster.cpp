@@ -101,10 +101,21 @@ std::int64_t emitted_of(const std::string& status, const std::string& component)
   return row.size() > 3 ? std::stoll(row[3]) : -1;
 }
 
-std::string output_dir(const Cluster& cluster) {
-  std::string dir = cluster.dir() + "/output";
+std::string output_dir(const Cluster& cluster, const std::string& name = "output") {
+  std::string dir = cluster.dir() + "/" + name;
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// The topology.id lines cluster_wordcount's count tasks wrote (one per task and incarnation).
+std::vector<std::string> read_topology_ids(const std::string& dir) {
+  std::vector<std::string> ids;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind("topology-id-", 0) != 0) continue;
+    std::ifstream f(entry.path());
+    for (std::string id; std::getline(f, id);) ids.push_back(id);
+  }
+  return ids;
 }
 
 }  // namespace
@@ -331,6 +342,44 @@ TEST_SUITE("cluster_state") {
         },
         60s));
     CHECK(cluster.gale("kill", {"carry", "--wait", "0"}).exit_code == 0);
+  }
+
+  TEST_CASE("topology.id: a restarted worker keeps it, a topology submitted again gets a new one") {
+    Cluster cluster(1, 1);
+    const std::string first_out = output_dir(cluster, "first");
+    auto submit = cluster.submit(plugin("cluster_wordcount"), "ids",
+                                 {"-c", "test.output.dir=" + first_out, "-c", "test.copies=1", "-c",
+                                  "topology.workers=1", "-c", "topology.id=chosen-by-user"});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    // Both count tasks started once.
+    REQUIRE(eventually([&] { return read_topology_ids(first_out).size() == 2; }, 60s));
+    const std::string id = read_topology_ids(first_out)[0];
+    INFO("first deployment: " << id);
+    CHECK(id.rfind("ids-", 0) == 0);  // nimbus's, not the user's
+    CHECK(read_topology_ids(first_out) == std::vector<std::string>{id, id});
+
+    auto workers = cluster.workers();
+    REQUIRE(workers.size() == 1);
+    ::kill(workers[0].first, SIGKILL);
+    // The supervisor restarts the worker: its tasks start again with the same id.
+    CHECK(eventually([&] { return read_topology_ids(first_out).size() == 4; }, 60s));
+    CHECK(read_topology_ids(first_out) == std::vector<std::string>(4, id));
+
+    REQUIRE(cluster.gale("kill", {"ids", "--wait", "0"}).exit_code == 0);
+    REQUIRE(eventually([&] { return !contains(cluster.gale("list").output, "ids"); }, 60s));
+    const std::string second_out = output_dir(cluster, "second");
+    submit = cluster.submit(
+        plugin("cluster_wordcount"), "ids",
+        {"-c", "test.output.dir=" + second_out, "-c", "test.copies=1", "-c", "topology.workers=1"});
+    INFO(submit.output);
+    REQUIRE(submit.exit_code == 0);
+    REQUIRE(eventually([&] { return read_topology_ids(second_out).size() == 2; }, 60s));
+    const std::string second = read_topology_ids(second_out)[0];
+    CHECK(second.rfind("ids-", 0) == 0);
+    CHECK(second != id);
+    CHECK(read_topology_ids(second_out) == std::vector<std::string>{second, second});
+    CHECK(cluster.gale("kill", {"ids", "--wait", "0"}).exit_code == 0);
   }
 
   TEST_CASE("nimbus recovers topologies and assignments after a restart") {

@@ -16,8 +16,9 @@
 
 using namespace gale;
 using namespace std::chrono_literals;
-using gale::testing::complete_topology;
 using gale::spouts::FixedTupleSpout;
+using gale::testing::complete_topology;
+using gale::testing::CompletedTopology;
 using gale::testing::RunOptions;
 using gale::testing::TrackedTopology;
 
@@ -263,6 +264,44 @@ TEST_SUITE("local_features") {
     CHECK(run.result().emitted("ticker").size() == 1);
     run.advance_time(1s);
     CHECK(run.result().emitted("ticker").size() == 5);
+  }
+
+  TEST_CASE("the test kit gives each run a new topology.id, or the one the test gives") {
+    // A spout that emits the topology.id its task was given, once.
+    class IdSpout : public Spout {
+     public:
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"id"}); }
+      void open(const Context& context, SpoutCollector& out) override {
+        out_ = &out;
+        id_ = context.config().get_string(keys::topology_id, "(none)");
+      }
+      void next_tuple() override {
+        if (!sent_) out_->emit({id_}, 1);
+        sent_ = true;
+      }
+
+     private:
+      SpoutCollector* out_ = nullptr;
+      std::string id_;
+      bool sent_ = false;
+    };
+    TopologyBuilder b;
+    b.set_spout("ids", make<IdSpout>());
+    const Topology topology = b.build();
+    auto id_of = [](const CompletedTopology& result) {
+      REQUIRE(result.emitted("ids").size() == 1);
+      return result.emitted("ids")[0][0].as_string();
+    };
+    RunOptions named;
+    named.config.set(keys::topology_name, "ids");
+    const std::string first = id_of(complete_topology(topology, named));
+    const std::string second = id_of(complete_topology(topology, named));
+    CHECK(first.rfind("ids-local-", 0) == 0);
+    CHECK(second.rfind("ids-local-", 0) == 0);
+    CHECK(first != second);
+    RunOptions given;
+    given.config.set(keys::topology_id, "ids-7-1733200000");
+    CHECK(id_of(complete_topology(topology, given)) == "ids-7-1733200000");
   }
 
   TEST_CASE("a bolt that throws fails that tuple and the topology keeps running") {

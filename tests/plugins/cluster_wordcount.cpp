@@ -1,7 +1,8 @@
 // A finite word count for the cluster tests, from the built-in components: each spout task emits
 // its share of `test.copies` rounds of the built-in sentences once (replaying failures); count
 // tasks write their totals to <test.output.dir>/count-<task>.txt on every tick, so the test can
-// read exact counts from outside.
+// read exact counts from outside. Each count task also appends the topology.id it was given to
+// <test.output.dir>/topology-id-<task>.txt when it starts, once per worker incarnation.
 
 #include <cstdio>
 #include <fstream>
@@ -37,8 +38,10 @@ class FileCountBolt final : public gale::bolts::WordCountBolt {
   }
   void prepare(const gale::Context& context, gale::BoltCollector& out) override {
     WordCountBolt::prepare(context, out);
-    path_ = context.config().get_string("test.output.dir", "/tmp") + "/count-" +
-            std::to_string(context.task_id()) + ".txt";
+    const std::string dir = context.config().get_string("test.output.dir", "/tmp");
+    path_ = dir + "/count-" + std::to_string(context.task_id()) + ".txt";
+    std::ofstream(dir + "/topology-id-" + std::to_string(context.task_id()) + ".txt", std::ios::app)
+        << context.config().get_string(gale::keys::topology_id, "(none)") << '\n';
   }
   void execute(const gale::Tuple& input, gale::BoltCollector& out) override {
     if (input.is_tick()) write();

@@ -318,6 +318,7 @@ TEST_SUITE("nimbus") {
     CHECK(t->executors.size() == 4);
     CHECK(t->task_components == std::vector<std::string>{"numbers", "square", "square", "__acker"});
     CHECK(t->config.at("topology.name") == Value("good"));
+    CHECK(t->config.at("topology.id") == Value(id));  // the deployment's id, for the tasks
     REQUIRE(t->assignment.workers.size() == 2);
     CHECK(t->assignment.workers[0].supervisor != t->assignment.workers[1].supervisor);
     CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
@@ -331,6 +332,7 @@ TEST_SUITE("nimbus") {
     REQUIRE(assignments.size() == 1);
     const Map& slot = assignments[0].as_map();
     CHECK(gale::cluster::get_string(slot, "status") == "active");
+    CHECK(gale::cluster::get_map(slot, "config").at("topology.id") == Value(id));
     CHECK(gale::cluster::get_int(slot, "plugin_size") ==
           static_cast<std::int64_t>(good_plugin().size()));
     const Bytes plugin = good_plugin();
@@ -562,6 +564,25 @@ TEST_SUITE("nimbus") {
     CHECK_FALSE(fs::exists(topology));
     hb = f.call("supervisor_heartbeat", beat);
     CHECK(gale::cluster::get_list(hb.body, "assignments").empty());
+  }
+
+  TEST_CASE("topology.id: nimbus's own over the user's, kept across a nimbus restart") {
+    Fixture f;
+    REQUIRE(f.heartbeat("s1", {7001, 7002}).ok);
+    Reply r = f.submit("good", Map{{"topology.id", "chosen-by-user"}});
+    REQUIRE_MESSAGE(r.ok, r.error);
+    const std::string id = gale::cluster::get_string(r.body, "topology_id");
+    CHECK(id.rfind("good-", 0) == 0);
+    CHECK(f.nimbus->find_by_name("good")->config.at("topology.id") == Value(id));
+    f.restart();
+    const TopologyRecord* t = f.nimbus->find_by_name("good");
+    REQUIRE(t != nullptr);
+    CHECK(t->config.at("topology.id") == Value(id));
+    Reply hb = f.heartbeat("s1", {7001, 7002});
+    REQUIRE(hb.ok);
+    for (const Value& slot : gale::cluster::get_list(hb.body, "assignments")) {
+      CHECK(gale::cluster::get_map(slot.as_map(), "config").at("topology.id") == Value(id));
+    }
   }
 
   TEST_CASE("a stored plugin whose bytes changed is found by checksum at start and kept aside") {

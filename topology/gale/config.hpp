@@ -74,6 +74,12 @@ inline constexpr const char* topology_executor_stuck_policy = "topology.executor
 inline constexpr const char* topology_worker_memory_limit_mb = "topology.worker.memory.limit.mb";
 // The topology's name (set by `gale submit --name`, or the plugin file name in local mode).
 inline constexpr const char* topology_name = "topology.name";
+// Set by Gale, not by the user: the deployment's id, unique per submission (Storm's topology id).
+// Nimbus sets "<name>-<n>-<unix secs>" when the topology is submitted and keeps it with the
+// topology, so restarted workers and a restarted nimbus keep it; a topology submitted again gets a
+// new one. `gale local` and the test kit set one per run. A value given by the user is replaced.
+// Connectors tell one deployment from the next by it (KafkaSpout's commit metadata).
+inline constexpr const char* topology_id = "topology.id";
 
 // Unknown keys. topology.*, nimbus.*, supervisor.* and worker.* are Gale's namespaces: besides the
 // keys above, Gale reads the cluster keys of nimbus, the supervisor and the worker process (README,

@@ -26,7 +26,9 @@
 namespace gale::testing {
 
 struct RunOptions {
-  // Merged over the topology config (e.g. topology.message.timeout.secs).
+  // Merged over the topology config (e.g. topology.message.timeout.secs). Without topology.id the
+  // kit sets one of its own, new for each run; a test that plays a restart of one deployment
+  // gives the same topology.id to both runs.
   Config config;
   // Time moves only when the kit (or TrackedTopology::advance_time) moves it.
   bool simulated_time = true;

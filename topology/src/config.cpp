@@ -68,6 +68,7 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_executor_stuck_secs, Rule::null_or_int_at_least, 0},
     {keys::topology_executor_stuck_policy, Rule::one_of, 0, k_stuck_policies},
     {keys::topology_name, Rule::string},
+    {keys::topology_id, Rule::string},
 };
 
 void check(const KeyRule& rule, const Value& v) {
@@ -130,6 +131,7 @@ constexpr std::string_view k_known_keys[] = {
     keys::topology_executor_spin_micros,
     keys::topology_executor_stuck_policy,
     keys::topology_executor_stuck_secs,
+    keys::topology_id,
     keys::topology_max_spout_pending,
     keys::topology_message_timeout_secs,
     keys::topology_name,

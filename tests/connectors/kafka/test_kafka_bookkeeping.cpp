@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <optional>
+#include <string>
 
+#include <gale/errors.hpp>
+
+#include "spouts/kafka/first_poll.hpp"
 #include "spouts/kafka/kafka_client.hpp"
 #include "spouts/kafka/partition_book.hpp"
 
@@ -127,5 +132,49 @@ TEST_SUITE("connector_kafka") {
     CHECK(throttle.admit("down", "broker down", t0 + 6s) ==
           "broker down (2 more like it since last reported)");
     CHECK(throttle.admit("bad", "bad tuple [1]", t0 + 6s) == "bad tuple [1]");
+  }
+
+  TEST_CASE("first poll: earliest and latest start over unless this deployment made the commit") {
+    using spouts::kafka::FirstPoll;
+    using spouts::kafka::start_at;
+    using spouts::kafka::StartAt;
+    const std::string ours = spouts::kafka::commit_metadata("wordcount-3-1733200000");
+    CHECK(ours == "gale:wordcount-3-1733200000");
+    const std::optional<std::string> none;
+    const std::optional<std::string> mine = ours;
+    const std::optional<std::string> earlier = "gale:wordcount-2-1733100000";
+    const std::optional<std::string> foreign = "";  // committed by a client without metadata
+
+    CHECK(start_at(FirstPoll::earliest, none, ours) == StartAt::beginning);
+    CHECK(start_at(FirstPoll::earliest, mine, ours) == StartAt::commit);
+    CHECK(start_at(FirstPoll::earliest, earlier, ours) == StartAt::beginning);
+    CHECK(start_at(FirstPoll::earliest, foreign, ours) == StartAt::beginning);
+    CHECK(start_at(FirstPoll::latest, none, ours) == StartAt::end);
+    CHECK(start_at(FirstPoll::latest, mine, ours) == StartAt::commit);
+    CHECK(start_at(FirstPoll::latest, earlier, ours) == StartAt::end);
+    CHECK(start_at(FirstPoll::latest, foreign, ours) == StartAt::end);
+    // The uncommitted strategies resume from any commit.
+    for (const auto& committed : {mine, earlier, foreign}) {
+      CHECK(start_at(FirstPoll::uncommitted_earliest, committed, ours) == StartAt::commit);
+      CHECK(start_at(FirstPoll::uncommitted_latest, committed, ours) == StartAt::commit);
+    }
+    CHECK(start_at(FirstPoll::uncommitted_earliest, none, ours) == StartAt::beginning);
+    CHECK(start_at(FirstPoll::uncommitted_latest, none, ours) == StartAt::end);
+  }
+
+  TEST_CASE("first poll: the strategies by name") {
+    using spouts::kafka::FirstPoll;
+    CHECK(spouts::kafka::first_poll_of("earliest") == FirstPoll::earliest);
+    CHECK(spouts::kafka::first_poll_of("latest") == FirstPoll::latest);
+    CHECK(spouts::kafka::first_poll_of("uncommitted_earliest") == FirstPoll::uncommitted_earliest);
+    CHECK(spouts::kafka::first_poll_of("uncommitted_latest") == FirstPoll::uncommitted_latest);
+    CHECK_THROWS_WITH_AS(spouts::kafka::first_poll_of("committed"),
+                         "config key 'kafka.first.poll.offset.strategy': unknown strategy "
+                         "'committed'",
+                         ConfigError);
+    CHECK(spouts::kafka::by_deployment(FirstPoll::earliest));
+    CHECK(spouts::kafka::by_deployment(FirstPoll::latest));
+    CHECK_FALSE(spouts::kafka::by_deployment(FirstPoll::uncommitted_earliest));
+    CHECK_FALSE(spouts::kafka::by_deployment(FirstPoll::uncommitted_latest));
   }
 }

@@ -110,10 +110,26 @@ Topology topology(const Config& spout, int spout_tasks, std::shared_ptr<Ledger> 
   return b.build();
 }
 
-Config run_config() {
+// `deployment`: the topology.id the runtime gives the tasks (one per submission), or none.
+Config run_config(const std::string& deployment = "") {
   Config c;
   c.set(keys::topology_message_timeout_secs, 30);
+  if (!deployment.empty()) c.set(keys::topology_id, deployment);
   return c;
+}
+
+Config with_strategy(Config spout, const std::string& strategy) {
+  spout.set("kafka.first.poll.offset.strategy", strategy);
+  return spout;
+}
+
+// Every record numbered in [from, to) was delivered `times` times.
+bool seen_times(Ledger& ledger, int from, int to, int times) {
+  std::lock_guard lock(ledger.mutex);
+  for (int i = from; i < to; ++i) {
+    if (ledger.seen[static_cast<std::size_t>(i)] != times) return false;
+  }
+  return true;
 }
 
 // The group committed the end of every partition: everything read was done.
@@ -152,15 +168,15 @@ TEST_SUITE("connector_kafka") {
   }
 
   TEST_CASE(
-      "first.poll.offset.strategy latest skips what was there; committed resumes after a "
-      "restart") {
+      "uncommitted_latest skips what was there without a commit; uncommitted_earliest resumes "
+      "from the group's commit in a new deployment") {
     MockCluster kafka(1, {{"logs", 2}});
     produce(kafka.bootstrap(), "logs", numbered(0, 100));  // there before the spout
     auto ledger = std::make_shared<Ledger>(2000);
     {
       Config latest = spout_config(kafka, "logs", "g-strategy");
-      latest.set("kafka.first.poll.offset.strategy", "latest");
-      LocalRun run(topology(latest, 1, ledger, 0), run_config());
+      latest.set("kafka.first.poll.offset.strategy", "uncommitted_latest");
+      LocalRun run(topology(latest, 1, ledger, 0), run_config("logs-1-100"));
       // Markers until some arrive from both partitions: the spout then reads both from their end.
       int marker = 1000;
       REQUIRE(eventually(
@@ -177,15 +193,102 @@ TEST_SUITE("connector_kafka") {
           eventually([&] { return fully_committed(kafka, "g-strategy", "logs", 2); }, 20s, 200ms));
       CHECK(ledger->seen_in(0, 100) == 0);
     }
-    // Restarted with the default strategy (committed): resumes after the group's commit.
+    // Another deployment with the default strategy (uncommitted_earliest): resumes after the
+    // group's commit, whichever deployment made it.
     produce(kafka.bootstrap(), "logs", numbered(200, 300));
-    LocalRun run(topology(spout_config(kafka, "logs", "g-strategy"), 1, ledger, 0), run_config());
+    LocalRun run(topology(spout_config(kafka, "logs", "g-strategy"), 1, ledger, 0),
+                 run_config("logs-2-200"));
     CHECK(eventually([&] { return ledger->seen_in(200, 300) == 100; }, 30s));
     CHECK(eventually([&] { return fully_committed(kafka, "g-strategy", "logs", 2); }, 20s, 200ms));
     run.stop();
     std::lock_guard lock(ledger->mutex);
     for (int i = 0; i < 100; ++i) CHECK(ledger->seen[static_cast<std::size_t>(i)] == 0);
     for (int i = 100; i < 300; ++i) CHECK(ledger->seen[static_cast<std::size_t>(i)] == 1);
+  }
+
+  TEST_CASE(
+      "earliest: a restart of the same deployment resumes from its commit; a new deployment "
+      "reads everything again") {
+    MockCluster kafka(1, {{"history", 2}});
+    produce(kafka.bootstrap(), "history", numbered(0, 100));
+    auto ledger = std::make_shared<Ledger>(150);
+    const Config earliest = with_strategy(spout_config(kafka, "history", "g-earliest"), "earliest");
+    {
+      LocalRun run(topology(earliest, 1, ledger, 5), run_config("history-1-100"));
+      REQUIRE(eventually([&] { return ledger->missing() == 50; }, 30s));
+      REQUIRE(eventually([&] { return fully_committed(kafka, "g-earliest", "history", 2); }, 20s,
+                         200ms));
+    }
+    // The same deployment again (a restarted worker keeps its topology.id): from the commit.
+    produce(kafka.bootstrap(), "history", numbered(100, 150));
+    {
+      LocalRun run(topology(earliest, 1, ledger, 0), run_config("history-1-100"));
+      CHECK(eventually([&] { return ledger->missing() == 0; }, 30s));
+      CHECK(eventually([&] { return fully_committed(kafka, "g-earliest", "history", 2); }, 20s,
+                       200ms));
+      run.stop();
+      CHECK(seen_times(*ledger, 0, 150, 1));
+    }
+    // A new deployment (the topology submitted again): everything once more, then committed.
+    LocalRun run(topology(earliest, 1, ledger, 0), run_config("history-2-200"));
+    CHECK(eventually([&] { return seen_times(*ledger, 0, 150, 2); }, 30s));
+    CHECK(
+        eventually([&] { return fully_committed(kafka, "g-earliest", "history", 2); }, 20s, 200ms));
+  }
+
+  TEST_CASE(
+      "latest: a new deployment skips what was there; a restart of the same deployment resumes "
+      "from its commit") {
+    MockCluster kafka(1, {{"feed", 2}});
+    produce(kafka.bootstrap(), "feed", numbered(0, 100));  // there before the first deployment
+    auto ledger = std::make_shared<Ledger>(500);
+    const Config latest = with_strategy(spout_config(kafka, "feed", "g-latest"), "latest");
+    {
+      LocalRun run(topology(latest, 1, ledger, 0), run_config("feed-1-100"));
+      // The spout commits where it starts (the end) as soon as it has the partitions.
+      REQUIRE(
+          eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 30s, 200ms));
+      produce(kafka.bootstrap(), "feed", numbered(100, 200));
+      CHECK(eventually([&] { return ledger->seen_in(100, 200) == 100; }, 30s));
+      CHECK(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 20s, 200ms));
+    }
+    // Produced while no spout runs, then the same deployment again: from its commit.
+    produce(kafka.bootstrap(), "feed", numbered(200, 300));
+    {
+      LocalRun run(topology(latest, 1, ledger, 0), run_config("feed-1-100"));
+      CHECK(eventually([&] { return ledger->seen_in(200, 300) == 100; }, 30s));
+      CHECK(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 20s, 200ms));
+    }
+    // Produced while no spout runs, then a new deployment: from the end.
+    produce(kafka.bootstrap(), "feed", numbered(300, 400));
+    LocalRun run(topology(latest, 1, ledger, 0), run_config("feed-2-200"));
+    REQUIRE(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 30s, 200ms));
+    produce(kafka.bootstrap(), "feed", numbered(400, 500));
+    CHECK(eventually([&] { return ledger->seen_in(400, 500) == 100; }, 30s));
+    CHECK(eventually([&] { return fully_committed(kafka, "g-latest", "feed", 2); }, 20s, 200ms));
+    run.stop();
+    CHECK(ledger->seen_in(0, 100) == 0);
+    CHECK(ledger->seen_in(300, 400) == 0);
+    CHECK(seen_times(*ledger, 100, 300, 1));
+    CHECK(seen_times(*ledger, 400, 500, 1));
+  }
+
+  TEST_CASE("earliest and latest without topology.id fail to start, naming the key") {
+    MockCluster kafka(1, {{"orphan", 1}});
+    auto ledger = std::make_shared<Ledger>(1);
+    for (const char* strategy : {"earliest", "latest"}) {
+      CAPTURE(strategy);
+      std::string error;
+      try {
+        LocalRun run(topology(with_strategy(spout_config(kafka, "orphan", "g-orphan"), strategy), 1,
+                              ledger, 0),
+                     run_config());
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      CHECK(error.find("KafkaSpout: kafka.first.poll.offset.strategy earliest and latest need "
+                       "topology.id") != std::string::npos);
+    }
   }
 
   TEST_CASE("a record that keeps failing goes to the error stream, and its offset is committed") {

@@ -24,6 +24,18 @@ namespace gale::spouts {
 // commits bring it below the cap. Client errors (a broker unreachable or lost) are reported with
 // report_error, naming the brokers; the consumer keeps polling and resumes where it was.
 //
+// Where an assigned partition starts (kafka.first.poll.offset.strategy, storm-kafka-client's
+// FirstPollOffsetStrategy): every commit carries the deployment's topology.id as its metadata
+// ("gale:<topology.id>"). earliest / latest start at the beginning / the end of a partition whose
+// commit another deployment made (or that has none), and resume from the commit this deployment
+// made, so that a topology submitted again starts over once while a restarted worker, or a
+// partition moving between tasks of one deployment, loses nothing; they need topology.id, which
+// Gale sets (open() throws gale::Error without it). The offset they start at is committed at once.
+// uncommitted_earliest (the default) / uncommitted_latest resume from the group's commit,
+// whoever made it, and start at the beginning / the end without one. Under earliest and latest,
+// an assignment asks the brokers for the group's commits and the partitions' ends, waiting for
+// each answer at most 10 s (inside next_tuple(), where the rebalance callback runs).
+//
 // next_tuple() never blocks: it polls librdkafka without waiting, at most kafka.poll.max.records
 // records a call; librdkafka's callbacks (rebalance, commit results, errors) run inside that poll,
 // on the task's thread. deactivate() commits what is done. close() commits and leaves the group,
