@@ -78,6 +78,13 @@ bool PartitionBook::at_cap(const TopicPartition& tp) const {
          it->second.tracker->uncommitted() >= max_uncommitted_;
 }
 
+bool PartitionBook::commit_due(const TopicPartition& tp) const {
+  const auto it = parts_.find(tp);
+  return it != parts_.end() && it->second.tracker &&
+         2 * it->second.tracker->uncommitted() >= max_uncommitted_ &&
+         it->second.tracker->has_commit();
+}
+
 std::size_t PartitionBook::in_flight() const {
   std::size_t n = 0;
   for (const auto& [tp, part] : parts_) n += part.records.size();
