@@ -39,7 +39,8 @@ ConfigSchema make_schema() {
               "where a partition without a commit of the group starts: earliest or committed "
               "(the beginning), latest (the end); a committed partition resumes from the commit")
       .integer("kafka.offset.commit.period.ms", 30'000, 10, 3'600'000,
-               "how often offsets are committed (also on a revoke and on close)")
+               "how often offsets are committed (also half way to the uncommitted cap, on a "
+               "revoke and on close)")
       .integer("kafka.max.uncommitted.offsets", 10'000, 1, 10'000'000,
                "records past the commit per partition before the partition is paused")
       .integer("kafka.retry.max", 10, -1, 1'000'000,
@@ -166,6 +167,9 @@ class KafkaSpout::Impl {
       take(*m);
       rd_kafka_message_destroy(m);
     }
+    // A partition paused at the cap whose first records got done since: its reads, which set
+    // commit_soon_, have stopped.
+    for (const TopicPartition& tp : paused_) commit_soon_ = commit_soon_ || book_.commit_due(tp);
     if (Clock::now() >= next_commit_) {
       commit_done(/*async=*/true);
       next_commit_ = Clock::now() + commit_period_;

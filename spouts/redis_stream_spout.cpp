@@ -30,7 +30,8 @@ constexpr const char* k_owner = "RedisStreamSpout";
 // An entry read from the stream and not yet done: what the spout needs to emit it again.
 struct Record {
   Values values;        // the tuple; empty when the entry goes to the error stream
-  Map entry;            // every field of the entry, for the error stream
+  // Every field of the entry, as read; made into the error tuple's Map only if it goes there.
+  std::vector<std::pair<std::string, std::string>> fields;
   std::string reason;   // why it goes to the error stream; empty: it goes out as a tuple
 };
 
@@ -150,19 +151,9 @@ class RedisStreamSpout::Impl {
 
   bool commit(const std::vector<std::string>& entries) {
     if (entries.empty()) return true;
-    if (!client_ || !client_->connected()) return false;
     std::vector<std::string> argv{"XACK", stream_, group_};
     argv.insert(argv.end(), entries.begin(), entries.end());
-    const std::optional<Reply> reply = client_->command(argv);
-    if (!reply) {
-      out_->report_error(std::string(k_owner) + ": XACK of " + std::to_string(entries.size()) +
-                         " entries failed: " + client_->error() + "; retried after reconnecting");
-      return false;
-    }
-    if (reply->is_error()) {
-      fault("XACK on stream '" + stream_ + "' failed: " + reply->text);
-      return false;
-    }
+    if (!xack(argv)) return false;
     for (const std::string& text : entries) {
       if (const std::optional<EntryId> id = EntryId::parse(text)) done_.erase(*id);
     }
@@ -236,9 +227,9 @@ class RedisStreamSpout::Impl {
     argv.insert(argv.end(), {"STREAMS", stream_, own ? own_cursor_ : ">"});
     const std::optional<Reply> reply = call(argv);
     if (!reply) return;
-    const std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
+    std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
     if (own) own_cursor_ = entries.empty() ? "" : entries.back().id.text();
-    for (const StreamEntry& e : entries) take(e);
+    for (StreamEntry& e : entries) take(std::move(e));
   }
 
   // One step of an XAUTOCLAIM sweep over the group's pending entries: those idle for longer than
@@ -248,7 +239,7 @@ class RedisStreamSpout::Impl {
         call({"XAUTOCLAIM", stream_, group_, consumer_, std::to_string(claim_min_idle_),
               claim_cursor_, "COUNT", std::to_string(room)});
     if (!reply) return;
-    const std::vector<StreamEntry> entries = parse([&] {
+    std::vector<StreamEntry> entries = parse([&] {
       if (reply->kind != Reply::Kind::array || reply->elements.size() < 2) {
         throw Error("unexpected reply from redis: XAUTOCLAIM did not answer [cursor, entries]");
       }
@@ -256,7 +247,7 @@ class RedisStreamSpout::Impl {
     });
     if (!client_->connected()) return;  // the reply was malformed (reported)
     claim_cursor_ = reply->elements[0].text;
-    for (const StreamEntry& e : entries) take(e);
+    for (StreamEntry& e : entries) take(std::move(e));
   }
 
   template <class Parse>
@@ -271,18 +262,19 @@ class RedisStreamSpout::Impl {
 
   // An entry read or claimed: emitted unless the spout already has it (in flight, waiting for a
   // retry, or done and waiting for its XACK).
-  void take(const StreamEntry& e) {
+  void take(StreamEntry&& e) {
     if (records_.count(e.id) != 0 || done_.count(e.id) != 0) return;
     Record record;
-    for (const auto& [field, value] : e.fields) record.entry.emplace(field, value);
     if (e.deleted) {
       record.reason = "entry " + e.id.text() + " of stream '" + stream_ +
                       "' was deleted from the stream while pending";
     } else {
       record.values.reserve(mappings_.size());
       for (const redis::FieldMapping& m : mappings_) {
-        const auto field = record.entry.find(m.entry_field);
-        if (field == record.entry.end()) {
+        // The first of a repeated field counts, as in the error tuple's Map.
+        const auto field = std::find_if(e.fields.begin(), e.fields.end(),
+                                         [&](const auto& f) { return f.first == m.entry_field; });
+        if (field == e.fields.end()) {
           record.reason = "entry " + e.id.text() + " of stream '" + stream_ + "' has no field '" +
                           m.entry_field + "'";
           record.values.clear();
@@ -291,7 +283,8 @@ class RedisStreamSpout::Impl {
         record.values.push_back(field->second);
       }
     }
-    records_.emplace(e.id, std::move(record));
+    record.fields = std::move(e.fields);
+    records_.emplace_hint(records_.end(), e.id, std::move(record));  // ids mostly ascend
     emit(e.id);
   }
 
@@ -303,12 +296,38 @@ class RedisStreamSpout::Impl {
     if (r.reason.empty()) {
       out_->emit(r.values, std::move(message_id));
     } else {
-      out_->emit_to(error_stream_, {stream_ + "/" + id.text(), r.entry, r.reason},
+      Map entry;
+      for (const auto& [field, value] : r.fields) entry.emplace(field, value);
+      out_->emit_to(error_stream_, {stream_ + "/" + id.text(), std::move(entry), r.reason},
                     std::move(message_id));
     }
   }
 
-  void commit_done() { commit(done_entries()); }
+  // commit(done_entries()) without turning the ids into text and back: every ack batch goes
+  // through here.
+  void commit_done() {
+    std::vector<std::string> argv{"XACK", stream_, group_};
+    argv.reserve(3 + done_.size());
+    for (const EntryId& id : done_) argv.push_back(id.text());
+    if (xack(argv)) done_.clear();
+  }
+
+  // Sends an XACK (argv: XACK, stream, group, ids...). False, reported, when it failed; the ids
+  // stay done for a later commit.
+  bool xack(const std::vector<std::string>& argv) {
+    if (!client_ || !client_->connected()) return false;
+    const std::optional<Reply> reply = client_->command(argv);
+    if (!reply) {
+      out_->report_error(std::string(k_owner) + ": XACK of " + std::to_string(argv.size() - 3) +
+                         " entries failed: " + client_->error() + "; retried after reconnecting");
+      return false;
+    }
+    if (reply->is_error()) {
+      fault("XACK on stream '" + stream_ + "' failed: " + reply->text);
+      return false;
+    }
+    return true;
+  }
 
   std::optional<EntryId> entry_of(const MessageId& id) const {
     if (!id.is_list() || id.as_list().size() != 2 || !id.as_list()[1].is_string()) {

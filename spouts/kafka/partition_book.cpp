@@ -27,7 +27,7 @@ bool PartitionBook::read(const RecordPosition& at, Values record) {
   Partition& part = it->second;
   if (!part.tracker) part.tracker.emplace(at.offset);
   if (!part.tracker->emitted(at.offset, at.offset + 1)) return false;
-  part.records.emplace(at.offset, std::move(record));
+  part.records.emplace_hint(part.records.end(), at.offset, std::move(record));  // mostly ascending
   return true;
 }
 
