@@ -72,7 +72,8 @@ class RecordWindow {
   bool observe(std::int64_t done);
 
   // sink_rate (records/s over the measured part), seconds, records (measured), cpu_cores (this
-  // process), per_cpu_s (records per CPU-second), other_cores (the rest of the machine).
+  // process), per_cpu_s (records per CPU-second), other_with_server_cores (the rest of the
+  // machine, the server read from included).
   [[nodiscard]] Figures figures() const;
 
  private:

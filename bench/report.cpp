@@ -295,7 +295,7 @@ class Report {
 
   std::string connector_section() const {
     Rows rows{{"scenario", "median", "unit", "min-max", "of plain", "CPU cores", "per CPU-s",
-               "other load"}};
+               "other load + server"}};
     for (const ConnectorScenario& c : connector_scenarios()) {
       if (auto skipped = r_.skipped_connectors.find(c.id); skipped != r_.skipped_connectors.end()) {
         rows.push_back({c.spout_what + ": skipped (" + skipped->second + ")", "-", "", "", "", "",
@@ -309,7 +309,7 @@ class Report {
         rows.push_back({spout ? c.spout_what + ", acking on" : "  " + c.plain_what,
                         si(med(id, "sink_rate")), "records/s", range(id, "sink_rate"), of_plain,
                         fixed(med(id, "cpu_cores"), 2), si(med(id, "per_cpu_s")),
-                        fixed(med(id, "other_cores"), 2)});
+                        fixed(med(id, "other_with_server_cores"), 2)});
       }
     }
     return "6. Connectors: records read (spout: acked) per second, from pre-produced records on a "

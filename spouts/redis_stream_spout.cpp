@@ -99,14 +99,14 @@ class RedisStreamSpout::Impl {
     for (const EntryId& id : retries_->due(now)) emit(id);
     for (const EntryId& id : error_retries_->due(now)) emit(id);
     if (!connect(now)) return;
-    if (!done_.empty()) commit_done();
     const std::size_t room = room_for_new();
-    if (room == 0 || !client_->connected()) return;
-    if (now >= next_claim_) {
+    if (room == 0 || now >= next_claim_) {
+      if (!done_.empty()) commit_done();
+      if (room == 0 || !client_->connected()) return;
       claim(room);
       if (claim_cursor_ == "0-0") next_claim_ = now + claim_interval_;
     } else {
-      read(room);
+      read(room);  // XACKs what is done in the same round trip
     }
   }
 
@@ -194,13 +194,17 @@ class RedisStreamSpout::Impl {
 
   // Runs a command; nullopt (reported) when the connection broke or the reply is an error.
   std::optional<Reply> call(const std::vector<std::string>& argv) {
-    std::optional<Reply> reply = client_->command(argv);
+    return checked(argv[0], client_->command(argv));
+  }
+
+  // `reply` to `command`, or nullopt (reported) when the connection broke or it is an error.
+  std::optional<Reply> checked(const std::string& command, std::optional<Reply> reply) {
     if (!reply) {
-      lost(argv[0]);
+      lost(command);
       return std::nullopt;
     }
     if (reply->is_error()) {
-      fault(argv[0] + " on stream '" + stream_ + "' failed: " + reply->text);
+      fault(command + " on stream '" + stream_ + "' failed: " + reply->text);
       return std::nullopt;
     }
     return reply;
@@ -225,7 +229,16 @@ class RedisStreamSpout::Impl {
       argv.push_back(std::to_string(block_ms_));
     }
     argv.insert(argv.end(), {"STREAMS", stream_, own ? own_cursor_ : ">"});
-    const std::optional<Reply> reply = call(argv);
+    // The XACK of what is done goes first in the same pipeline: one round trip per read, where
+    // the plain XREADGROUP-then-XACK loop takes two.
+    const bool acking = !done_.empty();
+    if (acking) client_->append(xack_argv());
+    client_->append(argv);
+    if (acking) {
+      if (!checked("XACK", client_->next_reply())) return;  // they stay done: XACKed later
+      done_.clear();
+    }
+    const std::optional<Reply> reply = checked(argv[0], client_->next_reply());
     if (!reply) return;
     std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
     if (own) own_cursor_ = entries.empty() ? "" : entries.back().id.text();
@@ -306,10 +319,15 @@ class RedisStreamSpout::Impl {
   // commit(done_entries()) without turning the ids into text and back: every ack batch goes
   // through here.
   void commit_done() {
+    if (xack(xack_argv())) done_.clear();
+  }
+
+  // XACK of every done entry.
+  std::vector<std::string> xack_argv() const {
     std::vector<std::string> argv{"XACK", stream_, group_};
     argv.reserve(3 + done_.size());
     for (const EntryId& id : done_) argv.push_back(id.text());
-    if (xack(argv)) done_.clear();
+    return argv;
   }
 
   // Sends an XACK (argv: XACK, stream, group, ids...). False, reported, when it failed; the ids
