@@ -49,7 +49,9 @@ bool RecordWindow::observe(std::int64_t done) {
 }
 
 Figures RecordWindow::figures() const {
-  if (!start_ || !end_) throw std::logic_error("RecordWindow::figures before every record was done");
+  if (!start_ || !end_) {
+    throw std::logic_error("RecordWindow::figures() before every record was done");
+  }
   const double seconds = std::chrono::duration<double>(end_->at - start_->at).count();
   const double records = static_cast<double>(end_->done - start_->done);
   const double cpu = end_->cpu - start_->cpu;

@@ -52,7 +52,7 @@ struct ConnectorBench {
   // Starts the server in a temporary directory on a free loopback port and pre-produces
   // `records`. Throws std::runtime_error when the server does not start or take the records.
   std::function<std::unique_ptr<ConnectorSource>()> start;
-  // One child run, in this process: the figures of record_window_figures().
+  // One child run, in this process: the figures of its RecordWindow.
   std::function<Figures(const ConnectorRunOptions&)> run;
 };
 

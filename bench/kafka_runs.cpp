@@ -6,6 +6,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -43,7 +45,8 @@ class KafkaSource final : public ConnectorSource {
     for (std::int64_t first = 0; first < records; first += k_chunk) {
       std::vector<test::kafka::Record> chunk;
       for (std::int64_t i = first; i < std::min(records, first + k_chunk); ++i) {
-        chunk.push_back({"", std::string(k_sentences[static_cast<std::size_t>(i % k_sentence_count)])});
+        const auto sentence = static_cast<std::size_t>(i % k_sentence_count);
+        chunk.push_back({"", std::string(k_sentences[sentence])});
       }
       test::kafka::produce(cluster_.bootstrap(), k_topic, chunk);
     }
