@@ -15,6 +15,7 @@
 #include <boost/program_options.hpp>
 
 #include "bench/ceilings.hpp"
+#include "bench/connector_runs.hpp"
 #include "bench/local_runs.hpp"
 #include "bench/suite.hpp"
 
@@ -46,6 +47,27 @@ bool on_off(const std::string& text) {
   throw po::error("--acking must be on or off, not '" + text + "'");
 }
 
+// A connector scenario's child run: its spout or its plain client reading the suite's records.
+Figures run_connector(const po::variables_map& vm) {
+  gale::bench::ConnectorRunOptions options;
+  options.connector = vm["connector"].as<std::string>();
+  const std::string client = vm["client"].as<std::string>();
+  if (client != "spout" && client != "plain") {
+    throw po::error("--client must be spout or plain, not '" + client + "'");
+  }
+  options.spout = client == "spout";
+  options.source = vm["source"].as<std::string>();
+  options.group = vm["group"].as<std::string>();
+  options.records = vm["records"].as<std::int64_t>();
+  options.warmup_records = vm["warmup-records"].as<std::int64_t>();
+  options.max_pending = vm["max-pending"].as<std::int64_t>();
+  options.timeout_s = vm["timeout"].as<double>();
+  for (const gale::bench::ConnectorBench& b : gale::bench::connector_benches()) {
+    if (b.id == options.connector) return b.run(options);
+  }
+  throw po::error("--connector '" + options.connector + "' is not built into this gale_bench");
+}
+
 // One child run; prints its RESULT line.
 int run_child(const std::string& kind, const po::variables_map& vm) {
   const double warmup = vm["warmup"].as<double>();
@@ -74,6 +96,8 @@ int run_child(const std::string& kind, const po::variables_map& vm) {
     return 0;
   } else if (kind == "zmq-receive") {
     f = gale::bench::zmq_receive(vm["port"].as<int>(), warmup, duration);
+  } else if (kind == "connector") {
+    f = run_connector(vm);
   } else {
     throw po::error("unknown --run kind '" + kind + "'");
   }
@@ -91,8 +115,10 @@ int main(int argc, char** argv) {
       "in local mode, word count on two workers of a local cluster (nimbus and a supervisor on\n"
       "loopback, started with the gale command of this build), each with acking off and on;\n"
       "the hand-written and raw ZeroMQ ceilings; complete latency at fixed offered rates;\n"
-      "memory per pending tree; idle workers. Prints a table with the targets (PASS/FAIL) and\n"
-      "writes table.txt, results.csv, targets.csv and latency.svg into --out.\n"
+      "memory per pending tree; idle workers; the Kafka and Redis spouts next to plain clients\n"
+      "of their libraries on the same records (servers started on loopback). Prints a table\n"
+      "with the targets (PASS/FAIL) and writes table.txt, results.csv, targets.csv and\n"
+      "latency.svg into --out.\n"
       "See docs/performance.md; ./scripts/bench.sh builds and runs it.\n\n"
       "Options");
   // clang-format off
@@ -114,18 +140,31 @@ int main(int argc, char** argv) {
       ("label", po::value<std::string>()->value_name("TEXT")->default_value(""),
        "shown in the table's header and the plot (e.g. the commit)")
       ("no-cluster", "skip the cluster scenarios")
+      ("no-connectors", "skip the connector scenarios (Kafka, Redis)")
+      ("connectors-only", "only the connector scenarios")
       ("cluster-only", "only the cluster scenarios and the ZeroMQ ceiling (e.g. to compare two "
        "builds run after run)")
       ("quick", "1 run per figure, 0.5 s warm-up, 1 s windows: a smoke test, not figures");
   po::options_description child("Child runs (used by the suite itself)");
   child.add_options()
       ("run", po::value<std::string>()->value_name("KIND"),
-       "local | handwritten | acker-memory | pending-memory | idle | zmq-send | zmq-receive")
+       "local | handwritten | acker-memory | pending-memory | idle | zmq-send | zmq-receive | "
+       "connector")
       ("shape", po::value<std::string>()->default_value("wordcount"), "noop | wordcount")
       ("acking", po::value<std::string>()->default_value("on"), "on | off")
       ("rate", po::value<double>()->default_value(0), "spout tuples/s; 0: saturation")
       ("trees", po::value<std::int64_t>()->default_value(100000), "pending trees")
       ("port", po::value<int>()->default_value(0), "ZeroMQ port on 127.0.0.1")
+      ("connector", po::value<std::string>()->default_value("kafka"), "kafka | redis")
+      ("client", po::value<std::string>()->default_value("spout"),
+       "spout (the connector's spout -> no-op, acking on) | plain (the client library alone)")
+      ("source", po::value<std::string>()->default_value(""),
+       "the server: Kafka bootstrap servers, or redis://HOST:PORT")
+      ("group", po::value<std::string>()->default_value("gale-bench"), "consumer group of the run")
+      ("records", po::value<std::int64_t>()->default_value(100000), "records to read (all there)")
+      ("warmup-records", po::value<std::int64_t>()->default_value(20000),
+       "records read before the measured part")
+      ("timeout", po::value<double>()->default_value(60), "seconds for all the records")
       ("config,c", po::value<std::vector<std::string>>()->value_name("KEY=VALUE"),
        "local runs: a config setting applied last (repeatable), e.g. -c topology.executor.spin.micros=0");
   // clang-format on
@@ -159,8 +198,15 @@ int main(int argc, char** argv) {
     suite.label = vm["label"].as<std::string>();
     suite.cluster = vm.count("no-cluster") == 0;
     suite.cluster_only = vm.count("cluster-only") != 0;
+    suite.connectors = vm.count("no-connectors") == 0;
+    suite.connectors_only = vm.count("connectors-only") != 0;
     if (suite.cluster_only && !suite.cluster) {
       std::cerr << "gale_bench: error: --cluster-only and --no-cluster exclude each other\n";
+      return 2;
+    }
+    if (suite.connectors_only && (!suite.connectors || suite.cluster_only)) {
+      std::cerr << "gale_bench: error: --connectors-only excludes --no-connectors and "
+                   "--cluster-only\n";
       return 2;
     }
     suite.max_other_load = vm["max-other-load"].as<double>();

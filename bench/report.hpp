@@ -20,6 +20,7 @@ struct SuiteResults {
   std::map<std::string, Series> series;   // by scenario id
   std::map<std::string, int> placements;  // cluster placement ("count,spout | split") -> runs
   std::vector<std::string> notes;         // what the suite noticed while running
+  std::map<std::string, std::string> skipped_connectors;  // connector -> why it was skipped
   int retries = 0;            // runs measured again because other work kept the machine busy
   std::string load_at_start;  // load_average() when the suite started
   WireModel models[2];        // [acking]: word count's traffic between two workers

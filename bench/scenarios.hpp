@@ -50,6 +50,33 @@ inline const std::vector<LocalScenario>& local_scenarios() {
   return scenarios;
 }
 
+// The connector scenarios (bench/connector_runs.hpp), in the order they run and are reported,
+// whether or not this build has them. Target: the spout delivers at least k_connector_target of
+// the plain client's records/s.
+struct ConnectorScenario {
+  std::string id;          // the connector: "kafka", "redis"
+  std::string spout_what;  // the spout run, as the table names it
+  std::string plain_what;  // the plain client's run
+  std::string name;        // in the target's text
+};
+
+inline const std::vector<ConnectorScenario>& connector_scenarios() {
+  static const std::vector<ConnectorScenario> scenarios{
+      {"kafka", "Kafka (mock cluster) -> KafkaSpout -> no-op", "plain librdkafka consumer",
+       "KafkaSpout"},
+      {"redis", "redis-server -> RedisStreamSpout -> no-op", "plain hiredis XREADGROUP + XACK",
+       "RedisStreamSpout"},
+  };
+  return scenarios;
+}
+
+inline constexpr double k_connector_target = 0.7;
+
+// The scenario id of a connector's spout run or plain client run.
+inline std::string connector_run_id(const std::string& connector, bool spout) {
+  return "connector/" + connector + (spout ? "/spout" : "/plain");
+}
+
 // The half-rate local latency run with topology.executor.spin.light.load.
 inline constexpr const char* k_spin_light_id = "sweep/50/spin-light-load";
 

@@ -1,5 +1,6 @@
 #include "bench/suite.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "bench/ceilings.hpp"
 #include "bench/cluster_runs.hpp"
+#include "bench/connector_runs.hpp"
 #include "bench/report.hpp"
 #include "bench/scenarios.hpp"
 #include "bench/series.hpp"
@@ -36,13 +38,18 @@ class Suite {
 
   int run() {
     std::filesystem::create_directories(o_.out_dir);
-    if (!o_.cluster_only) {
-      run_throughput();
-      run_sweep();
-      run_memory();
-      run_idle_local();
+    if (o_.connectors_only) {
+      run_connectors();
+    } else {
+      if (!o_.cluster_only) {
+        run_throughput();
+        run_sweep();
+        run_memory();
+        run_idle_local();
+        if (o_.connectors) run_connectors();
+      }
+      if (!o_.cluster || !run_cluster()) run_zmq();
     }
-    if (!o_.cluster || !run_cluster()) run_zmq();
     const std::string table = report_table(o_, results_);
     std::cout << table << std::flush;
     write_report(o_, results_, table, [this](const std::string& line) { progress(line); });
@@ -323,6 +330,62 @@ class Suite {
     return true;
   }
 
+  // The connector scenarios: per connector, its server started once with the records
+  // pre-produced, then in each round the spout run and the plain client's run, each reading every
+  // record from the start in a consumer group of its own.
+  void run_connectors() {
+    const std::vector<ConnectorBench> built = connector_benches();
+    for (const ConnectorScenario& scenario : connector_scenarios()) {
+      const auto bench = std::find_if(built.begin(), built.end(),
+                                      [&](const ConnectorBench& b) { return b.id == scenario.id; });
+      if (bench == built.end()) {
+        skip(scenario.id, "the connector is not built (its client library was not found)");
+        continue;
+      }
+      if (const std::optional<std::string> why = bench->missing()) {
+        skip(scenario.id, *why);
+        continue;
+      }
+      progress("starting the " + scenario.id + " server and pre-producing " +
+               si(static_cast<double>(bench->records)) + " records");
+      std::unique_ptr<ConnectorSource> source;
+      try {
+        source = bench->start();
+      } catch (const std::exception& e) {
+        ++failures_;
+        note(scenario.id + " scenarios not run: " + e.what());
+        continue;
+      }
+      for (int r = 0; r < o_.runs; ++r) {
+        for (bool spout : {true, false}) {
+          measure(
+              connector_run_id(scenario.id, spout),
+              spout ? scenario.spout_what + ", acking on" : scenario.plain_what,
+              [&] { return connector_child(*bench, source->address(), spout); }, "sink_rate");
+        }
+      }
+    }
+  }
+
+  // One run reads every record; the first fifth is its warm-up. A fresh group per attempt, so
+  // that a run measured again reads from the start too.
+  Figures connector_child(const ConnectorBench& bench, const std::string& source, bool spout) {
+    constexpr double k_timeout_s = 60;
+    const std::string group = std::string("gale-bench-") + (spout ? "spout-" : "plain-") +
+                              std::to_string(++connector_groups_);
+    return child({"connector", "--connector", bench.id, "--client", spout ? "spout" : "plain",
+                  "--source", source, "--group", group, "--records",
+                  std::to_string(bench.records), "--warmup-records",
+                  std::to_string(bench.records / 5), "--max-pending",
+                  std::to_string(o_.max_pending), "--timeout", number_text(k_timeout_s)},
+                 k_timeout_s + 30);
+  }
+
+  void skip(const std::string& connector, const std::string& why) {
+    results_.skipped_connectors[connector] = why;
+    note(connector + " scenarios skipped: " + why);
+  }
+
   void note(const std::string& text) {
     progress("note: " + text);
     results_.notes.push_back(text);
@@ -333,6 +396,7 @@ class Suite {
   double retry_budget_s_ = o_.retry_budget_s;
   SuiteResults results_;
   int failures_ = 0;
+  int connector_groups_ = 0;  // consumer groups used so far
 };
 
 }  // namespace

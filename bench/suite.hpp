@@ -24,6 +24,8 @@ struct SuiteOptions {
   double retry_budget_s = 60;
   bool cluster = true;                                   // false: skip the cluster scenarios
   bool cluster_only = false;  // true: only the cluster scenarios (and the ZeroMQ ceiling)
+  bool connectors = true;        // false: skip the connector scenarios
+  bool connectors_only = false;  // true: only the connector scenarios
   std::string out_dir = "bench-results";
   std::string label;   // printed in the header and the plot (e.g. the commit)
   std::string self;    // this executable

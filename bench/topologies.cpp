@@ -157,8 +157,7 @@ void build(Shape shape, gale::TopologyBuilder& builder) {
   const std::string spout(k_spout);
   builder.set_spout(spout, gale::make<BenchSpout>(shape), 1);
   if (shape == Shape::noop) {
-    builder.set_bolt(std::string(k_noop), gale::make<Probed<NoopBolt>>(), 1)
-        .shuffle_grouping(spout);
+    add_noop_sink(builder, spout);
   } else {
     const std::string split(k_split);
     builder.set_bolt(split, gale::make<Probed<gale::bolts::SplitSentenceBolt>>(), 1)
@@ -171,6 +170,10 @@ void build(Shape shape, gale::TopologyBuilder& builder) {
                   1)
         .fields_grouping(split, {"word"});
   }
+}
+
+void add_noop_sink(gale::TopologyBuilder& builder, const std::string& from) {
+  builder.set_bolt(std::string(k_noop), gale::make<Probed<NoopBolt>>(), 1).shuffle_grouping(from);
 }
 
 gale::Topology topology(Shape shape) {

@@ -21,6 +21,7 @@
 //
 // Components read these config keys (topology config or `-c` overrides) in open()/prepare():
 
+#include <string>
 #include <string_view>
 
 #include <gale/bolts/split_sentence_bolt.hpp>
@@ -57,6 +58,9 @@ using gale::bolts::for_each_word;
 // Adds the components of `shape` to `builder`.
 void build(Shape shape, gale::TopologyBuilder& builder);
 gale::Topology topology(Shape shape);
+// Adds the no-op sink ("noop": acks each input, counts it in a probe) reading `from` with a
+// shuffle grouping; the connector scenarios put it behind a connector's spout.
+void add_noop_sink(gale::TopologyBuilder& builder, const std::string& from);
 // The component whose executed tuples are the topology's throughput: noop, or count (words).
 std::string_view sink_of(Shape shape);
 const char* name_of(Shape shape);

@@ -30,7 +30,8 @@ constexpr const char* k_owner = "RedisStreamSpout";
 // An entry read from the stream and not yet done: what the spout needs to emit it again.
 struct Record {
   Values values;        // the tuple; empty when the entry goes to the error stream
-  Map entry;            // every field of the entry, for the error stream
+  // Every field of the entry, as read; made into the error tuple's Map only if it goes there.
+  std::vector<std::pair<std::string, std::string>> fields;
   std::string reason;   // why it goes to the error stream; empty: it goes out as a tuple
 };
 
@@ -98,14 +99,14 @@ class RedisStreamSpout::Impl {
     for (const EntryId& id : retries_->due(now)) emit(id);
     for (const EntryId& id : error_retries_->due(now)) emit(id);
     if (!connect(now)) return;
-    if (!done_.empty()) commit_done();
     const std::size_t room = room_for_new();
-    if (room == 0 || !client_->connected()) return;
-    if (now >= next_claim_) {
+    if (room == 0 || now >= next_claim_) {
+      if (!done_.empty()) commit_done();
+      if (room == 0 || !client_->connected()) return;
       claim(room);
       if (claim_cursor_ == "0-0") next_claim_ = now + claim_interval_;
     } else {
-      read(room);
+      read(room);  // XACKs what is done in the same round trip
     }
   }
 
@@ -150,19 +151,9 @@ class RedisStreamSpout::Impl {
 
   bool commit(const std::vector<std::string>& entries) {
     if (entries.empty()) return true;
-    if (!client_ || !client_->connected()) return false;
     std::vector<std::string> argv{"XACK", stream_, group_};
     argv.insert(argv.end(), entries.begin(), entries.end());
-    const std::optional<Reply> reply = client_->command(argv);
-    if (!reply) {
-      out_->report_error(std::string(k_owner) + ": XACK of " + std::to_string(entries.size()) +
-                         " entries failed: " + client_->error() + "; retried after reconnecting");
-      return false;
-    }
-    if (reply->is_error()) {
-      fault("XACK on stream '" + stream_ + "' failed: " + reply->text);
-      return false;
-    }
+    if (!xack(argv)) return false;
     for (const std::string& text : entries) {
       if (const std::optional<EntryId> id = EntryId::parse(text)) done_.erase(*id);
     }
@@ -203,13 +194,17 @@ class RedisStreamSpout::Impl {
 
   // Runs a command; nullopt (reported) when the connection broke or the reply is an error.
   std::optional<Reply> call(const std::vector<std::string>& argv) {
-    std::optional<Reply> reply = client_->command(argv);
+    return checked(argv[0], client_->command(argv));
+  }
+
+  // `reply` to `command`, or nullopt (reported) when the connection broke or it is an error.
+  std::optional<Reply> checked(const std::string& command, std::optional<Reply> reply) {
     if (!reply) {
-      lost(argv[0]);
+      lost(command);
       return std::nullopt;
     }
     if (reply->is_error()) {
-      fault(argv[0] + " on stream '" + stream_ + "' failed: " + reply->text);
+      fault(command + " on stream '" + stream_ + "' failed: " + reply->text);
       return std::nullopt;
     }
     return reply;
@@ -234,11 +229,20 @@ class RedisStreamSpout::Impl {
       argv.push_back(std::to_string(block_ms_));
     }
     argv.insert(argv.end(), {"STREAMS", stream_, own ? own_cursor_ : ">"});
-    const std::optional<Reply> reply = call(argv);
+    // The XACK of what is done goes first in the same pipeline: one round trip per read, where
+    // the plain XREADGROUP-then-XACK loop takes two.
+    const bool acking = !done_.empty();
+    if (acking) client_->append(xack_argv());
+    client_->append(argv);
+    if (acking) {
+      if (!checked("XACK", client_->next_reply())) return;  // they stay done: XACKed later
+      done_.clear();
+    }
+    const std::optional<Reply> reply = checked(argv[0], client_->next_reply());
     if (!reply) return;
-    const std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
+    std::vector<StreamEntry> entries = parse([&] { return redis::entries_of_read(*reply); });
     if (own) own_cursor_ = entries.empty() ? "" : entries.back().id.text();
-    for (const StreamEntry& e : entries) take(e);
+    for (StreamEntry& e : entries) take(std::move(e));
   }
 
   // One step of an XAUTOCLAIM sweep over the group's pending entries: those idle for longer than
@@ -248,7 +252,7 @@ class RedisStreamSpout::Impl {
         call({"XAUTOCLAIM", stream_, group_, consumer_, std::to_string(claim_min_idle_),
               claim_cursor_, "COUNT", std::to_string(room)});
     if (!reply) return;
-    const std::vector<StreamEntry> entries = parse([&] {
+    std::vector<StreamEntry> entries = parse([&] {
       if (reply->kind != Reply::Kind::array || reply->elements.size() < 2) {
         throw Error("unexpected reply from redis: XAUTOCLAIM did not answer [cursor, entries]");
       }
@@ -256,7 +260,7 @@ class RedisStreamSpout::Impl {
     });
     if (!client_->connected()) return;  // the reply was malformed (reported)
     claim_cursor_ = reply->elements[0].text;
-    for (const StreamEntry& e : entries) take(e);
+    for (StreamEntry& e : entries) take(std::move(e));
   }
 
   template <class Parse>
@@ -271,18 +275,19 @@ class RedisStreamSpout::Impl {
 
   // An entry read or claimed: emitted unless the spout already has it (in flight, waiting for a
   // retry, or done and waiting for its XACK).
-  void take(const StreamEntry& e) {
+  void take(StreamEntry&& e) {
     if (records_.count(e.id) != 0 || done_.count(e.id) != 0) return;
     Record record;
-    for (const auto& [field, value] : e.fields) record.entry.emplace(field, value);
     if (e.deleted) {
       record.reason = "entry " + e.id.text() + " of stream '" + stream_ +
                       "' was deleted from the stream while pending";
     } else {
       record.values.reserve(mappings_.size());
       for (const redis::FieldMapping& m : mappings_) {
-        const auto field = record.entry.find(m.entry_field);
-        if (field == record.entry.end()) {
+        // The first of a repeated field counts, as in the error tuple's Map.
+        const auto field = std::find_if(e.fields.begin(), e.fields.end(),
+                                         [&](const auto& f) { return f.first == m.entry_field; });
+        if (field == e.fields.end()) {
           record.reason = "entry " + e.id.text() + " of stream '" + stream_ + "' has no field '" +
                           m.entry_field + "'";
           record.values.clear();
@@ -291,7 +296,8 @@ class RedisStreamSpout::Impl {
         record.values.push_back(field->second);
       }
     }
-    records_.emplace(e.id, std::move(record));
+    record.fields = std::move(e.fields);
+    records_.emplace_hint(records_.end(), e.id, std::move(record));  // ids mostly ascend
     emit(e.id);
   }
 
@@ -303,12 +309,43 @@ class RedisStreamSpout::Impl {
     if (r.reason.empty()) {
       out_->emit(r.values, std::move(message_id));
     } else {
-      out_->emit_to(error_stream_, {stream_ + "/" + id.text(), r.entry, r.reason},
+      Map entry;
+      for (const auto& [field, value] : r.fields) entry.emplace(field, value);
+      out_->emit_to(error_stream_, {stream_ + "/" + id.text(), std::move(entry), r.reason},
                     std::move(message_id));
     }
   }
 
-  void commit_done() { commit(done_entries()); }
+  // commit(done_entries()) without turning the ids into text and back: every ack batch goes
+  // through here.
+  void commit_done() {
+    if (xack(xack_argv())) done_.clear();
+  }
+
+  // XACK of every done entry.
+  std::vector<std::string> xack_argv() const {
+    std::vector<std::string> argv{"XACK", stream_, group_};
+    argv.reserve(3 + done_.size());
+    for (const EntryId& id : done_) argv.push_back(id.text());
+    return argv;
+  }
+
+  // Sends an XACK (argv: XACK, stream, group, ids...). False, reported, when it failed; the ids
+  // stay done for a later commit.
+  bool xack(const std::vector<std::string>& argv) {
+    if (!client_ || !client_->connected()) return false;
+    const std::optional<Reply> reply = client_->command(argv);
+    if (!reply) {
+      out_->report_error(std::string(k_owner) + ": XACK of " + std::to_string(argv.size() - 3) +
+                         " entries failed: " + client_->error() + "; retried after reconnecting");
+      return false;
+    }
+    if (reply->is_error()) {
+      fault("XACK on stream '" + stream_ + "' failed: " + reply->text);
+      return false;
+    }
+    return true;
+  }
 
   std::optional<EntryId> entry_of(const MessageId& id) const {
     if (!id.is_list() || id.as_list().size() != 2 || !id.as_list()[1].is_string()) {

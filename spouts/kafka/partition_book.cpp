@@ -27,7 +27,7 @@ bool PartitionBook::read(const RecordPosition& at, Values record) {
   Partition& part = it->second;
   if (!part.tracker) part.tracker.emplace(at.offset);
   if (!part.tracker->emitted(at.offset, at.offset + 1)) return false;
-  part.records.emplace(at.offset, std::move(record));
+  part.records.emplace_hint(part.records.end(), at.offset, std::move(record));  // mostly ascending
   return true;
 }
 
@@ -76,6 +76,13 @@ bool PartitionBook::at_cap(const TopicPartition& tp) const {
   const auto it = parts_.find(tp);
   return it != parts_.end() && it->second.tracker &&
          it->second.tracker->uncommitted() >= max_uncommitted_;
+}
+
+bool PartitionBook::commit_due(const TopicPartition& tp) const {
+  const auto it = parts_.find(tp);
+  return it != parts_.end() && it->second.tracker &&
+         2 * it->second.tracker->uncommitted() >= max_uncommitted_ &&
+         it->second.tracker->has_commit();
 }
 
 std::size_t PartitionBook::in_flight() const {

@@ -77,6 +77,9 @@ class PartitionBook {
 
   // Records between the last commit and the highest read of `tp` reached the cap: stop fetching.
   [[nodiscard]] bool at_cap(const TopicPartition& tp) const;
+  // `tp` has half the cap or more past its last commit, and records done past it: committing now
+  // keeps it from reaching the cap while its records are being done.
+  [[nodiscard]] bool commit_due(const TopicPartition& tp) const;
   // Records in flight across every partition.
   [[nodiscard]] std::size_t in_flight() const;
 

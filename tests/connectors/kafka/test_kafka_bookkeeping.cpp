@@ -104,6 +104,21 @@ TEST_SUITE("connector_kafka") {
     CHECK_FALSE(book.revoke(k_p1).has_value());
   }
 
+  TEST_CASE("a partition half way to the uncommitted cap with records done is due a commit") {
+    PartitionBook book(10);
+    book.assign(k_p0);
+    read_range(book, k_p0, 0, 4);
+    CHECK(book.done({k_p0, 0}));
+    CHECK_FALSE(book.commit_due(k_p0));  // 4 uncommitted: below half the cap
+    read_range(book, k_p0, 4, 6);
+    CHECK(book.commit_due(k_p0));
+    CHECK(commit_of(book.take_commits(), k_p0) == 1);
+    CHECK_FALSE(book.commit_due(k_p0));  // 5 uncommitted, but none done past the commit
+    read_range(book, k_p0, 6, 9);
+    CHECK_FALSE(book.commit_due(k_p0));  // 8 uncommitted, none done past the commit
+    CHECK_FALSE(book.commit_due({"other", 0}));
+  }
+
   TEST_CASE("a partition at the uncommitted cap stays there until a commit") {
     PartitionBook book(5);
     book.assign(k_p0);

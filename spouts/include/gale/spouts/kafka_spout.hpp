@@ -15,9 +15,10 @@ namespace gale::spouts {
 // partitions of kafka.topics over the tasks (and over any other member of the group). A record goes
 // out as ("topic", "partition", "offset", "key", "value") with message id [topic, partition,
 // offset]; key and value are strings, or bytes with kafka.payload.type = bytes (a missing key is
-// null). Offsets are committed to Kafka (every kafka.offset.commit.period.ms, on a revoke and on
-// close) only up to the lowest record of each partition not yet done, so a restart or a new owner
-// of the partition loses nothing. A failed record goes out again after the kafka.retry.* backoff;
+// null). Offsets are committed to Kafka (every kafka.offset.commit.period.ms, when a partition is
+// half way to kafka.max.uncommitted.offsets, on a revoke and on close) only up to the lowest
+// record of each partition not yet done, so a restart or a new owner of the partition loses
+// nothing. A failed record goes out again after the kafka.retry.* backoff;
 // after kafka.retry.max retries it goes to the error stream (kafka.error.stream, fields
 // "position", "record", "reason") with the same message id, and counts as done once that tuple is
 // acked. A partition with kafka.max.uncommitted.offsets records past its commit is paused until

@@ -20,13 +20,13 @@ namespace gale::spouts {
 //
 // Tuples: the entry fields listed in redis.fields (ENTRY_FIELD or ENTRY_FIELD:TUPLE_FIELD), as
 // strings, in that order. Message id: the List [stream, entry id]. An acked entry is XACKed
-// (batched: one XACK for many ids). A failed entry is emitted again after the retry delay
-// (redis.retry.*); after redis.retry.max retries, or when the entry lacks a mapped field or was
-// deleted while pending, it goes to the stream redis.error.stream with fields ("position",
-// "record", "reason"): "STREAM/ID", the entry as a Map, and why; emitted reliably with the same
-// message id, so the entry is XACKed once that tuple is acked. Every redis.claim.interval.ms the
-// spout claims (XAUTOCLAIM) entries pending longer than redis.claim.min.idle.ms with another
-// consumer, e.g. one whose worker died, so none stays stuck.
+// (batched: one XACK for many ids, pipelined with the next XREADGROUP). A failed entry is emitted
+// again after the retry delay (redis.retry.*); after redis.retry.max retries, or when the entry
+// lacks a mapped field or was deleted while pending, it goes to the stream redis.error.stream with
+// fields ("position", "record", "reason"): "STREAM/ID", the entry as a Map, and why; emitted
+// reliably with the same message id, so the entry is XACKed once that tuple is acked. Every
+// redis.claim.interval.ms the spout claims (XAUTOCLAIM) entries pending longer than
+// redis.claim.min.idle.ms with another consumer, e.g. one whose worker died, so none stays stuck.
 //
 // next_tuple() never blocks for long: no BLOCK unless redis.block.ms (at most 100) is set, COUNT
 // bounded by redis.read.count and by topology.max.spout.pending, and every wait on the server
