@@ -29,6 +29,13 @@ void read_config_stream(std::istream& in, std::string_view origin, Config& confi
   po::parsed_options parsed(&none);
   try {
     parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
+  } catch (const po::invalid_config_file_syntax& e) {
+    // Not e.what(): boost (1.74) fills "%invalid_line%" in its message with the line itself in a
+    // loop that never ends when the line contains that placeholder (found by fuzz_config).
+    const char* what = e.kind() == po::invalid_syntax::unrecognized_line
+                           ? "a line is neither 'key = value' nor a [section]"
+                           : "a malformed line";
+    throw ConfigError(std::string(origin) + ": " + what);
   } catch (const po::error& e) {
     throw ConfigError(std::string(origin) + ": " + e.what());
   }

@@ -329,6 +329,15 @@ TEST_SUITE("config") {
     CHECK_THROWS_AS((void)gale::cli::load_config(sources), gale::ConfigError);
   }
 
+  TEST_CASE("a config file line holding boost's own placeholder is an error, not a hang") {
+    // Found by fuzz_config: boost's message substitution looped on "%invalid_line%".
+    gale::Config config;
+    CHECK_THROWS_WITH_AS(gale::cli::apply_config_text("a = 1\nno equals %invalid_line% here\n",
+                                                      "test.conf", config),
+                         "test.conf: a line is neither 'key = value' nor a [section]",
+                         gale::ConfigError);
+  }
+
   TEST_CASE("load_config: ./gale.conf only when asked for and no --config is given") {
     ConfigDir dir;
     dir.write("gale.conf", "nimbus.address = 10.0.0.5:7000\n");
