@@ -1,7 +1,10 @@
 #include "bench/connector_runs.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <gale/config.hpp>
@@ -74,6 +77,9 @@ Figures run_spout_to_noop(gale::SpoutFactory spout, const ConnectorRunOptions& o
   add_noop_sink(builder, std::string(k_spout));
   gale::Config config;
   config.set(gale::keys::topology_name, "bench-connector-" + options.connector);
+  // The deployment's id, as gale local gives it: KafkaSpout's earliest strategy needs one.
+  config.set(gale::keys::topology_id,
+             "bench-connector-" + options.connector + "-" + std::to_string(::getpid()));
   config.set(gale::keys::topology_acker_executors, 1);
   config.set(gale::keys::topology_max_spout_pending, options.max_pending);
   gale::worker::Worker worker(builder.build(), config);

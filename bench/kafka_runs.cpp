@@ -33,6 +33,13 @@ constexpr const char* k_topic = "bench";
 constexpr int k_partitions = 8;
 // Both readers commit this often: the spout through kafka.offset.commit.period.ms.
 constexpr std::int64_t k_commit_period_ms = 1000;
+// librdkafka's queued.min.messages for both readers. Its fetcher stops every partition once the
+// consumer's queue holds this many records (the partitions' queues are forwarded to one, whose
+// length they all see) and, in librdkafka 2.0, looks again only about a second later; a reader
+// faster than the fetches but slower than the broker then idles for most of that second. The
+// default (100,000) made both readers stall at random in a run of 300,000 records; with all of
+// them allowed to queue, neither does, and the figures compare the readers.
+constexpr const char* k_queued_min_messages = "1000000";
 // Enough for windows of about a second at the plain consumer's rate on two shared cores.
 constexpr std::int64_t k_records = 300'000;
 
@@ -79,6 +86,7 @@ Figures run_plain(const ConnectorRunOptions& o) {
   set(conf, "enable.auto.commit", "false");
   set(conf, "auto.offset.reset", "earliest");
   set(conf, "log_level", "3");
+  set(conf, "queued.min.messages", k_queued_min_messages);
   char reason[512] = {};
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason);
   if (raw == nullptr) {
@@ -131,6 +139,7 @@ Figures run_spout(const ConnectorRunOptions& o) {
   config.set("kafka.group.id", o.group);
   config.set("kafka.first.poll.offset.strategy", "earliest");
   config.set("kafka.offset.commit.period.ms", k_commit_period_ms);
+  config.set("kafka.consumer.queued.min.messages", k_queued_min_messages);
   return run_spout_to_noop(gale::make<gale::spouts::KafkaSpout>(config), o);
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,10 +23,11 @@
 namespace gale::spouts {
 
 using kafka::CommitPosition;
+using kafka::Done;
 using kafka::FirstPoll;
-using kafka::PartitionBook;
+using kafka::InFlight;
+using kafka::PartitionHandle;
 using kafka::PartitionListPtr;
-using kafka::RecordPosition;
 using kafka::TopicPartition;
 using Clock = std::chrono::steady_clock;
 
@@ -50,7 +52,8 @@ ConfigSchema make_schema() {
                "how often offsets are committed (also half way to the uncommitted cap, on a "
                "revoke and on close)")
       .integer("kafka.max.uncommitted.offsets", 10'000, 1, 10'000'000,
-               "records past the commit per partition before the partition is paused")
+               "offsets between the last commit and the highest read, per partition, before "
+               "the partition is paused")
       .integer("kafka.retry.max", 10, -1, 1'000'000,
                "retries of a failed record before it goes to the error stream (-1: forever)")
       .integer("kafka.retry.initial.delay.ms", 100, 0, 3'600'000,
@@ -73,22 +76,52 @@ Value payload(const void* data, std::size_t size, bool as_bytes) {
   return Value(std::string_view(static_cast<const char*>(data), size));
 }
 
-MessageId message_id(const RecordPosition& at) {
-  return MessageId(List{Value(at.tp.topic), Value(at.tp.partition), Value(at.offset)});
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const noexcept { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// What the spout keeps of a record in flight, to emit it again: the librdkafka message as polled
+// (no copy on the way through), or, once the record failed, the values of its tuple (a record
+// waiting for its retry then does not pin the fetch buffer librdkafka shares among the records
+// of one fetch).
+struct KeptRecord {
+  MessagePtr message;
+  std::unique_ptr<Values> values;
+};
+using PartitionBook = kafka::PartitionBook<KeptRecord>;
+using Partition = PartitionBook::Partition;
+
+// A message id is one integer: the partition's handle above 47 bits of offset (no allocation on
+// the per-record path). An offset beyond 47 bits (2^47, 140 trillion) takes a list instead.
+constexpr int k_offset_bits = 47;
+constexpr std::int64_t k_offset_mask = (std::int64_t{1} << k_offset_bits) - 1;
+
+MessageId message_id(const InFlight& at) {
+  if (at.offset >= 0 && at.offset <= k_offset_mask) {
+    return MessageId((static_cast<std::int64_t>(at.handle) << k_offset_bits) | at.offset);
+  }
+  return MessageId(List{Value(static_cast<std::int64_t>(at.handle)), Value(at.offset)});
 }
 
-RecordPosition position_of(const MessageId& id) {
-  const List& l = id.as_list();
-  if (l.size() != 3) throw Error("KafkaSpout: message id " + id.to_string() + " is not mine");
-  return {{l[0].as_string(), static_cast<std::int32_t>(l[1].as_int())}, l[2].as_int()};
+InFlight in_flight_of(const MessageId& id) {
+  if (id.is_int()) {
+    const std::int64_t v = id.as_int();
+    return {static_cast<PartitionHandle>(v >> k_offset_bits), v & k_offset_mask};
+  }
+  if (id.is_list() && id.as_list().size() == 2 && id.as_list()[0].is_int() &&
+      id.as_list()[1].is_int()) {
+    return {static_cast<PartitionHandle>(id.as_list()[0].as_int()), id.as_list()[1].as_int()};
+  }
+  throw Error("KafkaSpout: message id " + id.to_string() + " is not mine");
 }
 
 std::string metadata_of(const std::string& deployment) {
   return deployment.empty() ? "" : kafka::commit_metadata(deployment);
 }
 
-std::string describe(const RecordPosition& at) {
-  return at.tp.topic + "/" + std::to_string(at.tp.partition) + "/" + std::to_string(at.offset);
+std::string describe(const TopicPartition& tp, std::int64_t offset) {
+  return tp.topic + "/" + std::to_string(tp.partition) + "/" + std::to_string(offset);
 }
 
 // The topology.id of the task's deployment; required by the strategies that look at it.
@@ -128,6 +161,7 @@ class KafkaSpout::Impl {
         strategy_(kafka::first_poll_of(
             config.get_string("kafka.first.poll.offset.strategy", "uncommitted_earliest"))),
         metadata_(metadata_of(deployment_of(context, strategy_))),
+        waker_(out.waker()),
         book_(static_cast<std::size_t>(config.get_int("kafka.max.uncommitted.offsets", 10'000))),
         retry_(RetryPolicy{
             max_retries_,
@@ -169,22 +203,27 @@ class KafkaSpout::Impl {
       rd_kafka_destroy(rk_);
       throw Error(std::string(k_owner) + ": cannot subscribe: " + rd_kafka_err2str(err));
     }
+    // Records arriving while the task sleeps (next_tuple found none) wake it: librdkafka calls
+    // on_queue_event from its own thread when the consumer queue stops being empty. Without it,
+    // a queue that ran dry for a moment cost the task's whole idle sleep, which doubles.
+    queue_ = rd_kafka_queue_get_consumer(rk_);
+    rd_kafka_queue_cb_event_enable(queue_, &Impl::on_queue_event, this);
     next_commit_ = Clock::now() + commit_period_;
   }
 
   ~Impl() {
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+    if (rk_ != nullptr) destroy_consumer();
   }
 
   void next_tuple() {
     const Clock::time_point now = Clock::now();
-    for (const RecordPosition& at : retry_.due(now)) {
-      const Values* record = book_.record(at);
-      if (record == nullptr) {
+    for (const InFlight& at : retry_.due(now)) {
+      const Values* values = kept_values(at);
+      if (values == nullptr) {
         retry_.forget(at);  // revoked while waiting
         continue;
       }
-      out_.emit(Values(*record), message_id(at));
+      out_.emit(Values(*values), message_id(at));
     }
     while (!error_replay_.empty()) {
       emit_error(error_replay_.front());
@@ -193,8 +232,7 @@ class KafkaSpout::Impl {
     for (std::int64_t i = 0; i < poll_max_ && below_max_pending(); ++i) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
       if (m == nullptr) break;
-      take(*m);
-      rd_kafka_message_destroy(m);
+      take(MessagePtr(m));
     }
     commit_claims();
     // A partition paused at the cap whose first records got done since: its reads, which set
@@ -212,16 +250,18 @@ class KafkaSpout::Impl {
   }
 
   void ack(const MessageId& id) {
-    const RecordPosition at = position_of(id);
-    if (book_.done(at)) {
+    const InFlight at = in_flight_of(id);
+    // The retry bookkeeping is looked at only for a record that failed before.
+    if (book_.done(at) == Done::done_after_failure) {
       retry_.succeeded(at);
       given_up_.erase(at);
     }
   }
 
   void fail(const MessageId& id) {
-    const RecordPosition at = position_of(id);
-    if (book_.record(at) == nullptr) return;  // revoked: the new owner reads it again
+    const InFlight at = in_flight_of(id);
+    if (kept_values(at) == nullptr) return;  // revoked: the new owner reads it again
+    book_.mark_failed(at);
     if (given_up_.count(at) != 0) {
       error_replay_.push_back(at);  // the error-stream tuple failed: send it again
       return;
@@ -245,11 +285,25 @@ class KafkaSpout::Impl {
       queue_error(std::string("closing the consumer: ") + rd_kafka_err2str(err));
     }
     errors_.report_to(out_);
+    destroy_consumer();
+  }
+
+ private:
+  void destroy_consumer() {
+    rd_kafka_queue_cb_event_enable(queue_, nullptr, nullptr);
+    rd_kafka_queue_destroy(queue_);
+    queue_ = nullptr;
+    // librdkafka's rd_kafka_destroy waits for every message of the handle to be destroyed.
+    book_.clear();
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
   }
 
- private:
+  // librdkafka's thread: the consumer queue was empty and is not any more.
+  static void on_queue_event(rd_kafka_t*, void* opaque) {
+    static_cast<Impl*>(opaque)->waker_.wake();
+  }
+
   static void set(rd_kafka_conf_t* conf, const char* property, const std::string& value) {
     char reason[512] = {};
     if (rd_kafka_conf_set(conf, property, value.c_str(), reason, sizeof reason) !=
@@ -264,35 +318,76 @@ class KafkaSpout::Impl {
   }
 
   // One message from the consumer: a record, or an error event.
-  void take(const rd_kafka_message_t& m) {
-    if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (m.err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        queue_error(rd_kafka_message_errstr(&m));
+  void take(MessagePtr m) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        queue_error(rd_kafka_message_errstr(m.get()));
       }
       return;
     }
-    const RecordPosition at{{rd_kafka_topic_name(m.rkt), m.partition}, m.offset};
-    Values record{at.tp.topic, at.tp.partition, at.offset, payload(m.key, m.key_len, as_bytes_),
-                  payload(m.payload, m.len, as_bytes_)};
-    if (!book_.read(at, record)) return;  // a duplicate fetch, or not ours any more
-    out_.emit(std::move(record), message_id(at));
+    Partition* part = partition_of(*m);
+    if (part == nullptr) return;  // not ours any more: a fetch that raced a revoke
+    const std::int64_t offset = m->offset;
+    Values tuple = tuple_of(*part, *m);
+    if (!book_.read(*part, offset, KeptRecord{std::move(m), nullptr})) {
+      return;  // a duplicate fetch
+    }
+    out_.emit(std::move(tuple), message_id({part->handle(), offset}));
     // Half way to the cap, what is done is committed without waiting for the period: the cap
     // then pauses a partition only when its records are not done (a slow or failing downstream),
     // never merely because the period has not come round (with the default 10,000 and 30 s, that
     // held a partition to 333 records/s).
-    if (book_.commit_due(at.tp)) commit_soon_ = true;
+    if (book_.commit_due(*part)) commit_soon_ = true;
     // Paused at once: librdkafka drops what it fetched ahead for the partition and fetches it
     // again from here on resume, so the cap holds exactly.
-    if (book_.at_cap(at.tp) && paused_.insert(at.tp).second) {
-      rd_kafka_pause_partitions(rk_, partition_list({{at.tp, 0}}).get());
+    if (book_.at_cap(*part) && paused_.insert(part->tp()).second) {
+      rd_kafka_pause_partitions(rk_, partition_list({{part->tp(), 0}}).get());
     }
   }
 
-  void emit_error(const RecordPosition& at) {
-    const Values* record = book_.record(at);
-    if (record == nullptr) return;
+  // The assigned partition of a message. Messages come in runs from one partition (librdkafka
+  // hands over a fetched batch at a time), so the last one found is tried first; any assignment
+  // change forgets it.
+  Partition* partition_of(const rd_kafka_message_t& m) {
+    const char* topic = rd_kafka_topic_name(m.rkt);
+    if (last_part_ != nullptr && last_part_->tp().partition == m.partition &&
+        last_part_->tp().topic == topic) {
+      return last_part_;
+    }
+    last_part_ = book_.find(TopicPartition{topic, m.partition});
+    return last_part_;
+  }
+
+  // The tuple of a record: (topic, partition, offset, key, value).
+  Values tuple_of(const Partition& part, const rd_kafka_message_t& m) const {
+    Values tuple;
+    tuple.reserve(5);
+    tuple.emplace_back(part.tp().topic);
+    tuple.emplace_back(part.tp().partition);
+    tuple.emplace_back(m.offset);
+    tuple.emplace_back(payload(m.key, m.key_len, as_bytes_));
+    tuple.emplace_back(payload(m.payload, m.len, as_bytes_));
+    return tuple;
+  }
+
+  // The tuple of the record in flight at `at`, or null when it is not in flight. The first call
+  // for a record (its first failure) copies the tuple out of the librdkafka message and lets the
+  // message go.
+  const Values* kept_values(const InFlight& at) {
+    KeptRecord* kept = book_.record(at);
+    if (kept == nullptr) return nullptr;
+    if (!kept->values) {
+      kept->values = std::make_unique<Values>(tuple_of(*book_.find(at.handle), *kept->message));
+      kept->message.reset();
+    }
+    return kept->values.get();
+  }
+
+  void emit_error(const InFlight& at) {
+    const Values* values = kept_values(at);
+    if (values == nullptr) return;
     out_.emit_to(error_stream_,
-                 {describe(at), (*record)[4],
+                 {describe(book_.find(at.handle)->tp(), at.offset), (*values)[4],
                   "failed " + std::to_string(max_retries_ + 1) +
                       " times (kafka.retry.max = " + std::to_string(max_retries_) + ")"},
                  message_id(at));
@@ -352,6 +447,7 @@ class KafkaSpout::Impl {
   }
 
   void assign(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+    last_part_ = nullptr;
     for (int i = 0; i < parts->cnt; ++i) {
       book_.assign({parts->elems[i].topic, parts->elems[i].partition});
     }
@@ -454,9 +550,11 @@ class KafkaSpout::Impl {
   // Commits what the revoked partitions may commit and forgets them: their tuples acked later
   // are ignored, and their next owner reads again from the commit.
   void revoke(rd_kafka_topic_partition_list_t* parts, bool cooperative) {
+    last_part_ = nullptr;
     std::vector<CommitPosition> commits, paused;
     for (int i = 0; i < parts->cnt; ++i) {
       const TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
+      if (const Partition* part = book_.find(tp)) forget_failures(part->handle());
       if (std::optional<CommitPosition> c = book_.revoke(tp)) commits.push_back(*c);
       if (paused_.erase(tp) != 0) paused.push_back({tp, 0});
     }
@@ -512,6 +610,13 @@ class KafkaSpout::Impl {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) self->commit_failed(err);
   }
 
+  // Drops what the error stream has in flight of a revoked partition (its retries are dropped
+  // when they come due and find the record gone).
+  void forget_failures(PartitionHandle handle) {
+    given_up_.erase(given_up_.lower_bound(InFlight{handle, 0}),
+                    given_up_.lower_bound(InFlight{static_cast<PartitionHandle>(handle + 1), 0}));
+  }
+
   // Errors wait in errors_ until next_tuple() or close() reports them, outside librdkafka's
   // callbacks.
   void queue_error(const std::string& what) { errors_.add(what); }
@@ -526,12 +631,15 @@ class KafkaSpout::Impl {
   const FirstPoll strategy_;
   const std::string metadata_;    // of every commit: "gale:<topology.id>", or "" without an id
   std::int64_t max_pending_ = 0;  // 0: unbounded
+  const SpoutWaker waker_;        // called from librdkafka's thread
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue, for on_queue_event
   // Task state.
   PartitionBook book_;
-  RetrySchedule<RecordPosition> retry_;
-  std::set<RecordPosition> given_up_;        // in flight on the error stream
-  std::deque<RecordPosition> error_replay_;  // error-stream tuples that failed
+  Partition* last_part_ = nullptr;  // see partition_of
+  RetrySchedule<InFlight> retry_;
+  std::set<InFlight> given_up_;        // in flight on the error stream
+  std::deque<InFlight> error_replay_;  // error-stream tuples that failed
   std::set<TopicPartition> paused_;
   std::vector<CommitPosition> claims_;  // start offsets placed by place_by_deployment
   bool recommit_ = false;  // a commit failed: send the last offsets again

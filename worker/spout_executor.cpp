@@ -43,6 +43,7 @@ class SpoutCollectorImpl final : public SpoutCollector {
   SpoutCollectorImpl(SpoutExecutor& executor, SpoutTask& task) : executor_(executor), task_(task) {}
   void report_error(std::string_view message) override;
   std::size_t pending_count() const override;
+  SpoutWaker waker() override;
 
  protected:
   void do_emit(std::string_view stream, Values&& values, const MessageId* id,
@@ -236,6 +237,12 @@ void SpoutCollectorImpl::report_error(std::string_view message) {
 }
 
 std::size_t SpoutCollectorImpl::pending_count() const { return task_.pending.size(); }
+
+SpoutWaker SpoutCollectorImpl::waker() {
+  // Any thread: BatchQueue::wake() is thread-safe, and the executor outlives its tasks' close().
+  return SpoutWaker([](void* executor) noexcept { static_cast<SpoutExecutor*>(executor)->queue().wake(); },
+                    &executor_);
+}
 
 void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const MessageId* id,
                                  std::int32_t direct_task) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -204,6 +205,19 @@ class QuietSpout : public Spout {
  private:
   CallLog* log_;
   SpoutCollector* out_ = nullptr;
+};
+
+// A QuietSpout that hands its collector's waker to the test.
+class WakeableSpout : public QuietSpout {
+ public:
+  WakeableSpout(CallLog* log, std::promise<SpoutWaker>* waker) : QuietSpout(log), waker_(waker) {}
+  void open(const Context& context, SpoutCollector& out) override {
+    QuietSpout::open(context, out);
+    waker_->set_value(out.waker());
+  }
+
+ private:
+  std::promise<SpoutWaker>* waker_;
 };
 
 // A started worker running a QuietSpout with topology.spout.wait.max.ms = max_ms and no ackers
@@ -538,6 +552,39 @@ TEST_SUITE("local_features") {
     const auto times = log.times();
     CHECK(times[e + 4] - times[e + 2] >= idle_sleep(1, 1000) + idle_sleep(2, 1000));
     CHECK(times[e + 4] - times[e + 2] < 1s);  // 3 ms; at least 2 s without the reset
+  }
+
+  TEST_CASE("a spout's waker ends its idle sleep from another thread") {
+    CallLog log;
+    std::promise<SpoutWaker> promised;
+    std::future<SpoutWaker> waker = promised.get_future();
+    TopologyBuilder b;
+    b.set_spout("s", [&] { return std::make_unique<WakeableSpout>(&log, &promised); });
+    b.set_bolt("b", make<PassBolt>()).shuffle_grouping("s");
+    Config config;
+    // The first empty round sleeps a minute: only the waker brings the next call sooner.
+    config.set(keys::topology_sleep_spout_wait_strategy_time_ms, 60'000);
+    config.set(keys::topology_spout_wait_max_ms, 60'000);
+    config.set(keys::topology_acker_executors, 0);
+    worker::Worker w(b.build(), config);
+    w.start();
+    REQUIRE(waker.wait_for(10s) == std::future_status::ready);
+    REQUIRE(test::wait_until([&] { return log.count() >= 1; }, 10s));
+    log.emit_next();
+    std::thread source([wake = waker.get()] { wake.wake(); });  // e.g. a client library's thread
+    source.join();
+    CHECK(test::wait_until([&] { return log.emitting_call() != CallLog::k_none; }, 10s));
+    w.stop(1s);
+  }
+
+  TEST_CASE("a default-made SpoutWaker wakes nothing") {
+    SpoutWaker nothing;
+    nothing.wake();  // no target: returns
+    int woken = 0;
+    const SpoutWaker counting([](void* n) noexcept { ++*static_cast<int*>(n); }, &woken);
+    const SpoutWaker copy = counting;
+    copy.wake();
+    CHECK(woken == 1);
   }
 
   TEST_CASE("the Gale wait settings are validated") {

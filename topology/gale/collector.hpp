@@ -12,6 +12,22 @@
 
 namespace gale {
 
+// Ends a spout task's idle sleep, from any thread: see SpoutCollector::waker(). Copyable; a
+// default-made one wakes nothing.
+class SpoutWaker {
+ public:
+  using WakeFn = void (*)(void*) noexcept;
+  SpoutWaker() noexcept = default;
+  SpoutWaker(WakeFn wake, void* target) noexcept : wake_(wake), target_(target) {}
+  void wake() const noexcept {
+    if (wake_ != nullptr) wake_(target_);
+  }
+
+ private:
+  WakeFn wake_ = nullptr;
+  void* target_ = nullptr;
+};
+
 // How a spout emits. Owned by the runtime; valid from open() until close() returns.
 // Every method must be called on the spout task's own thread (the one that calls next_tuple).
 // Emitting to an undeclared stream, emit() on a direct stream, or emit_direct() to a task that does
@@ -43,6 +59,12 @@ class GALE_API SpoutCollector {
   virtual void report_error(std::string_view message) = 0;
   // Number of reliable tuples this task emitted that are neither acked nor failed yet.
   virtual std::size_t pending_count() const = 0;
+  // What any thread may call to end this task's idle sleep at once. After a next_tuple() call
+  // that emitted nothing the task sleeps (topology.sleep.spout.wait.strategy.time.ms, doubling
+  // while it stays idle, up to topology.spout.wait.max.ms); a spout whose source signals new data
+  // on a thread of its own (a client library's callback) wakes it, so the data goes out at once
+  // instead of after the sleep. Cheap; valid until close() returns.
+  virtual SpoutWaker waker() { return {}; }
 
  protected:
   // `stream` is empty for the default stream (so the runtime need not compare names on the common

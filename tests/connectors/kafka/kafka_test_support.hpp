@@ -50,7 +50,7 @@ struct Record {
   std::string value;
 };
 
-// Produces `records` to `topic` (partition chosen by the key's hash, or round robin without keys)
+// Produces `records` to `topic` (partition chosen by the key's hash, or at random per record without keys)
 // and waits until every one is delivered. Throws std::runtime_error on a delivery failure.
 void produce(const std::string& bootstrap, const std::string& topic,
              const std::vector<Record>& records);
