@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "cluster/child_process.hpp"
 
 namespace gale::cluster {
 
@@ -62,13 +63,6 @@ void kill_all_mentioning(const std::string& needle) {
   }
 }
 
-std::vector<char*> argv_of(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  return argv;
-}
-
 }  // namespace
 
 int free_port() {
@@ -103,16 +97,16 @@ CommandResult run_program(const std::vector<std::string>& full, std::chrono::mil
   // Close-on-exec: a program started concurrently from another thread must not inherit the write
   // end, or this one's output would not end when it exits.
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(pipe_fds[1], 1);
-    ::dup2(pipe_fds[1], 2);
+  ChildOptions child;
+  child.stdout_fd = pipe_fds[1];
+  child.stderr_fd = pipe_fds[1];
+  pid_t pid = -1;
+  try {
+    pid = spawn_child(full, child);
+  } catch (...) {
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-    auto argv = argv_of(full);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
+    throw;
   }
   ::close(pipe_fds[1]);
   CommandResult result;
@@ -204,25 +198,13 @@ std::vector<std::string> LocalCluster::config_args() const {
 }
 
 pid_t LocalCluster::spawn(const std::vector<std::string>& args, const std::string& log) {
+  ChildOptions child;
+  child.output = log;
   // The daemons run as an operator runs them: without the test runner's LD_LIBRARY_PATH (meson
   // test points it into the build tree), so a plugin that needs more than libgale fails here as it
   // would on a real cluster, where nimbus and the supervisors keep their own copy of it.
-  std::vector<std::string> env_strings;
-  for (char** e = ::environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("LD_LIBRARY_PATH=", 0) != 0) env_strings.emplace_back(*e);
-  }
-  auto env = argv_of(env_strings);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    auto argv = argv_of(args);
-    ::execve(argv[0], argv.data(), env.data());
-    ::_exit(127);
-  }
-  return pid;
+  child.without_ld_library_path = true;
+  return spawn_child(args, child);
 }
 
 void LocalCluster::start_nimbus() {

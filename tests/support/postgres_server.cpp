@@ -1,11 +1,8 @@
 #include "tests/support/postgres_server.hpp"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
+#include "cluster/child_process.hpp"
 #include "tests/support/support.hpp"
 
 namespace gale::test {
@@ -46,32 +43,12 @@ std::string find_binaries() {
 
 // Waits for `pid` up to `limit`; true when it ended.
 bool reap(pid_t pid, std::chrono::milliseconds limit) {
-  return wait_until([&] { return waitpid(pid, nullptr, WNOHANG) == pid; }, limit);
-}
-
-// Forks and execs `argv` with its output appended to `log`: as nobody when root, and killed when
-// the forking thread ends. -1 when fork failed.
-pid_t fork_child(const std::vector<std::string>& argv, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);  // after setuid, which clears it
-  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-  }
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execv(args[0], args.data());
-  _exit(127);
+  return cluster::wait_child(pid, limit).has_value();
 }
 
 }  // namespace
 
 PostgresServer::PostgresServer() : bin_(find_binaries()), port_(free_port()) {
-  keeper_ = std::thread([this] { keep(); });
   try {
     char pattern[] = "/tmp/gale-postgres-XXXXXX";
     if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -83,8 +60,7 @@ PostgresServer::PostgresServer() : bin_(find_binaries()), port_(free_port()) {
                                 "--auth=trust", "-E", "UTF8", "--no-sync"},
                                dir_ + "/initdb.log");
     if (!reap(initdb, std::chrono::seconds(60))) {
-      kill(initdb, SIGKILL);
-      waitpid(initdb, nullptr, 0);
+      cluster::kill_child(initdb);
       throw std::runtime_error("initdb did not finish within 60 s");
     }
     if (!fs::exists(dir_ + "/data/PG_VERSION")) {
@@ -103,19 +79,8 @@ PostgresServer::PostgresServer() : bin_(find_binaries()), port_(free_port()) {
 PostgresServer::~PostgresServer() { shut_down(); }
 
 void PostgresServer::shut_down() noexcept {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  if (keeper_.joinable()) {
-    {
-      std::lock_guard lock(mutex_);
-      quit_ = true;
-    }
-    changed_.notify_all();
-    keeper_.join();
-  }
+  cluster::kill_child(pid_);
+  pid_ = -1;
   if (!dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -123,26 +88,11 @@ void PostgresServer::shut_down() noexcept {
   }
 }
 
-void PostgresServer::keep() {
-  std::unique_lock lock(mutex_);
-  while (true) {
-    changed_.wait(lock, [&] { return quit_ || !spawn_argv_.empty(); });
-    if (quit_) return;
-    spawned_ = fork_child(spawn_argv_, spawn_log_);
-    spawn_argv_.clear();
-    changed_.notify_all();
-  }
-}
-
 pid_t PostgresServer::spawn(const std::vector<std::string>& argv, const std::string& log) {
-  std::unique_lock lock(mutex_);
-  spawn_argv_ = argv;
-  spawn_log_ = log;
-  spawned_ = 0;
-  changed_.notify_all();
-  changed_.wait(lock, [&] { return spawned_ != 0; });
-  if (spawned_ < 0) throw std::runtime_error("fork failed starting " + argv.front());
-  return spawned_;
+  cluster::ChildOptions options;
+  options.output = log;
+  options.as_nobody_when_root = true;
+  return cluster::spawn_child(argv, options);
 }
 
 void PostgresServer::start() {
@@ -159,10 +109,7 @@ void PostgresServer::start() {
 void PostgresServer::stop() {
   if (pid_ <= 0) return;
   kill(pid_, SIGINT);
-  if (!reap(pid_, std::chrono::seconds(60))) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+  if (!reap(pid_, std::chrono::seconds(60))) cluster::kill_child(pid_);
   pid_ = -1;
 }
 

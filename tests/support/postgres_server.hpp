@@ -2,18 +2,13 @@
 
 // A real PostgreSQL server for the connector tests: initdb into a temporary directory, postgres
 // listening on a free loopback port, killed by pid when the fixture goes (even when a test fails).
-// As root (CI), the server runs as nobody: PostgreSQL refuses to run as root. The server dies
-// with the fixture's own thread (PR_SET_PDEATHSIG), so it is forked from that thread even when a
-// test calls stop() and start() from another: the parent-death signal follows the forking thread.
+// As root (CI), the server runs as nobody: PostgreSQL refuses to run as root. Started with
+// cluster::spawn_child, the server also dies with the test process, however it ends.
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace gale::test {
@@ -43,16 +38,7 @@ class PostgresServer {
  private:
   pid_t spawn(const std::vector<std::string>& argv, const std::string& log);
   std::string log_tail() const;
-  void keep();  // the spawning thread's loop
   void shut_down() noexcept;
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> spawn_argv_;  // a request for the spawning thread
-  std::string spawn_log_;
-  pid_t spawned_ = 0;                    // its answer: a pid, or -1 when fork failed
-  bool quit_ = false;
-  std::thread keeper_;
 
   std::string dir_;
   std::string bin_;  // the PostgreSQL binaries' directory

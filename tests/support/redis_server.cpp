@@ -1,12 +1,9 @@
 #include "tests/support/redis_server.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <stdexcept>
 
+#include "cluster/child_process.hpp"
 #include "tests/support/support.hpp"
 
 namespace gale::test {
@@ -48,15 +45,7 @@ void RedisServer::start() {
   if (options_.appendonly) {
     args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
   }
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp("redis-server", argv.data());
-    _exit(127);
-  }
+  pid_ = cluster::spawn_child(args);
   client_.reset();
   const bool ready = wait_until([&] {
     spouts::redis::Client probe(test_client(port_));
@@ -70,10 +59,7 @@ void RedisServer::start() {
 }
 
 void RedisServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  cluster::kill_child(pid_);
   pid_ = -1;
   client_.reset();
 }

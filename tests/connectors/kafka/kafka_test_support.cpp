@@ -2,9 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -13,7 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
-extern char** environ;
+#include "cluster/child_process.hpp"
 
 namespace gale::test::kafka {
 
@@ -60,39 +57,34 @@ MockCluster::MockCluster(int brokers, const std::vector<std::pair<std::string, i
     args.push_back("--topic");
     args.push_back(name + ":" + std::to_string(partitions));
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  cluster::ChildOptions options;
+  options.stdin_fd = in[0];
+  options.stdout_fd = out[1];
+  try {
+    pid_ = cluster::spawn_child(args, options);
+  } catch (...) {
+    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+    throw;
+  }
   close(in[0]);
   close(out[1]);
   to_child_ = in[1];
   from_child_ = out[0];
-  if (rc != 0) {
-    pid_ = -1;
-    close(to_child_);
-    close(from_child_);
-    throw std::runtime_error(std::string("cannot start ") + KAFKA_MOCK_CLUSTER + ": " +
-                             std::strerror(rc));
-  }
   bootstrap_ = read_line(std::chrono::seconds(10));
   if (bootstrap_.empty()) {
+    stop();  // no destructor runs for a constructor that throws
     throw std::runtime_error("kafka_mock_cluster printed no bootstrap servers within 10 s");
   }
 }
 
-MockCluster::~MockCluster() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+MockCluster::~MockCluster() { stop(); }
+
+void MockCluster::stop() noexcept {
+  cluster::kill_child(pid_);
+  pid_ = -1;
   if (to_child_ >= 0) close(to_child_);
   if (from_child_ >= 0) close(from_child_);
+  to_child_ = from_child_ = -1;
 }
 
 void MockCluster::command(const std::string& line) {

@@ -20,7 +20,7 @@
 namespace gale::test::kafka {
 
 // The kafka_mock_cluster helper, running. Killed (SIGKILL) and reaped by the destructor, also when
-// the test fails. Thread: the test's.
+// the test fails, and with the test process however it ends (cluster::spawn_child). Thread: the test's.
 class MockCluster {
  public:
   // Starts `brokers` brokers with `topics` (name, partitions) and waits, at most 10 s, for the
@@ -37,6 +37,7 @@ class MockCluster {
 
  private:
   std::string read_line(std::chrono::milliseconds limit);
+  void stop() noexcept;  // kills the helper and closes the pipes
 
   pid_t pid_ = -1;
   int to_child_ = -1;
