@@ -250,7 +250,8 @@ void Executor::init_task(TaskBase& task, std::int32_t id, const detail::Componen
   task.id = id;
   task.component = &component;
   task.metrics = &worker_.metrics(id);
-  task.context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id);
+  task.context = std::make_unique<Context>(plan.topology(), plan.layout(), component.config, id,
+                                           &worker_.clock());
   task.router =
       std::make_unique<TaskRouter>(worker_, component, *task.context, random_.next(),
                                    [this, id](const std::string& e) { report_error(id, e); });

@@ -107,6 +107,10 @@ class GALE_API BoltCollector {
                    Values values) {
     do_emit(stream, std::span<const Tuple>(&anchor, 1), std::move(values), task);
   }
+  void emit_direct(std::int32_t task, std::string_view stream, std::span<const Tuple> anchors,
+                   Values values) {
+    do_emit(stream, anchors, std::move(values), task);
+  }
 
   // Marks `input` as fully processed by this bolt.
   virtual void ack(const Tuple& input) = 0;

@@ -13,6 +13,9 @@
 
 namespace gale {
 
+namespace common {
+class Clock;
+}
 class Topology;
 class TaskLayout;
 
@@ -22,7 +25,9 @@ class GALE_API Context {
  public:
   // Built by the runtime; `topology` and `layout` must outlive the Context. Throws TopologyError
   // when `task_id` is not a task of `layout`.
-  Context(const Topology& topology, const TaskLayout& layout, Config config, std::int32_t task_id);
+  // `clock` is the runtime's (simulated in the test kit); null: the steady clock.
+  Context(const Topology& topology, const TaskLayout& layout, Config config, std::int32_t task_id,
+          const common::Clock* clock = nullptr);
 
   std::int32_t task_id() const noexcept { return task_id_; }
   const std::string& component_id() const noexcept { return component_id_; }
@@ -35,6 +40,10 @@ class GALE_API Context {
                               std::string_view stream = default_stream) const;
   // The topology config merged with this component's own config.
   const Config& config() const noexcept { return config_; }
+  // The runtime's clock: nanoseconds and milliseconds since an arbitrary epoch, monotonic; the
+  // test kit's simulated time in a test (what timeouts, ticks and windows go by). Any thread.
+  std::int64_t now_ns() const noexcept;
+  std::int64_t now_ms() const noexcept { return now_ns() / 1'000'000; }
   const Topology& topology() const noexcept { return *topology_; }
   const TaskLayout& layout() const noexcept { return *layout_; }
 
@@ -43,6 +52,7 @@ class GALE_API Context {
   const TaskLayout* layout_;
   Config config_;
   std::int32_t task_id_;
+  const common::Clock* clock_;
   std::string component_id_;
   int task_index_;
 };

@@ -19,3 +19,4 @@
 #include <gale/tuple.hpp>
 #include <gale/value.hpp>
 #include <gale/version.hpp>
+#include <gale/window.hpp>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <gale/errors.hpp>
+#include <gale/window.hpp>
 
 #include "closest_match.hpp"
 
@@ -69,6 +70,10 @@ constexpr KeyRule k_rules[] = {
     {keys::topology_executor_stuck_policy, Rule::one_of, 0, k_stuck_policies},
     {keys::topology_name, Rule::string},
     {keys::topology_id, Rule::string},
+    {keys::window_length_count, Rule::null_or_int_at_least, 1},
+    {keys::window_length_duration_ms, Rule::null_or_int_at_least, 1},
+    {keys::window_sliding_interval_count, Rule::null_or_int_at_least, 1},
+    {keys::window_sliding_interval_duration_ms, Rule::null_or_int_at_least, 1},
 };
 
 void check(const KeyRule& rule, const Value& v) {
@@ -124,6 +129,10 @@ constexpr std::string_view k_known_keys[] = {
     "supervisor.worker.start.timeout.secs",
     "supervisor.worker.timeout.secs",
     keys::topology_acker_executors,
+    keys::window_sliding_interval_count,
+    keys::window_sliding_interval_duration_ms,
+    keys::window_length_count,
+    keys::window_length_duration_ms,
     keys::topology_debug,
     keys::topology_enable_message_timeouts,
     keys::topology_executor_receive_buffer_size,

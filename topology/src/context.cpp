@@ -2,7 +2,11 @@
 #include <gale/errors.hpp>
 #include <gale/task_layout.hpp>
 #include <gale/topology.hpp>
+
+#include <chrono>
 #include <string>
+
+#include "common/clock.hpp"
 
 namespace gale {
 
@@ -20,11 +24,12 @@ std::int32_t checked_task(const TaskLayout& layout, std::int32_t task_id) {
 }  // namespace
 
 Context::Context(const Topology& topology, const TaskLayout& layout, Config config,
-                 std::int32_t task_id)
+                 std::int32_t task_id, const common::Clock* clock)
     : topology_(&topology),
       layout_(&layout),
       config_(std::move(config)),
       task_id_(checked_task(layout, task_id)),
+      clock_(clock),
       component_id_(layout.component_of(task_id)),
       task_index_(layout.task_index(task_id)) {
   // config() promises the topology config merged with the component's own. Merging here means a
@@ -42,6 +47,13 @@ const Fields& Context::output_fields(std::string_view component, std::string_vie
   if (const StreamDef* s = def.find_stream(stream)) return s->fields;
   throw TopologyError("component '" + def.id + "' declares no stream '" + std::string(stream) +
                       "'");
+}
+
+std::int64_t Context::now_ns() const noexcept {
+  if (clock_ != nullptr) return clock_->now_ns();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace gale

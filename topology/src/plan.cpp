@@ -1,7 +1,12 @@
 #include "topology/src/plan.hpp"
 
+#include <optional>
+#include <string>
+
 #include <gale/errors.hpp>
 #include <gale/streams.hpp>
+
+#include "topology/src/window/window_spec.hpp"
 
 namespace gale::detail {
 
@@ -127,6 +132,35 @@ Plan::Plan(const Topology& topology, const Config& config)
     ExecutorPlan ep;
     ep.tasks = {t};
     executors_.push_back(std::move(ep));
+  }
+  check_windows();
+}
+
+// With acking on, the tuples a window holds are pending trees: every windowed bolt's window must
+// fit in the spouts' pending limit and the message timeout (detail::check_window_limits).
+void Plan::check_windows() const {
+  if (!acking()) return;
+  std::int64_t pending_limit = 0;  // all spout tasks together; 0: unbounded
+  std::string pending_source;
+  for (const ComponentPlan& cp : components_) {
+    if (!cp.is_spout) continue;
+    const Value* v = cp.config.find(keys::topology_max_spout_pending);
+    if (v != nullptr && v->is_null()) return;  // a spout without a limit: nothing to check
+    const std::int64_t per_task = v == nullptr ? default_max_spout_pending : v->as_int();
+    const auto tasks = static_cast<std::int64_t>(cp.tasks->size());
+    pending_limit += per_task * tasks;
+    pending_source += (pending_source.empty() ? "" : ", ") + std::string("spout '") + cp.def->id +
+                      "': " + std::to_string(tasks) + " x topology.max.spout.pending " +
+                      std::to_string(per_task);
+  }
+  for (const ComponentPlan& cp : components_) {
+    if (cp.is_spout) continue;
+    const std::optional<WindowSpec> spec = WindowSpec::from(cp.config);
+    if (!spec) continue;
+    const bool timeouts = cp.config.get_bool(keys::topology_enable_message_timeouts, true);
+    const std::int64_t timeout_ms =
+        timeouts ? cp.config.get_int(keys::topology_message_timeout_secs, 30) * 1000 : 0;
+    check_window_limits(*spec, cp.def->id, pending_limit, pending_source, timeout_ms);
   }
 }
 

@@ -82,6 +82,8 @@ class GALE_API Plan {
   const detail::StreamMeta* resolve(std::int32_t component_index, std::int32_t stream_index) const;
 
  private:
+  void check_windows() const;
+
   const Topology* topology_;
   Config config_;
   TaskLayout layout_;

@@ -1,0 +1,308 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+#include <gale/gale.hpp>
+#include <gale/testing.hpp>
+
+// Windowed bolts run by the test kit on its simulated clock: exact window contents, expiries and
+// acks, anchoring of what a window emits, the context's clock, and the checks of the window
+// settings.
+
+using namespace gale;
+using namespace std::chrono_literals;
+using gale::testing::RunOptions;
+using gale::testing::TrackedTopology;
+
+namespace {
+
+// What the spout is to emit, when (milliseconds after it opened, on the kit's clock), and what it
+// heard back.
+struct Feed {
+  std::mutex mutex;
+  std::deque<std::pair<std::int64_t, std::int64_t>> todo;  // (at, n), in time order
+  std::set<std::int64_t> acked;
+  std::set<std::int64_t> failed;
+  Feed(std::initializer_list<std::pair<std::int64_t, std::int64_t>> schedule) : todo(schedule) {}
+  std::set<std::int64_t> acked_now() {
+    std::lock_guard lock(mutex);
+    return acked;
+  }
+  std::set<std::int64_t> failed_now() {
+    std::lock_guard lock(mutex);
+    return failed;
+  }
+};
+
+std::shared_ptr<Feed> feed_of(std::initializer_list<std::pair<std::int64_t, std::int64_t>> s) {
+  return std::make_shared<Feed>(s);
+}
+
+// Emits each n of its feed once the clock reaches its time, with message id n; never replays. The
+// kit wakes spouts whenever it moves time, so a value due at a time arrives at that time.
+class FeedSpout : public Spout {
+ public:
+  explicit FeedSpout(std::shared_ptr<Feed> feed) : feed_(std::move(feed)) {}
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"n"}); }
+  void open(const Context& context, SpoutCollector& out) override {
+    context_ = &context;
+    out_ = &out;
+    opened_ = context.now_ms();
+  }
+  void next_tuple() override {
+    std::lock_guard lock(feed_->mutex);
+    while (!feed_->todo.empty() && feed_->todo.front().first <= context_->now_ms() - opened_) {
+      const std::int64_t n = feed_->todo.front().second;
+      feed_->todo.pop_front();
+      out_->emit({n}, Value(n));
+    }
+  }
+  void ack(const MessageId& id) override {
+    std::lock_guard lock(feed_->mutex);
+    feed_->acked.insert(id.as_int());
+  }
+  void fail(const MessageId& id) override {
+    std::lock_guard lock(feed_->mutex);
+    feed_->failed.insert(id.as_int());
+  }
+
+ private:
+  std::shared_ptr<Feed> feed_;
+  const Context* context_ = nullptr;
+  SpoutCollector* out_ = nullptr;
+  std::int64_t opened_ = 0;
+};
+
+using Ns = std::vector<std::int64_t>;
+
+struct SeenWindow {
+  Ns tuples, fresh, expired;
+  std::int64_t start = 0, end = 0;
+};
+
+struct WindowLog {
+  std::mutex mutex;
+  std::vector<SeenWindow> windows;
+  std::vector<std::int64_t> clock_at_execute;
+  std::vector<SeenWindow> all() {
+    std::lock_guard lock(mutex);
+    return windows;
+  }
+};
+
+Ns ns_of(const std::vector<Tuple>& tuples) {
+  Ns out;
+  for (const Tuple& t : tuples) out.push_back(t.get_int(0));
+  return out;
+}
+
+enum class Shape { count_tumbling_3, time_sliding_3s_1s, count_tumbling_2, count_sliding_2000 };
+
+// Records every window and emits the sum of its tuples (anchored to them by the window).
+class RecordingWindowBolt : public WindowedBolt {
+ public:
+  RecordingWindowBolt(std::shared_ptr<WindowLog> log, Shape shape, bool throws = false)
+      : log_(std::move(log)), throws_(throws) {
+    switch (shape) {
+      case Shape::count_tumbling_3: with_tumbling_window(Count(3)); break;
+      case Shape::time_sliding_3s_1s: with_window(Duration(3'000), Duration(1'000)); break;
+      case Shape::count_tumbling_2: with_tumbling_window(Count(2)); break;
+      case Shape::count_sliding_2000: with_window(Count(2'000), Count(1)); break;
+    }
+  }
+  void declare_outputs(OutputDeclarer& d) override { d.declare({"sum"}); }
+  void prepare(const Context& context, BoltCollector&) override { context_ = &context; }
+  void execute(const TupleWindow& window, BoltCollector& out) override {
+    std::int64_t sum = 0;
+    for (const Tuple& t : window.get()) sum += t.get_int(0);
+    {
+      std::lock_guard lock(log_->mutex);
+      log_->windows.push_back({ns_of(window.get()), ns_of(window.get_new()),
+                               ns_of(window.get_expired()), window.start(), window.end()});
+      log_->clock_at_execute.push_back(context_->now_ms());
+    }
+    if (throws_) throw std::runtime_error("this window is not wanted");
+    out.emit({sum});
+  }
+
+ private:
+  std::shared_ptr<WindowLog> log_;
+  bool throws_;
+  const Context* context_ = nullptr;
+};
+
+class AckBolt : public Bolt {
+ public:
+  void declare_outputs(OutputDeclarer&) override {}
+  void execute(const Tuple& input, BoltCollector& out) override { out.ack(input); }
+};
+
+class FailBolt : public Bolt {
+ public:
+  void declare_outputs(OutputDeclarer&) override {}
+  void execute(const Tuple& input, BoltCollector& out) override { out.fail(input); }
+};
+
+Topology windowed(std::shared_ptr<Feed> feed, std::shared_ptr<WindowLog> log, Shape shape,
+                  bool sink_fails = false, bool throws = false) {
+  TopologyBuilder b;
+  b.set_spout("feed", make<FeedSpout>(feed));
+  b.set_bolt("w", make<RecordingWindowBolt>(log, shape, throws)).shuffle_grouping("feed");
+  if (sink_fails) {
+    b.set_bolt("sink", make<FailBolt>()).shuffle_grouping("w");
+  } else {
+    b.set_bolt("sink", make<AckBolt>()).shuffle_grouping("w");
+  }
+  return b.build();
+}
+
+}  // namespace
+
+TEST_SUITE("windows") {
+  TEST_CASE("tumbling count windows: exact contents, and tuples acked as they leave") {
+    auto feed = feed_of({{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}, {0, 5}, {0, 6}, {0, 7}, {0, 8},
+                         {0, 9}});
+    auto log = std::make_shared<WindowLog>();
+    TrackedTopology run(windowed(feed, log, Shape::count_tumbling_3));
+    run.wait_idle();
+    const auto windows = log->all();
+    REQUIRE(windows.size() == 3);
+    CHECK(windows[0].tuples == Ns{0, 1, 2});
+    CHECK(windows[1].tuples == Ns{3, 4, 5});
+    CHECK(windows[1].fresh == Ns{3, 4, 5});
+    CHECK(windows[1].expired == Ns{0, 1, 2});
+    CHECK(windows[2].tuples == Ns{6, 7, 8});
+    CHECK(windows[2].expired == Ns{3, 4, 5});
+    // 0..5 left every window; 6..8 wait for the next window, 9 for its window.
+    CHECK(feed->acked_now() == std::set<std::int64_t>{0, 1, 2, 3, 4, 5});
+    CHECK(run.pending_trees() == 4);
+    CHECK(run.result().counts("sink").acked == 3);
+    run.stop();
+  }
+
+  TEST_CASE("sliding time windows on the simulated clock: contents, expiries, acks") {
+    // 1 and 2 arrive at once, 3 a second later (when the first window closes: in the next one).
+    auto feed = feed_of({{0, 1}, {0, 2}, {1'000, 3}});
+    auto log = std::make_shared<WindowLog>();
+    TrackedTopology run(windowed(feed, log, Shape::time_sliding_3s_1s));
+    run.wait_idle();
+    run.advance_time(1s);
+    run.advance_time(1s);
+    run.advance_time(1s);
+    CHECK(feed->acked_now().empty());  // 1 and 2 are in the window ending now
+    run.advance_time(1s);
+    CHECK(feed->acked_now() == std::set<std::int64_t>{1, 2});
+    run.advance_time(1s);
+    CHECK(feed->acked_now() == std::set<std::int64_t>{1, 2, 3});
+    run.advance_time(1s);
+    CHECK(run.pending_trees() == 0);
+    run.stop();
+
+    const auto w = log->all();
+    // Windows end at whole seconds of the clock and hold the last 3 s: 1 and 2 arrived at the
+    // kit's start, t0 (a whole second), 3 at t0 + 1 s.
+    REQUIRE(w.size() == 5);  // the window ending at t0 + 6 s is empty and has nothing to expire
+    CHECK(w[0].end - w[0].start == 3'000);
+    CHECK(w[0].end % 1'000 == 0);
+    for (std::size_t i = 1; i < w.size(); ++i) CHECK(w[i].end == w[i - 1].end + 1'000);
+    CHECK(w[0].tuples == Ns{1, 2});  // ends at t0 + 1 s
+    CHECK(w[0].fresh == Ns{1, 2});
+    CHECK(w[1].tuples == Ns{1, 2, 3});
+    CHECK(w[1].fresh == Ns{3});
+    CHECK(w[2].tuples == Ns{1, 2, 3});
+    CHECK(w[2].fresh.empty());
+    CHECK(w[3].tuples == Ns{3});  // [t0 + 1 s, t0 + 4 s)
+    CHECK(w[3].expired == Ns{1, 2});
+    CHECK(w[4].tuples.empty());
+    CHECK(w[4].expired == Ns{3});
+  }
+
+  TEST_CASE("the context's clock is the kit's simulated clock") {
+    auto feed = feed_of({{0, 1}});
+    auto log = std::make_shared<WindowLog>();
+    TrackedTopology run(windowed(feed, log, Shape::time_sliding_3s_1s));
+    run.wait_idle();
+    run.advance_time(1s);
+    run.advance_time(5s);
+    run.stop();
+    std::lock_guard lock(log->mutex);
+    REQUIRE(log->clock_at_execute.size() >= 2);
+    // The first window closed on the tick at its end; the next ones on the tick 5 s later.
+    CHECK(log->clock_at_execute.front() == log->windows.front().end);
+    CHECK(log->clock_at_execute.back() - log->clock_at_execute.front() == 5'000);
+  }
+
+  TEST_CASE("what a window emits is anchored to the window's tuples") {
+    auto feed = feed_of({{0, 10}, {0, 11}, {0, 12}});
+    auto log = std::make_shared<WindowLog>();
+    TrackedTopology run(windowed(feed, log, Shape::count_tumbling_2, /*sink_fails=*/true));
+    run.wait_idle();
+    // The sink failed the sum of [10, 11]: both trees fail at once, long before they would leave
+    // the window; 12 is pending in the next one.
+    CHECK(feed->failed_now() == std::set<std::int64_t>{10, 11});
+    CHECK(feed->acked_now().empty());
+    run.stop();
+  }
+
+  TEST_CASE("an execute() that throws is reported, and its tuples are still acked") {
+    auto feed = feed_of({{0, 1}, {0, 2}, {0, 3}, {0, 4}});
+    auto log = std::make_shared<WindowLog>();
+    TrackedTopology run(windowed(feed, log, Shape::count_tumbling_2, false, /*throws=*/true));
+    run.wait_idle();
+    CHECK(log->all().size() == 2);
+    CHECK(run.result().counts("w").errors == 2);
+    CHECK(feed->acked_now() == std::set<std::int64_t>{1, 2});  // left with the second window
+    CHECK(feed->failed_now().empty());
+    run.stop();
+  }
+
+  TEST_CASE("invalid windows fail the build or the start, naming the bolt") {
+    class NoWindow : public WindowedBolt {
+     public:
+      void declare_outputs(OutputDeclarer&) override {}
+      void execute(const TupleWindow&, BoltCollector&) override {}
+    };
+    class TooLongSlide : public NoWindow {
+     public:
+      TooLongSlide() { with_window(Count(3), Count(5)); }
+    };
+    auto feed = feed_of({});
+    {
+      TopologyBuilder b;
+      b.set_spout("feed", make<FeedSpout>(feed));
+      b.set_bolt("plain", make<NoWindow>()).shuffle_grouping("feed");
+      CHECK_THROWS_WITH_AS(b.build(), doctest::Contains("bolt 'plain'"), TopologyError);
+      CHECK_THROWS_WITH_AS(b.build(), doctest::Contains("a WindowedBolt needs a window"),
+                           TopologyError);
+    }
+    {
+      TopologyBuilder b;
+      b.set_spout("feed", make<FeedSpout>(feed));
+      b.set_bolt("slide", make<TooLongSlide>()).shuffle_grouping("feed");
+      CHECK_THROWS_WITH_AS(b.build(),
+                           doctest::Contains("the sliding interval of 5 tuples is longer than "
+                                             "the window of 3 tuples"),
+                           TopologyError);
+    }
+    // 2001 tuples per window with acking on and the default 1000 pending trees: never fills.
+    auto log = std::make_shared<WindowLog>();
+    const Topology big = windowed(feed, log, Shape::count_sliding_2000);
+    CHECK_THROWS_WITH_AS(TrackedTopology{big},
+                         doctest::Contains("bolt 'w': a sliding window of 2000 tuples every 1 "
+                                           "tuples holds up to 2001 tuples"),
+                         ConfigError);
+    RunOptions enough;
+    enough.config.set(keys::topology_max_spout_pending, 2001);
+    CHECK_NOTHROW(TrackedTopology(big, enough));
+    RunOptions unacked;
+    unacked.config.set(keys::topology_acker_executors, 0);
+    CHECK_NOTHROW(TrackedTopology(big, unacked));
+  }
+}
