@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -263,6 +264,61 @@ TEST_SUITE("windows") {
     run.stop();
   }
 
+  TEST_CASE("session windows per key on the simulated clock") {
+    // Keyed by n % 2: 1, 3 and 5 are one key, 2 and 4 the other.
+    class Sessions : public WindowedBolt {
+     public:
+      explicit Sessions(std::shared_ptr<WindowLog> log) : log_(std::move(log)) {
+        with_session_window(Fields{"parity"}, Duration(2'000));
+      }
+      void declare_outputs(OutputDeclarer&) override {}
+      void execute(const TupleWindow& window, BoltCollector&) override {
+        Ns ns;
+        for (const Tuple& t : window.get()) ns.push_back(t.get_int("n"));
+        std::lock_guard lock(log_->mutex);
+        log_->windows.push_back({ns, {}, {}, window.start(), window.end()});
+      }
+
+     private:
+      std::shared_ptr<WindowLog> log_;
+    };
+    class Parity : public BasicBolt {
+     public:
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"n", "parity"}); }
+      void execute(const Tuple& input, BasicCollector& out) override {
+        out.emit({input.get_int(0), input.get_int(0) % 2});
+      }
+    };
+    auto feed = feed_of({{0, 1}, {0, 2}, {1'000, 3}, {2'500, 4}, {4'000, 5}});
+    auto log = std::make_shared<WindowLog>();
+    TopologyBuilder b;
+    b.set_spout("feed", make<FeedSpout>(feed));
+    b.set_bolt("parity", make<Parity>()).shuffle_grouping("feed");
+    b.set_bolt("sessions", make<Sessions>(log), 2).fields_grouping("parity", Fields{"parity"});
+    TrackedTopology run(b.build());
+    run.wait_idle();
+    for (int i = 0; i < 16; ++i) run.advance_time(500ms);  // 8 s: past the last session's end
+    CHECK(feed->acked_now() == std::set<std::int64_t>{1, 2, 3, 4, 5});
+    run.stop();
+    auto w = log->all();
+    std::sort(w.begin(), w.end(), [](const SeenWindow& a, const SeenWindow& b) {
+      return a.start < b.start;
+    });
+    // Odd: 1 (t0), 3 (t0 + 1 s) and 5 (t0 + 4 s, 3 s after 3: a new session). Even: 2 (t0) and 4
+    // (t0 + 2.5 s, more than the 2 s gap after 2: a new session too).
+    REQUIRE(w.size() == 4);
+    const std::int64_t t0 = w[0].start;
+    CHECK(w[0].start == w[1].start);
+    std::vector<Ns> first_two{w[0].tuples, w[1].tuples};
+    std::sort(first_two.begin(), first_two.end());
+    CHECK(first_two == std::vector<Ns>{Ns{1, 3}, Ns{2}});
+    CHECK(w[2].tuples == Ns{4});
+    CHECK(w[2].start == t0 + 2'500);
+    CHECK(w[2].end == t0 + 4'500);
+    CHECK(w[3].tuples == Ns{5});
+    CHECK(w[3].end == t0 + 6'000);
+  }
+
   TEST_CASE("invalid windows fail the build or the start, naming the bolt") {
     class NoWindow : public WindowedBolt {
      public:
@@ -304,5 +360,18 @@ TEST_SUITE("windows") {
     RunOptions unacked;
     unacked.config.set(keys::topology_acker_executors, 0);
     CHECK_NOTHROW(TrackedTopology(big, unacked));
+
+    class ByUser : public NoWindow {
+     public:
+      ByUser() { with_session_window(Fields{"user"}, Duration(1'000)); }
+    };
+    TopologyBuilder b;
+    b.set_spout("feed", make<FeedSpout>(feed));
+    b.set_bolt("sessions", make<ByUser>()).shuffle_grouping("feed");
+    const Topology no_user = b.build();
+    CHECK_THROWS_WITH_AS(TrackedTopology{no_user},
+                         "bolt 'sessions': session windows by (user) with a gap of 1000 ms, but "
+                         "its input 'feed:default' has no field 'user' (its fields: [n])",
+                         ConfigError);
   }
 }

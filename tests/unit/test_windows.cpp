@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include <gale/errors.hpp>
 #include <gale/window.hpp>
 
+#include "topology/src/window/session_windows.hpp"
 #include "topology/src/window/window_manager.hpp"
 #include "topology/src/window/window_spec.hpp"
 
@@ -144,6 +147,45 @@ TEST_SUITE("windows") {
     CHECK(w[1].expired == Ints{1, 2});
   }
 
+  TEST_CASE("session windows split on the gap, per key") {
+    gale::detail::SessionWindows<int, std::string, std::hash<std::string>> s(1'000);
+    Windows w;
+    s.add("a", 1, 10'000, w);
+    s.add("b", 2, 10'100, w);
+    s.add("a", 3, 10'900, w);   // 900 ms after a's last: same session
+    s.add("b", 4, 11'100, w);   // exactly the gap after b's last: b's session closes first
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].tuples == Ints{2});
+    CHECK(w[0].start == 10'100);
+    CHECK(w[0].end == 11'100);
+    CHECK(w[0].expired == Ints{2});  // its tuples leave with it
+    s.advance(11'899, w);
+    CHECK(w.size() == 1);
+    s.advance(11'900, w);  // a: [10 000, 11 900)
+    REQUIRE(w.size() == 2);
+    CHECK(w[1].tuples == Ints{1, 3});
+    CHECK(w[1].start == 10'000);
+    CHECK(w[1].end == 11'900);
+    CHECK(s.held() == 1);  // b's new session
+    CHECK(s.sessions() == 1);
+    s.add("a", 5, 20'000, w);  // a late tick: b's session closes before a's new one begins
+    REQUIRE(w.size() == 3);
+    CHECK(w[2].tuples == Ints{4});
+    s.advance(30'000, w);
+    REQUIRE(w.size() == 4);
+    CHECK(w[3].tuples == Ints{5});
+    CHECK(s.held() == 0);
+  }
+
+  TEST_CASE("sessions that end together close oldest first") {
+    gale::detail::SessionWindows<int, int, std::hash<int>> s(500);
+    Windows w;
+    for (int key = 5; key > 0; --key) s.add(key, key, 1'000, w);
+    s.advance(1'500, w);
+    REQUIRE(w.size() == 5);
+    for (int i = 0; i < 5; ++i) CHECK(w[static_cast<std::size_t>(i)].tuples == Ints{5 - i});
+  }
+
   TEST_CASE("window settings are checked, naming the key or the limit") {
     using gale::ConfigError;
     gale::Config none;
@@ -176,6 +218,25 @@ TEST_SUITE("windows") {
                           "1200 tuples (length + sliding interval), more than the 1000 tuple "
                           "trees the spouts may have pending"),
         ConfigError);
+    gale::Config sessions;
+    sessions.set(gale::keys::window_session_gap_ms, 40'000);
+    CHECK_THROWS_WITH_AS(WindowSpec::from(sessions),
+                         doctest::Contains("session windows need both"), ConfigError);
+    sessions.set(gale::keys::window_session_key_fields, gale::Value(gale::List{gale::Value("user")}));
+    const WindowSpec by_user = *WindowSpec::from(sessions);
+    CHECK(by_user.describe() == "session windows by (user) with a gap of 40000 ms");
+    CHECK_THROWS_WITH_AS(gale::detail::check_window_limits(by_user, "s", 0, "", 30'000),
+                         doctest::Contains("holds every tuple for at least the gap"), ConfigError);
+    sessions.set(gale::keys::window_length_count, 3);
+    CHECK_THROWS_WITH_AS(WindowSpec::from(sessions),
+                         "a window is either sessions or a sliding or tumbling window, not both",
+                         ConfigError);
+    gale::Config bad_key;
+    bad_key.set(gale::keys::window_session_gap_ms, 1'000);
+    bad_key.set(gale::keys::window_session_key_fields, "user");
+    CHECK_THROWS_WITH_AS(WindowSpec::from(bad_key),
+                         doctest::Contains("expected a non-empty list of field names"),
+                         ConfigError);
     CHECK_THROWS_WITH_AS(
         gale::detail::check_window_limits(spec({}, 25'000, {}, 10'000), "w", 0, "", 30'000),
         doctest::Contains("holds tuples for up to 35000 ms (length + sliding interval), longer "

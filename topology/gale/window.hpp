@@ -13,7 +13,7 @@
 //   };
 //   builder.set_bolt("rolling", gale::make<RollingCount>()).shuffle_grouping("spout");
 //
-// Time is processing time: the runtime's clock (Context::now_ms(); the test kit's simulated clock
+// Windows may also be keyed sessions (with_session_window). Time is processing time: the runtime's clock (Context::now_ms(); the test kit's simulated clock
 // in a test) when a tuple reaches the bolt. A window by duration holds the tuples that arrived in
 // [start, end), closes as soon as the clock reaches its end, and ends at a multiple of its sliding
 // interval on that clock. Reliability: every emit from execute() is anchored to every tuple of
@@ -34,6 +34,7 @@
 #include <gale/config.hpp>
 #include <gale/context.hpp>
 #include <gale/export.hpp>
+#include <gale/fields.hpp>
 #include <gale/output_declarer.hpp>
 #include <gale/tuple.hpp>
 
@@ -56,6 +57,11 @@ inline constexpr const char* window_length_duration_ms = "topology.bolts.window.
 inline constexpr const char* window_sliding_interval_count = "topology.bolts.sliding.interval.count";
 inline constexpr const char* window_sliding_interval_duration_ms =
     "topology.bolts.sliding.interval.duration.ms";
+// Gale: keyed session windows, set by WindowedBolt::with_session_window: the gap that ends a
+// session, and the fields whose values are its key (a list of field names).
+inline constexpr const char* window_session_gap_ms = "topology.bolts.window.session.gap.ms";
+inline constexpr const char* window_session_key_fields =
+    "topology.bolts.window.session.key.fields";
 }  // namespace keys
 
 // One window, as execute() sees it. Times are milliseconds on the clock windows are measured by.
@@ -74,7 +80,8 @@ class GALE_API TupleWindow {
   const std::vector<Tuple>& get_expired() const noexcept { return expired_; }
   // The window's start (inclusive) and end (exclusive): a duration window holds the tuples that
   // arrived in [start, end), start = end - length; a count window starts at the arrival of its
-  // oldest tuple, or at its end when it is empty.
+  // oldest tuple, or at its end when it is empty; a session starts at its first tuple's arrival
+  // and ends a gap after its last one's.
   std::int64_t start() const noexcept { return start_; }
   std::int64_t end() const noexcept { return end_; }
 
@@ -117,6 +124,10 @@ class GALE_API WindowedBolt {
   // Tumbling windows: consecutive, not overlapping, each `length` long.
   WindowedBolt& with_tumbling_window(Count length);
   WindowedBolt& with_tumbling_window(Duration length);
+  // Session windows per key (the values of `key` in each input tuple): a key's session holds its
+  // tuples that arrived with less than `gap` between each and the next, and closes `gap` after
+  // its last tuple. Subscribe with a fields grouping on `key` so that a key's tuples reach one task.
+  WindowedBolt& with_session_window(Fields key, Duration gap);
 
   // The window settings (the keys::window_* keys), for the runtime.
   const Config& window_config() const noexcept { return window_config_; }

@@ -74,6 +74,7 @@ constexpr KeyRule k_rules[] = {
     {keys::window_length_duration_ms, Rule::null_or_int_at_least, 1},
     {keys::window_sliding_interval_count, Rule::null_or_int_at_least, 1},
     {keys::window_sliding_interval_duration_ms, Rule::null_or_int_at_least, 1},
+    {keys::window_session_gap_ms, Rule::null_or_int_at_least, 1},
 };
 
 void check(const KeyRule& rule, const Value& v) {
@@ -133,6 +134,8 @@ constexpr std::string_view k_known_keys[] = {
     keys::window_sliding_interval_duration_ms,
     keys::window_length_count,
     keys::window_length_duration_ms,
+    keys::window_session_gap_ms,
+    keys::window_session_key_fields,
     keys::topology_debug,
     keys::topology_enable_message_timeouts,
     keys::topology_executor_receive_buffer_size,

@@ -136,16 +136,19 @@ Plan::Plan(const Topology& topology, const Config& config)
   check_windows();
 }
 
-// With acking on, the tuples a window holds are pending trees: every windowed bolt's window must
-// fit in the spouts' pending limit and the message timeout (detail::check_window_limits).
+// Every windowed bolt's window: session keys the inputs declare, and, with acking on, where the
+// tuples a window holds are pending trees, the spouts' pending limit and the message timeout
+// (detail::check_window_limits).
 void Plan::check_windows() const {
-  if (!acking()) return;
   std::int64_t pending_limit = 0;  // all spout tasks together; 0: unbounded
   std::string pending_source;
   for (const ComponentPlan& cp : components_) {
     if (!cp.is_spout) continue;
     const Value* v = cp.config.find(keys::topology_max_spout_pending);
-    if (v != nullptr && v->is_null()) return;  // a spout without a limit: nothing to check
+    if (v != nullptr && v->is_null()) {  // a spout without a limit: none to check against
+      pending_limit = 0;
+      break;
+    }
     const std::int64_t per_task = v == nullptr ? default_max_spout_pending : v->as_int();
     const auto tasks = static_cast<std::int64_t>(cp.tasks->size());
     pending_limit += per_task * tasks;
@@ -157,6 +160,18 @@ void Plan::check_windows() const {
     if (cp.is_spout) continue;
     const std::optional<WindowSpec> spec = WindowSpec::from(cp.config);
     if (!spec) continue;
+    for (const Subscription& sub : cp.def->inputs) {
+      const ComponentDef* source = topology_->find(sub.component);
+      const auto stream = source->streams.find(sub.stream);
+      for (const std::string& field : spec->session_key) {
+        if (stream != source->streams.end() && !stream->second.fields.contains(field)) {
+          throw ConfigError("bolt '" + cp.def->id + "': " + spec->describe() + ", but its input '" +
+                            sub.component + ":" + sub.stream + "' has no field '" + field +
+                            "' (its fields: " + stream->second.fields.to_string() + ")");
+        }
+      }
+    }
+    if (!acking()) continue;
     const bool timeouts = cp.config.get_bool(keys::topology_enable_message_timeouts, true);
     const std::int64_t timeout_ms =
         timeouts ? cp.config.get_int(keys::topology_message_timeout_secs, 30) * 1000 : 0;

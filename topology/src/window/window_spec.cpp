@@ -25,6 +25,29 @@ std::optional<WindowSpec> WindowSpec::from(const Config& config) {
   s.length_ms = positive(config, keys::window_length_duration_ms);
   s.slide_count = positive(config, keys::window_sliding_interval_count);
   s.slide_ms = positive(config, keys::window_sliding_interval_duration_ms);
+  s.session_gap_ms = positive(config, keys::window_session_gap_ms);
+  const Value* key = config.find(keys::window_session_key_fields);
+  if (key != nullptr && !key->is_null()) {
+    const auto wrong = [&] {
+      return ConfigError("config key '" + std::string(keys::window_session_key_fields) +
+                         "': expected a non-empty list of field names, got " + key->to_string());
+    };
+    if (!key->is_list() || key->as_list().empty()) throw wrong();
+    for (const Value& name : key->as_list()) {
+      if (!name.is_string() || name.as_string().empty()) throw wrong();
+      s.session_key.push_back(name.as_string());
+    }
+  }
+  if (s.session_gap_ms || !s.session_key.empty()) {
+    if (!s.session_gap_ms || s.session_key.empty()) {
+      throw ConfigError(std::string("session windows need both '") + keys::window_session_gap_ms +
+                        "' and '" + keys::window_session_key_fields + "'");
+    }
+    if (s.length_count || s.length_ms || s.slide_count || s.slide_ms) {
+      throw ConfigError("a window is either sessions or a sliding or tumbling window, not both");
+    }
+    return s;
+  }
   if (!s.length_count && !s.length_ms && !s.slide_count && !s.slide_ms) return std::nullopt;
   if (s.length_count && s.length_ms) {
     throw ConfigError(std::string("a window has one length: both '") + keys::window_length_count +
@@ -54,6 +77,12 @@ std::optional<WindowSpec> WindowSpec::from(const Config& config) {
 }
 
 std::string WindowSpec::describe() const {
+  if (sessions()) {
+    std::string key;
+    for (const std::string& f : session_key) key += (key.empty() ? "" : ", ") + f;
+    return "session windows by (" + key + ") with a gap of " + std::to_string(*session_gap_ms) +
+           " ms";
+  }
   const std::string length = length_count ? std::to_string(*length_count) + " tuples"
                                           : std::to_string(*length_ms) + " ms";
   const bool tumbling = (length_count && slide_count && *slide_count == *length_count) ||
@@ -73,6 +102,12 @@ Config WindowSpec::to_config() const {
   put(keys::window_length_duration_ms, length_ms);
   put(keys::window_sliding_interval_count, slide_count);
   put(keys::window_sliding_interval_duration_ms, slide_ms);
+  put(keys::window_session_gap_ms, session_gap_ms);
+  if (!session_key.empty()) {
+    List names;
+    for (const std::string& f : session_key) names.emplace_back(f);
+    c.set(keys::window_session_key_fields, Value(std::move(names)));
+  }
   return c;
 }
 
@@ -89,6 +124,17 @@ void check_window_limits(const WindowSpec& spec, std::string_view bolt, std::int
                         "): the window could never fill. Raise topology.max.spout.pending or "
                         "shrink the window");
     }
+  }
+  if (spec.sessions()) {
+    // A session lasts at least its gap (longer while its key stays busy: see docs/windows.md).
+    if (timeout_ms > 0 && *spec.session_gap_ms > timeout_ms) {
+      throw ConfigError(who + " holds every tuple for at least the gap, longer than "
+                              "topology.message.timeout.secs (" +
+                        std::to_string(timeout_ms / 1000) +
+                        " s): its tuples would time out before their session closes. Raise the "
+                        "timeout or shorten the gap");
+    }
+    return;
   }
   if (timeout_ms > 0 && (spec.length_ms || spec.slide_ms)) {
     const std::int64_t ms = spec.length_ms.value_or(0) + spec.slide_ms.value_or(0);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gale/config.hpp>
 #include <gale/export.hpp>
@@ -15,16 +16,22 @@ namespace gale::detail {
 
 // Exported for the unit tests.
 struct GALE_API WindowSpec {
-  // Exactly one length and one sliding interval are set.
+  // A sliding or tumbling window: exactly one length and one sliding interval are set.
   std::optional<std::int64_t> length_count;
   std::optional<std::int64_t> length_ms;
   std::optional<std::int64_t> slide_count;
   std::optional<std::int64_t> slide_ms;
+  // Or keyed sessions: the gap and the key's fields (none of the above then).
+  std::optional<std::int64_t> session_gap_ms;
+  std::vector<std::string> session_key;
+
+  [[nodiscard]] bool sessions() const noexcept { return session_gap_ms.has_value(); }
 
   // The window of a merged component config, or nullopt when it sets no window key. A window
   // without a sliding interval slides by one tuple (Storm). Throws ConfigError naming the key for
   // a value that is not a positive integer, for two lengths or two intervals, for a missing
-  // length, and for a sliding interval longer than the window in the same unit.
+  // length, for a sliding interval longer than the window in the same unit, and for sessions
+  // without a gap or a key, or mixed with a length or interval.
   static std::optional<WindowSpec> from(const Config& config);
 
   // "a sliding window of 10000 ms every 2000 ms", "a tumbling window of 100 tuples".

@@ -1,5 +1,7 @@
 // WindowedBolt, TupleWindow and the adapter that runs a WindowedBolt as a Bolt.
 
+#include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -8,6 +10,7 @@
 #include <gale/errors.hpp>
 #include <gale/window.hpp>
 
+#include "topology/src/window/session_windows.hpp"
 #include "topology/src/window/window_manager.hpp"
 #include "topology/src/window/window_spec.hpp"
 
@@ -59,6 +62,14 @@ WindowedBolt& WindowedBolt::with_tumbling_window(Count length) {
 WindowedBolt& WindowedBolt::with_tumbling_window(Duration length) {
   return with_window(length, length);
 }
+WindowedBolt& WindowedBolt::with_session_window(Fields key, Duration gap) {
+  window_config_ = Config();
+  List names;
+  for (const std::string& name : key) names.emplace_back(name);
+  window_config_.set(keys::window_session_key_fields, Value(std::move(names)));
+  window_config_.set(keys::window_session_gap_ms, gap.count());
+  return *this;
+}
 
 namespace {
 
@@ -91,6 +102,15 @@ class WindowCollector final : public BoltCollector {
   const std::vector<Tuple>* window_ = nullptr;
 };
 
+// Hashes a session key: the values of the key fields.
+struct KeyHash {
+  std::size_t operator()(const Values& key) const noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const Value& v : key) h = (h ^ v.hash()) * 0x100000001b3ULL;
+    return static_cast<std::size_t>(h);
+  }
+};
+
 // Runs a WindowedBolt: keeps the tuples of its windows (a WindowManager), closes windows as
 // tuples and ticks arrive, calls execute() for each, and acks what left.
 // Thread: the bolt task's.
@@ -113,6 +133,10 @@ class WindowedBoltAdapter final : public Bolt {
     }
     if (spec->slide_ms) {
       c.set(keys::topology_tick_tuple_freq_secs, static_cast<double>(*spec->slide_ms) / 1000.0);
+    } else if (spec->sessions()) {
+      // A session closes at most a quarter of its gap late.
+      const double every_ms = std::max(1.0, static_cast<double>(*spec->session_gap_ms) / 4.0);
+      c.set(keys::topology_tick_tuple_freq_secs, every_ms / 1000.0);
     }
     return c;
   }
@@ -121,7 +145,12 @@ class WindowedBoltAdapter final : public Bolt {
     context_ = &context;
     std::optional<detail::WindowSpec> spec = detail::WindowSpec::from(context.config());
     if (!spec) throw ConfigError("the task's config has no window");
-    manager_.emplace(std::move(*spec));
+    if (spec->sessions()) {
+      session_key_ = spec->session_key;
+      sessions_.emplace(*spec->session_gap_ms);
+    } else {
+      manager_.emplace(std::move(*spec));
+    }
     collector_.emplace(out);
     bolt_->prepare(context, *collector_);
   }
@@ -129,7 +158,16 @@ class WindowedBoltAdapter final : public Bolt {
   void execute(const Tuple& input, BoltCollector& out) override {
     closed_.clear();
     const std::int64_t now = context_->now_ms();
-    if (input.is_tick()) {
+    if (sessions_) {
+      if (input.is_tick()) {
+        sessions_->advance(now, closed_);
+      } else {
+        Values key;
+        key.reserve(session_key_.size());
+        for (const std::string& field : session_key_) key.push_back(input.get(field));
+        sessions_->add(std::move(key), input, now, closed_);
+      }
+    } else if (input.is_tick()) {
       manager_->advance(now, closed_);
     } else {
       manager_->add(input, now, closed_);
@@ -169,7 +207,9 @@ class WindowedBoltAdapter final : public Bolt {
 
   std::unique_ptr<WindowedBolt> bolt_;
   const Context* context_ = nullptr;
-  std::optional<detail::WindowManager<Tuple>> manager_;
+  std::optional<detail::WindowManager<Tuple>> manager_;  // sliding or tumbling windows
+  std::optional<detail::SessionWindows<Tuple, Values, KeyHash>> sessions_;
+  std::vector<std::string> session_key_;
   std::optional<WindowCollector> collector_;
   std::vector<detail::WindowManager<Tuple>::Window> closed_;
 };
