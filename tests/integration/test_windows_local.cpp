@@ -13,6 +13,8 @@
 #include <gale/gale.hpp>
 #include <gale/testing.hpp>
 
+#include "plugin/loader.hpp"
+
 // Windowed bolts run by the test kit on its simulated clock: exact window contents, expiries and
 // acks, anchoring of what a window emits, the context's clock, and the checks of the window
 // settings.
@@ -317,6 +319,26 @@ TEST_SUITE("windows") {
     CHECK(w[2].end == t0 + 4'500);
     CHECK(w[3].tuples == Ns{5});
     CHECK(w[3].end == t0 + 6'000);
+  }
+
+  TEST_CASE("the rolling top words example ranks the words of its windows") {
+    Config given;
+    given.set("sentences.limit", 50);  // 10 rounds of the 5 sentences, all at the start
+    const plugin::LoadedPlugin loaded =
+        plugin::load_plugin(std::string(GALE_EXAMPLES_DIR) + "/rolling_top_words.so", given);
+    RunOptions options;
+    options.config = loaded.config;
+    TrackedTopology run(loaded.topology, options);
+    run.wait_idle();
+    for (int i = 0; i < 16; ++i) run.advance_time(1s);  // past every window of the sentences
+    CHECK(run.pending_trees() == 0);
+    const auto rankings = run.result().emitted("rankings", "rankings");
+    run.stop();
+    // The first ranking: "the" 40 times (4 in each round), then "and" and "seven" 20 times each.
+    REQUIRE(rankings.size() >= 3);
+    CHECK(rankings[0] == Values{std::int64_t{1}, "the", std::int64_t{40}});
+    CHECK(rankings[1] == Values{std::int64_t{2}, "and", std::int64_t{20}});
+    CHECK(rankings[2] == Values{std::int64_t{3}, "seven", std::int64_t{20}});
   }
 
   TEST_CASE("invalid windows fail the build or the start, naming the bolt") {
