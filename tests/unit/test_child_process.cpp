@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -46,24 +49,27 @@ TEST_SUITE("components") {
   }
 
   TEST_CASE("a child dies with the process that started it") {
+    // spawn_and_wait starts `sleep 60` and prints its pid; killing it must take the sleep along.
     int report[2];
-    REQUIRE(::pipe(report) == 0);
-    const pid_t starter = ::fork();
-    REQUIRE(starter >= 0);
-    if (starter == 0) {  // a process that starts a child and then waits to be killed
-      ::close(report[0]);
-      const pid_t child = gale::cluster::spawn_child({"sleep", "60"});
-      (void)!::write(report[1], &child, sizeof child);
-      ::pause();
-      ::_exit(0);
-    }
+    REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+    gale::cluster::ChildOptions options;
+    options.stdout_fd = report[1];
+    const pid_t starter = gale::cluster::spawn_child({GALE_SPAWN_AND_WAIT}, options);
     ::close(report[1]);
-    pid_t child = -1;
-    const bool reported = ::read(report[0], &child, sizeof child) == sizeof child;
+    char text[32] = {};
+    std::size_t got = 0;
+    while (got < sizeof text - 1) {
+      pollfd p{report[0], POLLIN, 0};
+      if (::poll(&p, 1, 10'000) <= 0) break;  // bounded: the helper prints at once
+      const ssize_t n = ::read(report[0], text + got, sizeof text - 1 - got);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+      if (std::string(text, got).find('\n') != std::string::npos) break;
+    }
     ::close(report[0]);
-    ::kill(starter, SIGKILL);
-    ::waitpid(starter, nullptr, 0);
-    REQUIRE(reported);
+    const pid_t child = static_cast<pid_t>(std::atoi(text));
+    gale::cluster::kill_child(starter);
+    REQUIRE(child > 0);
     CHECK(gale::test::wait_until([&] { return gone(child); }, 10s));
     if (!gone(child)) ::kill(child, SIGKILL);
   }
