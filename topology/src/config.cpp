@@ -75,6 +75,14 @@ constexpr KeyRule k_rules[] = {
     {keys::window_sliding_interval_count, Rule::null_or_int_at_least, 1},
     {keys::window_sliding_interval_duration_ms, Rule::null_or_int_at_least, 1},
     {keys::window_session_gap_ms, Rule::null_or_int_at_least, 1},
+    {keys::window_timestamp_field, Rule::string},
+    {keys::window_timestamp_extractor, Rule::boolean},
+    {keys::window_timestamp_max_lag_ms, Rule::null_or_int_at_least, 0},
+    {keys::window_watermark_interval_ms, Rule::null_or_int_at_least, 1},
+    {keys::window_allowed_lateness_ms, Rule::null_or_int_at_least, 0},
+    {keys::window_watermark_idle_timeout_ms, Rule::null_or_int_at_least, 0},
+    {keys::window_late_tuple_stream, Rule::string},
+    {keys::window_aggregate, Rule::boolean},
 };
 
 void check(const KeyRule& rule, const Value& v) {
@@ -106,9 +114,8 @@ void check(const KeyRule& rule, const Value& v) {
       for (std::string_view c : rule.choices) {
         expected += (expected.empty() ? "\"" : " or \"") + std::string(c) + "\"";
       }
-      if (!v.is_string() ||
-          std::find(rule.choices.begin(), rule.choices.end(), v.as_string()) ==
-              rule.choices.end()) {
+      if (!v.is_string() || std::find(rule.choices.begin(), rule.choices.end(), v.as_string()) ==
+                                rule.choices.end()) {
         throw_wrong(rule.key, expected, v);
       }
       break;
@@ -130,8 +137,17 @@ constexpr std::string_view k_known_keys[] = {
     "supervisor.worker.start.timeout.secs",
     "supervisor.worker.timeout.secs",
     keys::topology_acker_executors,
+    keys::window_late_tuple_stream,
     keys::window_sliding_interval_count,
     keys::window_sliding_interval_duration_ms,
+    keys::window_timestamp_extractor,
+    keys::window_timestamp_field,
+    keys::window_timestamp_max_lag_ms,
+    keys::window_watermark_interval_ms,
+    keys::window_watermark_idle_timeout_ms,
+    keys::window_aggregate,
+    keys::window_aggregate_key_fields,
+    keys::window_allowed_lateness_ms,
     keys::window_length_count,
     keys::window_length_duration_ms,
     keys::window_session_gap_ms,

@@ -35,7 +35,8 @@ RuntimeSettings RuntimeSettings::from(const Config& config) {
   s.executor_spin_light_load = config.get_bool(keys::topology_executor_spin_light_load, false);
   s.debug = config.get_bool(keys::topology_debug, false);
   const Value* stuck = config.find(keys::topology_executor_stuck_secs);
-  if (stuck != nullptr) s.executor_stuck_ns = stuck->is_null() ? 0 : stuck->as_int() * 1'000'000'000;
+  if (stuck != nullptr)
+    s.executor_stuck_ns = stuck->is_null() ? 0 : stuck->as_int() * 1'000'000'000;
   s.restart_stuck = config.get_string(keys::topology_executor_stuck_policy, "restart") == "restart";
   return s;
 }
@@ -136,7 +137,8 @@ Plan::Plan(const Topology& topology, const Config& config)
   check_windows();
 }
 
-// Every windowed bolt's window: session keys the inputs declare, and, with acking on, where the
+// Every windowed bolt's window: the session key, aggregate key and timestamp fields its inputs
+// declare, and, with acking on, where the
 // tuples a window holds are pending trees, the spouts' pending limit and the message timeout
 // (detail::check_window_limits).
 void Plan::check_windows() const {
@@ -163,7 +165,10 @@ void Plan::check_windows() const {
     for (const Subscription& sub : cp.def->inputs) {
       const ComponentDef* source = topology_->find(sub.component);
       const auto stream = source->streams.find(sub.stream);
-      for (const std::string& field : spec->session_key) {
+      std::vector<std::string> needed = spec->session_key;
+      needed.insert(needed.end(), spec->aggregate_key.begin(), spec->aggregate_key.end());
+      if (!spec->timestamp_field.empty()) needed.push_back(spec->timestamp_field);
+      for (const std::string& field : needed) {
         if (stream != source->streams.end() && !stream->second.fields.contains(field)) {
           throw ConfigError("bolt '" + cp.def->id + "': " + spec->describe() + ", but its input '" +
                             sub.component + ":" + sub.stream + "' has no field '" + field +

@@ -110,10 +110,10 @@ class WindowManager {
 
   WindowSpec spec_;
   std::deque<Entry> entries_;
-  std::uint64_t next_seq_ = 0;     // seq of the next entry to arrive
-  std::uint64_t last_hi_ = 0;      // entries from here on were in no closed window yet
-  std::int64_t since_close_ = 0;   // entries since the last window by count
-  std::int64_t next_end_ = 0;      // end of the next window by time; 0: not started
+  std::uint64_t next_seq_ = 0;    // seq of the next entry to arrive
+  std::uint64_t last_hi_ = 0;     // entries from here on were in no closed window yet
+  std::int64_t since_close_ = 0;  // entries since the last window by count
+  std::int64_t next_end_ = 0;     // end of the next window by time; 0: not started
 };
 
 }  // namespace gale::detail
