@@ -173,6 +173,7 @@ std::int64_t BoltExecutor::on_timers(std::int64_t now) {
   std::int64_t next = k_never;
   if (discarding()) return next;  // the stop's drain ran out: no more ticks
   for (auto& task : tasks_) {
+    next = std::min(next, send_watermark(*task, now));
     if (task->tick_interval_ns == 0) continue;
     // One tick per elapsed interval, so a simulated clock advanced by 3 intervals delivers 3.
     while (now >= task->next_tick_ns) {

@@ -255,6 +255,28 @@ void Executor::init_task(TaskBase& task, std::int32_t id, const detail::Componen
   task.router =
       std::make_unique<TaskRouter>(worker_, component, *task.context, random_.next(),
                                    [this, id](const std::string& e) { report_error(id, e); });
+  if (component.watermark_stream >= 0) {
+    task.next_watermark_ns = worker_.clock().now_ns() + component.watermark_interval_ms * 1'000'000;
+  }
+}
+
+std::int64_t Executor::send_watermark(TaskBase& task, std::int64_t now) {
+  const detail::ComponentPlan& component = *task.component;
+  if (component.watermark_stream < 0 || task.broken)
+    return std::numeric_limits<std::int64_t>::max();
+  if (now < task.next_watermark_ns) return task.next_watermark_ns;
+  task.next_watermark_ns = now + component.watermark_interval_ms * 1'000'000;
+  if (task.event_time <= task.event_time_sent) return task.next_watermark_ns;
+  task.event_time_sent = task.event_time;
+  Values values{task.event_time};
+  targets_.clear();
+  task.router->route(component.watermark_stream, values, -1, targets_);
+  const detail::StreamPlan& sp = task.router->stream(component.watermark_stream);
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    const bool last = i + 1 == targets_.size();
+    send_to(targets_[i], [&](wire::Message& m) { fill_tuple(m, task, sp, values, last); });
+  }
+  return task.next_watermark_ns;
 }
 
 const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view stream,
@@ -265,6 +287,12 @@ const detail::StreamPlan& Executor::begin_emit(TaskBase& task, std::string_view 
   // its stream's fields would be refused by every receiver instead (wire-format.md).
   if (values.size() != sp.meta.fields.size()) [[unlikely]] {
     throw_wrong_arity(sp.meta, values.size());
+  }
+  if (sp.timestamp_index >= 0) [[unlikely]] {
+    // An event-time windowed bolt reads this stream: its highest timestamp goes on the watermark
+    // stream (send_watermark). A value that is not an int is the receiving bolt's to report.
+    const Value& ts = values[static_cast<std::size_t>(sp.timestamp_index)];
+    if (ts.is_int() && ts.as_int() > task.event_time) task.event_time = ts.as_int();
   }
   targets_.clear();
   task.router->route(s, values, direct_task, targets_);
@@ -285,7 +313,8 @@ void Executor::flush_task(std::int32_t task) {
   if (batch.empty()) return;
   // Leaves `batch` empty, maybe with a recycled capacity.
   worker_.deliver(task, batch, this, &refused_);
-  if (!refused_.empty()) [[unlikely]] fail_refused();
+  if (!refused_.empty()) [[unlikely]]
+    fail_refused();
 }
 
 void Executor::fail_refused() {
@@ -302,11 +331,11 @@ void Executor::fail_refused() {
       continue;
     }
     const bool tracked = worker_.plan().acking() && !m.anchors.empty();
-    report_error(m.source_task,
-                 "component '" + m.meta->component + "' emitted a tuple on stream '" +
-                     m.meta->stream + "' that cannot be sent to task " + std::to_string(m.task) +
-                     " in another worker: " + r.reason +
-                     (tracked ? "; its tuple tree fails" : "; it is dropped"));
+    report_error(m.source_task, "component '" + m.meta->component +
+                                    "' emitted a tuple on stream '" + m.meta->stream +
+                                    "' that cannot be sent to task " + std::to_string(m.task) +
+                                    " in another worker: " + r.reason +
+                                    (tracked ? "; its tuple tree fails" : "; it is dropped"));
     if (!tracked) continue;
     for (const detail::Anchor& a : m.anchors) {
       send_control(wire::MessageKind::acker_fail, worker_.plan().acker_for(a.root), a.root);
@@ -375,13 +404,12 @@ void Executor::exit_if_out_of_memory(std::int32_t task, std::string_view callbac
                                         std::to_string(task) + " " + std::string(callback));
 }
 
-void Executor::init_failed(std::int32_t task, std::string_view callback,
-                           std::exception_ptr error) {
+void Executor::init_failed(std::int32_t task, std::string_view callback, std::exception_ptr error) {
   exit_if_out_of_memory(task, callback, error);
   const std::string what = describe_exception(callback, error);
   report_error(task, what);
-  const bool spout = plan_.component_index >= 0 &&
-                     worker_.plan().component(plan_.component_index).is_spout;
+  const bool spout =
+      plan_.component_index >= 0 && worker_.plan().component(plan_.component_index).is_spout;
   init_errors_.push_back(std::string(spout ? "spout '" : "bolt '") +
                          worker_.plan().layout().component_of(task) + "' task " +
                          std::to_string(task) + ": " + what);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +59,12 @@ struct TaskBase {
   std::unique_ptr<Context> context;
   std::unique_ptr<TaskRouter> router;
   bool broken = false;  // open()/prepare() failed
+  // Event time: the highest timestamp emitted on a stream an event-time windowed bolt reads, the
+  // highest sent on the watermark stream, and when to send next (k_no_watermark: never).
+  static constexpr std::int64_t k_no_watermark = std::numeric_limits<std::int64_t>::min();
+  std::int64_t event_time = k_no_watermark;
+  std::int64_t event_time_sent = k_no_watermark;
+  std::int64_t next_watermark_ns = std::numeric_limits<std::int64_t>::max();
 };
 
 // One executor thread running one or more tasks of a component (or one acker task): a loop that
@@ -149,6 +156,10 @@ class Executor {
 
   // Fills the common part of a task: context and router. Throws what a custom grouping throws.
   void init_task(TaskBase& task, std::int32_t id, const detail::ComponentPlan& component);
+  // Event time: sends `task`'s highest emitted timestamp on its watermark stream to every task of
+  // the bolts that read it, when it is due at `now` and has moved on since the last one. Returns
+  // when it is next due (INT64_MAX: never).
+  std::int64_t send_watermark(TaskBase& task, std::int64_t now);
   // The common start of an emit: resolves the stream, checks that there is one value per field of
   // the stream, routes the values into `targets_`, counts and captures. Returns the stream. Throws
   // TopologyError for a bad stream, a wrong number of values or a bad direct task; nothing is
@@ -252,7 +263,7 @@ class Executor {
   std::vector<wire::Batch> inbox_;
   std::vector<wire::Batch> spent_;  // processed inbox batches, returned to queue_ as spares
   std::vector<transport::RefusedMessage> refused_;  // what the last flush_task could not send
-  std::vector<std::int64_t> last_error_log_ns_;  // per local task index; 0: never logged
+  std::vector<std::int64_t> last_error_log_ns_;     // per local task index; 0: never logged
   std::vector<std::uint64_t> suppressed_errors_;
   std::atomic<std::uint64_t> timers_requested_{0};
   std::atomic<std::uint64_t> timers_seen_{0};

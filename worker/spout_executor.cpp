@@ -217,8 +217,8 @@ class SpoutExecutor final : public Executor {
   std::vector<std::unique_ptr<SpoutTask>> tasks_;
   // Held after a stall: verdicts that arrived while held, in order; taken once released.
   std::vector<wire::Message> held_verdicts_;
-  std::int64_t last_round_ns_ = 0;   // steady clock
-  std::int64_t stalled_at_ns_ = 0;   // 0: not held
+  std::int64_t last_round_ns_ = 0;  // steady clock
+  std::int64_t stalled_at_ns_ = 0;  // 0: not held
   std::int64_t hold_until_ns_ = 0;
   bool round_checked_ = false;
   bool round_held_ = false;
@@ -240,8 +240,9 @@ std::size_t SpoutCollectorImpl::pending_count() const { return task_.pending.siz
 
 SpoutWaker SpoutCollectorImpl::waker() {
   // Any thread: BatchQueue::wake() is thread-safe, and the executor outlives its tasks' close().
-  return SpoutWaker([](void* executor) noexcept { static_cast<SpoutExecutor*>(executor)->queue().wake(); },
-                    &executor_);
+  return SpoutWaker(
+      [](void* executor) noexcept { static_cast<SpoutExecutor*>(executor)->queue().wake(); },
+      &executor_);
 }
 
 void SpoutCollectorImpl::do_emit(std::string_view stream, Values&& values, const MessageId* id,
@@ -357,7 +358,10 @@ std::int64_t SpoutExecutor::on_timers(std::int64_t now) {
   }
   run_callbacks();
   update_pending();
-  return next_rotation_ns_;
+  std::int64_t next = next_rotation_ns_;
+  if (worker_.spouts_fenced()) return next;  // superseded: its successor speaks for its tasks
+  for (auto& task : tasks_) next = std::min(next, send_watermark(*task, now));
+  return next;
 }
 
 bool SpoutExecutor::produce() {

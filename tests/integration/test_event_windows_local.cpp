@@ -216,9 +216,11 @@ TEST_SUITE("windows") {
     b.set_bolt("w", make<OneSecond>(log)).shuffle_grouping("events");
     TrackedTopology run(b.build());
     run.wait_idle();
-    for (int i = 0; i < 5; ++i) run.advance_time(500ms);  // 2.5 s
-    CHECK(log->all().empty());  // task 1's watermark (700) holds [0, 1000)
-    run.advance_time(500ms);    // 3 s: task 1 silent for its idle timeout
+    // Task 1's last sign of life is its watermark message at 1 s (its highest timestamp, 700,
+    // sent every watermark interval while it moves on): it holds [0, 1000) until 4 s.
+    for (int i = 0; i < 7; ++i) run.advance_time(500ms);  // 3.5 s
+    CHECK(log->all().empty());
+    run.advance_time(500ms);  // 4 s: task 1 silent for its idle timeout
     const auto w = log->all();
     run.stop();
     // [0, 1000), then the empty window after it, which shows its tuples leaving.
@@ -228,6 +230,47 @@ TEST_SUITE("windows") {
     CHECK(w[1].end == 2'000);
     CHECK(w[1].tuples.empty());
     CHECK(w[1].expired == Ns{1, 3});
+  }
+
+  TEST_CASE("watermarks reach every task of a bolt, whatever tasks the tuples went to") {
+    // Keys "k0".."k7" send one tuple each at the start, then only "a" goes on. By a fields
+    // grouping over 2 tasks, some task holds silent keys only: its own tuples never pass their
+    // windows, and inputs never count as idle here. The spout's watermark stream (its highest
+    // timestamp, sent to both tasks every watermark interval) closes their windows all the same.
+    class Counts : public WindowedBolt {
+     public:
+      Counts() {
+        with_tumbling_window(Duration(1'000))
+            .with_timestamp_field("ts")
+            .with_idle_timeout(Duration(0))
+            .with_aggregate(std::make_unique<CountAggregate>(), Fields{"key"});
+      }
+      void declare_outputs(OutputDeclarer& d) override { d.declare({"key", "end", "count"}); }
+      void execute(const TupleWindow& w, BoltCollector& out) override {
+        out.emit({w.key()[0], w.end(), w.result()});
+      }
+    };
+    std::deque<Event> events;
+    for (int k = 0; k < 8; ++k) events.push_back({0, k, "k" + std::to_string(k), 100 + k});
+    for (int i = 1; i <= 5; ++i) events.push_back({i * 500 - 250, 100 + i, "a", i * 1'000 + 1});
+    auto schedule = schedule_of({events});
+    TopologyBuilder b;
+    b.set_spout("events", make<EventSpout>(schedule));
+    b.set_bolt("counts", make<Counts>(), 2).fields_grouping("events", Fields{"key"});
+    const Topology topology = b.build();
+    // The builder gave the spout its watermark stream and the bolt an all grouping on it.
+    CHECK(topology.component("events").find_stream(watermark_stream) != nullptr);
+    TrackedTopology run(topology);
+    run.wait_idle();
+    for (int i = 0; i < 8; ++i) run.advance_time(500ms);
+    const auto emitted = run.result().emitted("counts");
+    CHECK(schedule->acked_now().size() == 12);  // all but "a" at 5001, in its open window
+    run.stop();
+    std::set<std::string> closed;
+    for (const Values& v : emitted) {
+      if (v[1].as_int() == 1'000) closed.insert(v[0].as_string());
+    }
+    CHECK(closed == std::set<std::string>{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"});
   }
 
   TEST_CASE("incremental aggregation gives the same counts as the full window") {

@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gale/gale.hpp>
@@ -339,6 +343,72 @@ TEST_SUITE("windows") {
     CHECK(rankings[0] == Values{std::int64_t{1}, "the", std::int64_t{40}});
     CHECK(rankings[1] == Values{std::int64_t{2}, "and", std::int64_t{20}});
     CHECK(rankings[2] == Values{std::int64_t{3}, "seven", std::int64_t{20}});
+  }
+
+  TEST_CASE("the event time counts example counts each key per window and sends stragglers late") {
+    Config given;
+    given.set("events.limit", 400);  // 20 s of the clock: 100 s of event time
+    const plugin::LoadedPlugin loaded =
+        plugin::load_plugin(std::string(GALE_EXAMPLES_DIR) + "/event_time_counts.so", given);
+    RunOptions options;
+    options.config = loaded.config;
+    TrackedTopology run(loaded.topology, options);
+    run.wait_idle();
+    // 20 events a second; a watermark tick a second later fires what the end of the feed released.
+    for (int i = 0; i < 22; ++i) run.advance_time(1s);
+    CHECK(run.pending_trees() == 0);
+    const testing::CompletedTopology result = run.result();
+    run.stop();
+
+    // The feed, and one end-of-feed event per sensor far in the future.
+    const std::vector<Values>& events = result.emitted("events");
+    REQUIRE(events.size() == 404);
+    for (std::size_t i = 400; i < 404; ++i) CHECK(events[i][1].as_int() > 1'000'000'000'000);
+    // What the bolt must make of it: a tuple more than the 3 s lag behind the highest timestamp
+    // before it is late (the feed's stragglers are 40 s behind, far past any watermark, and every
+    // other event is less than the lag behind), and each other one counts in [ts / 10 s * 10 s,
+    // + 10 s) of its key. The end-of-feed events' windows never fire.
+    using KeyCount = std::tuple<std::string, std::int64_t, std::int64_t>;  // key, start, count
+    using Late = std::tuple<std::string, std::int64_t>;                    // key, ts
+    std::map<std::pair<std::string, std::int64_t>, std::int64_t> counted;
+    std::vector<Late> expected_late;
+    std::int64_t highest = 0;  // the feed starts at 0
+    for (std::size_t i = 0; i < 400; ++i) {
+      const std::string key = events[i][0].as_string();
+      const std::int64_t ts = events[i][1].as_int();
+      if (ts < highest - 3'000) {
+        expected_late.emplace_back(key, ts);
+      } else {
+        ++counted[{key, ts / 10'000 * 10'000}];
+      }
+      highest = std::max(highest, ts);
+    }
+    std::vector<KeyCount> expected;
+    for (const auto& [window, n] : counted) expected.emplace_back(window.first, window.second, n);
+    // From 40 s on every 25th event is a straggler: events 174, 199, ..., 399.
+    CHECK(expected_late.size() == 10);
+    CHECK(expected.size() == 40);  // 10 windows of 10 s, each with events of all 4 sensors
+
+    std::vector<KeyCount> counts;
+    for (const Values& v : result.emitted("counts")) {
+      counts.emplace_back(v[0].as_string(), v[1].as_int(), v[2].as_int());
+    }
+    std::sort(counts.begin(), counts.end());
+    CHECK(counts == expected);
+    std::vector<Late> late;
+    for (const Values& v : result.emitted("counts", "late")) {
+      // late_tuple_fields(): values, timestamp, source_component, source_stream.
+      CHECK(v[0].as_list().at(1).as_int() == v[1].as_int());
+      CHECK(v[2].as_string() == "events");
+      CHECK(v[3].as_string() == "default");
+      late.emplace_back(v[0].as_list().at(0).as_string(), v[1].as_int());
+    }
+    std::sort(late.begin(), late.end());
+    std::sort(expected_late.begin(), expected_late.end());
+    CHECK(late == expected_late);
+    CHECK(result.counts("events").acked == 400);  // the end-of-feed events have no message id
+    CHECK(result.counts("events").failed == 0);
+    CHECK(result.counts("print").executed == 50);
   }
 
   TEST_CASE("invalid windows fail the build or the start, naming the bolt") {

@@ -109,6 +109,38 @@ TEST_SUITE("windows") {
     CHECK(w.held() == 0);
   }
 
+  TEST_CASE("event time: a window longer than a whole number of slides ends on the slide") {
+    // 10 ms every 4 ms: windows [end - 10, end) for every end a multiple of 4, panes of 2 ms.
+    Windows w(10, 4, 0, nullptr);
+    std::vector<Out> out;
+    std::vector<int> leave;
+    CHECK(w.add(1, k_none_key, 0, true, out));
+    w.advance(100, out, leave);
+    REQUIRE(out.size() >= 3);
+    CHECK(out[0].start == -6);  // the windows covering 0: [-6, 4), [-2, 8); then it expires
+    CHECK(out[0].end == 4);
+    CHECK(out[0].tuples == Ints{1});
+    CHECK(out[1].start == -2);
+    CHECK(out[1].end == 8);
+    CHECK(out[1].tuples == Ints{1});
+    CHECK(out[2].end == 12);
+    CHECK(out[2].tuples.empty());
+    CHECK(out[2].expired == Ints{1});
+    out.clear();
+    // [86, 96) and [90, 100) have ended (the watermark is at 100): 2 is only in [94, 104).
+    CHECK(w.add(2, k_none_key, 95, true, out));
+    CHECK(out.empty());
+    CHECK_FALSE(w.add(3, k_none_key, 89, true, out));  // [82, 92) and [86, 96) both ended
+    w.advance(200, out, leave);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].start == 94);
+    CHECK(out[0].end == 104);
+    CHECK(out[0].tuples == Ints{2});
+    CHECK(out[1].end == 108);
+    CHECK(out[1].tuples.empty());
+    CHECK(out[1].expired == Ints{2});
+  }
+
   TEST_CASE("event time: a late entry is refused once its windows are dropped") {
     Windows w(10'000, 10'000, 0, nullptr);
     std::vector<Out> out;
@@ -262,6 +294,28 @@ TEST_SUITE("windows") {
     CHECK(s.sessions() == 0);
     CHECK(s.held() == 0);
     CHECK_FALSE(s.add(5, a, 1'500, true, out));  // its session would end at 2500: late
+  }
+
+  TEST_CASE("a session that grows past the watermark within the lateness fires again") {
+    SumOps ops;
+    Sessions s(10, 5, &ops);
+    std::vector<Sessions::Out> out;
+    std::vector<int> leave;
+    const Values k{std::int64_t{7}};
+    s.add(1, k, 0, true, out);
+    s.advance(10, out, leave);
+    REQUIRE(out.size() == 1);  // [0, 10)
+    out.clear();
+    CHECK(s.add(2, k, 8, true, out));  // within the lateness; the session is now [0, 18)
+    CHECK(out.empty());                // its end is ahead of the watermark: it fires then
+    s.advance(20, out, leave);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].start == 0);
+    CHECK(out[0].end == 18);
+    CHECK(out[0].accumulator.as_int() == 3);
+    CHECK(leave.empty());
+    s.advance(30, out, leave);  // 18 + 5
+    CHECK(leave == Ints{1, 2});
   }
 
   TEST_CASE("event-time sessions split on the gap, and aggregate by merging accumulators") {

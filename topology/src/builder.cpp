@@ -2,12 +2,15 @@
 #include <exception>
 #include <gale/builder.hpp>
 #include <gale/errors.hpp>
+#include <gale/streams.hpp>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 
 #include "topology/src/topology_access.hpp"
+#include "topology/src/window/window_spec.hpp"
 
 namespace gale {
 
@@ -173,6 +176,29 @@ void check_inputs(const ComponentDef& bolt, const std::vector<ComponentDef>& com
   for (const Subscription& sub : bolt.inputs) check_subscription(bolt, sub, components, seen);
 }
 
+// Event time: every component an event-time windowed bolt with a timestamp field reads gets the
+// stream "__watermark", and the bolt an all grouping on it, so that each of the component's tasks
+// tells every task of the bolt how far its output has come in event time, whichever tasks its
+// tuples were routed to (docs/windows.md, "Watermarks"). A bolt whose timestamps come from an
+// extractor goes by the tuples it receives alone: the runtime cannot read their time upstream.
+void add_watermark_streams(std::vector<ComponentDef>& components) {
+  for (ComponentDef& bolt : components) {
+    if (bolt.kind != ComponentKind::bolt) continue;
+    const std::optional<detail::WindowSpec> spec = detail::WindowSpec::from(bolt.config);
+    if (!spec || spec->timestamp_field.empty()) continue;
+    std::set<std::string> sources;
+    for (const Subscription& sub : bolt.inputs) sources.insert(sub.component);
+    for (const std::string& source : sources) {
+      auto it =
+          std::lower_bound(components.begin(), components.end(), source,
+                           [](const ComponentDef& c, const std::string& id) { return c.id < id; });
+      it->streams.try_emplace(watermark_stream, StreamDef{Fields{"watermark"}, false});
+      bolt.inputs.push_back(
+          Subscription{source, watermark_stream, Grouping{GroupingType::all, {}, {}}});
+    }
+  }
+}
+
 }  // namespace
 
 // ---- ComponentDeclarer
@@ -320,6 +346,7 @@ Topology TopologyBuilder::build() const {
   for (const ComponentDef& def : components) {
     if (def.kind == ComponentKind::bolt) check_inputs(def, components);
   }
+  add_watermark_streams(components);
   return detail::TopologyAccess::make(std::move(components));
 }
 

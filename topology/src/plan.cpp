@@ -1,5 +1,6 @@
 #include "topology/src/plan.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -135,6 +136,31 @@ Plan::Plan(const Topology& topology, const Config& config)
     executors_.push_back(std::move(ep));
   }
   check_windows();
+  plan_watermarks();
+}
+
+// The streams whose tuples carry the timestamps of an event-time windowed bolt, and the watermark
+// stream their component sends the highest of them on (the builder added it).
+void Plan::plan_watermarks() {
+  for (ComponentPlan& cp : components_) {
+    cp.watermark_stream = cp.stream_index(watermark_stream);
+    if (cp.watermark_stream < 0) continue;
+    for (StreamPlan& stream : cp.streams) {
+      for (const SubscriberPlan& sub : stream.subscribers) {
+        const ComponentPlan& bolt = components_[sub.component_index];
+        const std::optional<WindowSpec> spec = WindowSpec::from(bolt.config);
+        if (!spec || spec->timestamp_field.empty() || stream.meta.stream == watermark_stream) {
+          continue;
+        }
+        if (!stream.meta.fields.contains(spec->timestamp_field)) continue;  // checked above
+        stream.timestamp_index = static_cast<int>(stream.meta.fields.index(spec->timestamp_field));
+        cp.watermark_interval_ms =
+            cp.watermark_interval_ms == 0
+                ? spec->watermark_interval_ms
+                : std::min(cp.watermark_interval_ms, spec->watermark_interval_ms);
+      }
+    }
+  }
 }
 
 // Every windowed bolt's window: the session key, aggregate key and timestamp fields its inputs
@@ -163,6 +189,7 @@ void Plan::check_windows() const {
     const std::optional<WindowSpec> spec = WindowSpec::from(cp.config);
     if (!spec) continue;
     for (const Subscription& sub : cp.def->inputs) {
+      if (sub.stream == watermark_stream) continue;  // the runtime's, not the user's data
       const ComponentDef* source = topology_->find(sub.component);
       const auto stream = source->streams.find(sub.stream);
       std::vector<std::string> needed = spec->session_key;

@@ -28,6 +28,9 @@ struct StreamPlan {
   detail::StreamMeta meta;
   bool direct = false;
   std::vector<SubscriberPlan> subscribers;
+  // Event time: the index of the timestamp field an event-time windowed bolt reading this stream
+  // goes by, whose highest value the emitting task sends on its watermark stream; -1: none.
+  int timestamp_index = -1;
 };
 
 struct ExecutorPlan {
@@ -43,6 +46,10 @@ struct ComponentPlan {
   std::vector<StreamPlan> streams;  // ordered by stream name, like ComponentDef::streams
   const std::vector<std::int32_t>* tasks = nullptr;
   int executors = 1;  // min(parallelism, num_tasks)
+  // Event time: the index of the "__watermark" stream (-1: none) and how often each task sends
+  // on it: the shortest watermark interval of the bolts it feeds.
+  int watermark_stream = -1;
+  std::int64_t watermark_interval_ms = 0;
 
   // Index of a declared stream, or -1.
   int stream_index(std::string_view stream) const noexcept;
@@ -83,6 +90,7 @@ class GALE_API Plan {
 
  private:
   void check_windows() const;
+  void plan_watermarks();
 
   const Topology* topology_;
   Config config_;

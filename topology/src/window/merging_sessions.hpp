@@ -75,9 +75,10 @@ class MergingSessions {
                           std::make_move_iterator(s.items.end()));
       merged.kept.insert(merged.kept.end(), std::make_move_iterator(s.kept.begin()),
                          std::make_move_iterator(s.kept.end()));
-      merged.fired = merged.fired || s.fired;
     }
-    // The merged sessions are disjoint and in order, so their items already are.
+    // The merged sessions are disjoint and in order, so their items already are. The merged
+    // session has not fired: it fires below when the watermark has passed its end, else when it
+    // does.
     if (ops_ == nullptr) {
       auto at = merged.items.end();
       while (at != merged.items.begin() && std::prev(at)->ts > ts) --at;

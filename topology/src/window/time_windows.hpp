@@ -150,12 +150,13 @@ class TimeWindows {
     std::unordered_map<Key, KeySlot, KeyHash> keys;  // aggregates
   };
 
-  // The end of the last and of the first window covering pane p.
+  // The end of the last and of the first window covering pane p: windows [end - length, end) with
+  // `end` a multiple of the slide; pane and window bounds are multiples of the pane.
   std::int64_t last_end(std::int64_t p) const {
-    return floor_div(p * pane_, slide_) * slide_ + length_;
+    return floor_div(p * pane_ + length_, slide_) * slide_;
   }
   std::int64_t first_end(std::int64_t p) const {
-    return (floor_div(p * pane_ - length_, slide_) + 1) * slide_ + length_;
+    return (floor_div(p * pane_, slide_) + 1) * slide_;
   }
   // The first window end after `t`.
   std::int64_t after(std::int64_t t) const { return (floor_div(t, slide_) + 1) * slide_; }

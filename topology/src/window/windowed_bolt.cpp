@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <gale/errors.hpp>
+#include <gale/streams.hpp>
 #include <gale/topology.hpp>
 #include <gale/window.hpp>
 
@@ -355,6 +356,12 @@ class WindowedBoltAdapter final : public Bolt {
         manager_->add(input, now, closed_);
       }
       run(out);
+      return;
+    }
+    if (tracker_ && input.source_stream() == watermark_stream) {
+      // An upstream task's highest timestamp so far, sent to every task of this bolt.
+      tracker_->observe(input.source_task(), input.get_int(0), now);
+      out.ack(input);
       return;
     }
     if (input.is_tick()) {
