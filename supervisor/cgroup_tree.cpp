@@ -160,6 +160,14 @@ std::optional<std::string> CgroupTree::prepare(std::int64_t port, std::int64_t l
       return "cannot write 0 to " + swap.string() + ": " + describe(err);
     }
   }
+  // The OOM killer takes the whole worker (every process in its cgroup: the worker and anything a
+  // bolt started), not one process of it, which would leave a half worker running (Linux 4.19+).
+  const fs::path group = dir / "memory.oom.group";
+  if (files_->read(group)) {
+    if (const int err = files_->write(group, "1")) {
+      return "cannot write 1 to " + group.string() + ": " + describe(err);
+    }
+  }
   return std::nullopt;
 }
 

@@ -67,7 +67,8 @@ class CgroupTree {
 
   // Creates (or reuses) the cgroup of `port` with memory.max = limit_mb MB and, when the kernel
   // has swap accounting, memory.swap.max = 0 (swapping out would let the worker exceed its limit
-  // in effect, slowly). Returns nullopt, or the problem naming the file.
+  // in effect, slowly), and memory.oom.group = 1 where the kernel has it (an OOM kill takes every
+  // process of the worker). Returns nullopt, or the problem naming the file.
   std::optional<std::string> prepare(std::int64_t port, std::int64_t limit_mb);
   // The OOM kills in the cgroup of `port` so far (oom_kill plus oom_group_kill of its
   // memory.events), or nullopt when it cannot be read.

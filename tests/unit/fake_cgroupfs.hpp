@@ -53,6 +53,7 @@ class FakeCgroupFiles final : public supervisor::CgroupFiles {
     std::ofstream(dir / "memory.max") << "max\n";
     std::ofstream(dir / "memory.events") << "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n";
     if (swap_) std::ofstream(dir / "memory.swap.max") << "max\n";
+    std::ofstream(dir / "memory.oom.group") << "0\n";
     return 0;
   }
 

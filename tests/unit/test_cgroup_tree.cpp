@@ -65,6 +65,7 @@ TEST_SUITE("supervisor") {
     CHECK_FALSE(tree.prepare(6700, 300));
     CHECK(text(dir / "memory.max") == "314572800\n");
     CHECK(text(dir / "memory.swap.max") == "0\n");
+    CHECK(text(dir / "memory.oom.group") == "1\n");  // an OOM kill takes the whole worker
     // Prepared again (a restart whose cgroup could not be removed): the same directory.
     CHECK_FALSE(tree.prepare(6700, 200));
     CHECK(text(dir / "memory.max") == "209715200\n");
