@@ -45,8 +45,8 @@ class ConnectorSource {
 // What the suite needs to know of one connector's scenarios (their names and ids:
 // connector_scenarios() in bench/scenarios.hpp).
 struct ConnectorBench {
-  std::string id;          // "kafka", "redis"
-  std::int64_t records;    // pre-produced; every run reads them all
+  std::string id;        // "kafka", "redis"
+  std::int64_t records;  // pre-produced; every run reads them all
   // Why the scenarios cannot run on this machine (a server binary is missing), or nullopt.
   std::function<std::optional<std::string>()> missing;
   // Starts the server in a temporary directory on a free loopback port and pre-produces

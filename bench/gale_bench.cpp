@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -38,7 +39,12 @@ std::string self_path() {
 gale::bench::Shape shape_of(const std::string& name) {
   if (name == "noop") return gale::bench::Shape::noop;
   if (name == "wordcount") return gale::bench::Shape::wordcount;
-  throw po::error("--shape must be noop or wordcount, not '" + name + "'");
+  if (name == "keyed-noop") return gale::bench::Shape::keyed_noop;
+  if (name == "window-aggregate") return gale::bench::Shape::window_aggregate;
+  if (name == "window-tuples") return gale::bench::Shape::window_tuples;
+  throw po::error(
+      "--shape must be noop, wordcount, keyed-noop, window-aggregate or window-tuples, not '" +
+      name + "'");
 }
 
 bool on_off(const std::string& text) {
@@ -115,10 +121,11 @@ int main(int argc, char** argv) {
       "in local mode, word count on two workers of a local cluster (nimbus and a supervisor on\n"
       "loopback, started with the gale command of this build), each with acking off and on;\n"
       "the hand-written and raw ZeroMQ ceilings; complete latency at fixed offered rates;\n"
-      "memory per pending tree; idle workers; the Kafka and Redis spouts next to plain clients\n"
-      "of their libraries on the same records (servers started on loopback). Prints a table\n"
-      "with the targets (PASS/FAIL) and writes table.txt, results.csv, targets.csv and\n"
-      "latency.svg into --out.\n"
+      "memory per pending tree; idle workers; a keyed sliding window counted with and without\n"
+      "incremental aggregation (events/s, memory per key and window); the Kafka and Redis\n"
+      "spouts next to plain clients of their libraries on the same records (servers started on\n"
+      "loopback). Prints a table with the targets (PASS/FAIL) and writes table.txt,\n"
+      "results.csv, targets.csv and latency.svg into --out.\n"
       "See docs/performance.md; ./scripts/bench.sh builds and runs it.\n\n"
       "Options");
   // clang-format off
@@ -142,15 +149,26 @@ int main(int argc, char** argv) {
       ("no-cluster", "skip the cluster scenarios")
       ("no-connectors", "skip the connector scenarios (Kafka, Redis)")
       ("connectors-only", "only the connector scenarios")
+      ("no-windows", "skip the windowed count scenarios")
+      ("windows-only", "only the windowed count scenarios")
+      ("window-keys", po::value<std::int64_t>()->value_name("N")->default_value(10000),
+       "distinct keys of the windowed count's spout")
+      ("window-fill", po::value<double>()->value_name("S")->default_value(16, "16"),
+       "seconds a windowed count run runs before its measured window (the 10 s window and its "
+       "start-up have passed; 11: the windows are just full)")
+      ("window-duration", po::value<double>()->value_name("S")->default_value(5, "5"),
+       "seconds of a windowed count run's measured window")
       ("cluster-only", "only the cluster scenarios and the ZeroMQ ceiling (e.g. to compare two "
        "builds run after run)")
-      ("quick", "1 run per figure, 0.5 s warm-up, 1 s windows: a smoke test, not figures");
+      ("quick", "1 run per figure, 0.5 s warm-up, 1 s windows, windowed count 11 + 2 s: a smoke "
+       "test, not figures");
   po::options_description child("Child runs (used by the suite itself)");
   child.add_options()
       ("run", po::value<std::string>()->value_name("KIND"),
        "local | handwritten | acker-memory | pending-memory | idle | zmq-send | zmq-receive | "
        "connector")
-      ("shape", po::value<std::string>()->default_value("wordcount"), "noop | wordcount")
+      ("shape", po::value<std::string>()->default_value("wordcount"),
+       "noop | wordcount | keyed-noop | window-aggregate | window-tuples (keys: -c bench.keys=N)")
       ("acking", po::value<std::string>()->default_value("on"), "on | off")
       ("rate", po::value<double>()->default_value(0), "spout tuples/s; 0: saturation")
       ("trees", po::value<std::int64_t>()->default_value(100000), "pending trees")
@@ -209,6 +227,16 @@ int main(int argc, char** argv) {
                    "--cluster-only\n";
       return 2;
     }
+    suite.windows = vm.count("no-windows") == 0;
+    suite.windows_only = vm.count("windows-only") != 0;
+    if (suite.windows_only && (!suite.windows || suite.cluster_only || suite.connectors_only)) {
+      std::cerr << "gale_bench: error: --windows-only excludes --no-windows, --cluster-only and "
+                   "--connectors-only\n";
+      return 2;
+    }
+    suite.window_keys = vm["window-keys"].as<std::int64_t>();
+    suite.window_fill_s = vm["window-fill"].as<double>();
+    suite.window_duration_s = vm["window-duration"].as<double>();
     suite.max_other_load = vm["max-other-load"].as<double>();
     suite.retry_budget_s = vm["retry-budget"].as<double>();
     if (vm.count("quick")) {
@@ -216,9 +244,13 @@ int main(int argc, char** argv) {
       suite.warmup_s = 0.5;
       suite.cluster_warmup_s = 1;
       suite.duration_s = 1;
+      suite.window_fill_s = std::min(suite.window_fill_s, 11.0);  // full windows, not steady
+      suite.window_duration_s = std::min(suite.window_duration_s, 2.0);
     }
-    if (suite.runs < 1 || !(suite.duration_s > 0) || !(suite.warmup_s >= 0)) {
-      std::cerr << "gale_bench: error: --runs must be >= 1, --duration > 0, --warmup >= 0\n";
+    if (suite.runs < 1 || !(suite.duration_s > 0) || !(suite.warmup_s >= 0) ||
+        suite.window_keys < 1 || !(suite.window_fill_s >= 0) || !(suite.window_duration_s > 0)) {
+      std::cerr << "gale_bench: error: --runs must be >= 1, --duration > 0, --warmup >= 0, "
+                   "--window-keys >= 1, --window-fill >= 0, --window-duration > 0\n";
       return 2;
     }
     suite.self = self_path();

@@ -76,6 +76,10 @@ Figures run_local(const LocalRunOptions& options) {
   f["cpu_cores"] = cpu / f["seconds"];
   f["other_cores"] = std::max(0.0, busy - cpu) / f["seconds"];
   f["per_cpu_s"] = f["sink_rate"] * f["seconds"] / cpu;
+  f["heap_mb"] = heap_bytes() / 1e6;
+  if (options.shape == Shape::window_tuples) {
+    f["peak_window_tuples"] = static_cast<double>(peak_window_tuples());
+  }
   worker.stop(std::chrono::milliseconds(500));
   return f;
 }

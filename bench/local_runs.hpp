@@ -33,7 +33,8 @@ struct LocalRunOptions {
 // Runs the topology in this process (gale::worker::Worker), measures the window after the warm-up.
 // Figures: those of window_figures(), cpu_cores (process CPU seconds per second of the window),
 // per_cpu_s (sink tuples per CPU second), other_cores (what the rest of the machine kept busy),
-// hwm_mb (peak RSS of this process).
+// hwm_mb (peak RSS of this process), heap_mb (heap_bytes() at the window's end, the topology
+// still running); window_tuples: peak_window_tuples (peak_window_tuples()).
 Figures run_local(const LocalRunOptions& options);
 
 // Heap bytes (heap_bytes()) once `trees` trees are pending in a local noop topology whose sink

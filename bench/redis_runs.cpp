@@ -87,8 +87,9 @@ class PlainClient {
 Figures run_plain(const ConnectorRunOptions& o) {
   PlainClient client(o.source);
   client.command({"XGROUP", "CREATE", k_stream, o.group, "0", "MKSTREAM"});
-  const std::vector<std::string> read{"XREADGROUP", "GROUP", o.group, "plain", "COUNT",
-                                      std::to_string(k_read_count), "STREAMS", k_stream, ">"};
+  const std::vector<std::string> read{"XREADGROUP", "GROUP",  o.group,
+                                      "plain",      "COUNT",  std::to_string(k_read_count),
+                                      "STREAMS",    k_stream, ">"};
   RecordWindow window(o.warmup_records, o.records, o.timeout_s);
   std::int64_t done = 0;
   std::vector<std::string> ack{"XACK", k_stream, o.group};

@@ -54,6 +54,7 @@ class Report {
   std::string report() const {
     std::string out = header() + "\n" + throughput_section() + "\n" + ratio_section() + "\n" +
                       latency_section() + "\n" + memory_section() + "\n" +
+                      (o_.windows ? window_section() + "\n" : "") +
                       (o_.connectors ? connector_section() + "\n" : "") + targets_section();
     std::vector<std::string> notes = r_.notes;
     for (const auto& [where, count] : r_.placements) {
@@ -293,6 +294,38 @@ class Report {
     return "5. Memory and idle cost\n" + render_table(rows, {false, true, false});
   }
 
+  std::string window_section() const {
+    Rows rows{{"scenario", "median/s", "min-max", "CPU cores", "peak RSS MB",
+               "bytes per key+window", "heap", "other load"}};
+    auto row = [&](const std::string& id, const std::string& what) {
+      rows.push_back(
+          {what, si(med(id, "sink_rate")), range(id, "sink_rate"), fixed(med(id, "cpu_cores"), 2),
+           fixed(med(id, "hwm_mb"), 1), fixed(med(id, "bytes_per_key_window"), 1),
+           fixed(med(id, "heap_bytes_per_key_window"), 1), fixed(med(id, "other_cores"), 2)});
+    };
+    row(k_window_baseline_id, "keyed spout -> no-op bolt (baseline)");
+    std::string held;
+    for (const WindowScenario& s : window_scenarios()) {
+      row(s.id, s.what);
+      if (const auto bytes = med(s.id, "bytes_per_held_tuple")) {
+        held = "A window without aggregation holds every tuple: " + fixed(bytes, 0) +
+               " bytes per tuple held (its peak RSS less the baseline's over\nthe most tuples "
+               "its window held, " +
+               si(med(s.id, "peak_window_tuples")) + ").\n";
+      }
+    }
+    const std::string keys = si(static_cast<double>(o_.window_keys));
+    return "6. Windowed count: keyed spout (" + keys + " keys) -> sliding window of " +
+           number_text(k_window_length_ms / 1000.0) + " s every " +
+           number_text(k_window_slide_ms / 1000.0) +
+           " s, local, acking off; tuples/s\n   taken in by the window bolt over " +
+           number_text(o_.window_duration_s) + " s after " + number_text(o_.window_fill_s) +
+           " s of filling; bytes per key and window: peak RSS\n   (heap: at the end) less the "
+           "baseline's of the same round, over " +
+           keys + " keys x " + std::to_string(k_windows_per_tuple) + " windows\n" +
+           render_table(rows, {false, true, true, true, true, true, true, true}) + held;
+  }
+
   std::string connector_section() const {
     Rows rows{{"scenario", "median", "unit", "min-max", "of plain", "CPU cores", "per CPU-s",
                "other load + server"}};
@@ -311,7 +344,7 @@ class Report {
                         fixed(med(id, "other_with_server_cores"), 2)});
       }
     }
-    return "6. Connectors: records read (spout: acked) per second, from pre-produced records on a "
+    return "7. Connectors: records read (spout: acked) per second, from pre-produced records on a "
            "loopback\n   server; spout runs in local mode into a no-op bolt, max spout pending " +
            std::to_string(o_.max_pending) +
            "; each run reads every record, timed\n   after the first fifth (CPU cores: the "
@@ -393,7 +426,7 @@ class Report {
     for (const Target& t : targets()) {
       rows.push_back({t.result(), t.text, t.measured});
     }
-    return "7. Targets\n" + render_table(rows, {false, false, false});
+    return "8. Targets\n" + render_table(rows, {false, false, false});
   }
 
   void write_file(const std::string& name, const std::string& text) const {
@@ -426,8 +459,7 @@ class Report {
     std::ostringstream out;
     out << "result,target,measured\n";
     for (const Target& t : targets()) {
-      out << t.result() << ",\"" << t.text << "\",\""
-          << t.measured << "\"\n";
+      out << t.result() << ",\"" << t.text << "\",\"" << t.measured << "\"\n";
     }
     write_file("targets.csv", out.str());
   }

@@ -50,6 +50,28 @@ inline const std::vector<LocalScenario>& local_scenarios() {
   return scenarios;
 }
 
+// The windowed count scenarios: a keyed spout into a sliding window of k_window_length_ms every
+// k_window_slide_ms, local mode, acking off, with and without incremental aggregation, in the
+// order they run and are reported. Each round first runs the baseline: the same spout into a
+// plain no-op bolt, whose peak RSS the windowed runs' is compared with.
+struct WindowScenario {
+  std::string id;
+  std::string what;
+  Shape shape;
+};
+
+inline const std::vector<WindowScenario>& window_scenarios() {
+  static const std::vector<WindowScenario> scenarios{
+      {"window/aggregate", "CountAggregate by key (with_aggregate)", Shape::window_aggregate},
+      {"window/tuples", "count per key over window.get()", Shape::window_tuples},
+  };
+  return scenarios;
+}
+
+inline constexpr const char* k_window_baseline_id = "window/baseline";
+// The windows (one per sliding interval) a tuple is in: what "per key and window" divides by.
+inline constexpr std::int64_t k_windows_per_tuple = k_window_length_ms / k_window_slide_ms;
+
 // The connector scenarios (bench/connector_runs.hpp), in the order they run and are reported,
 // whether or not this build has them. Target: the spout delivers at least k_connector_target of
 // the plain client's records/s.

@@ -40,12 +40,15 @@ class Suite {
     std::filesystem::create_directories(o_.out_dir);
     if (o_.connectors_only) {
       run_connectors();
+    } else if (o_.windows_only) {
+      run_windows();
     } else {
       if (!o_.cluster_only) {
         run_throughput();
         run_sweep();
         run_memory();
         run_idle_local();
+        if (o_.windows) run_windows();
         if (o_.connectors) run_connectors();
       }
       if (!o_.cluster || !run_cluster()) run_zmq();
@@ -226,6 +229,55 @@ class Suite {
     }
   }
 
+  // A windowed count run (or its baseline): the keyed spout at saturation into `shape`, acking
+  // off, measured for `duration_s` after `warmup_s`.
+  Figures window_run(Shape shape, double warmup_s, double duration_s) const {
+    return child({"local", "--shape", name_of(shape), "--acking", "off", "--warmup",
+                  number_text(warmup_s), "--duration", number_text(duration_s), "-c",
+                  std::string(k_keys) + "=" + std::to_string(o_.window_keys)},
+                 warmup_s + duration_s + 30);
+  }
+
+  // The windowed count. Each round runs the baseline first (the keyed spout into a plain no-op
+  // bolt, with the usual warm-up: a no-op's peak RSS, the runtime's and its queues', is reached
+  // within a second), then each window scenario filled for window_fill_s. A window run's memory
+  // per key and window is its peak RSS (and its heap at the end) less the baseline's of the same
+  // round, over keys x the windows a tuple is in: what the window holds, give or take the
+  // allocator.
+  void run_windows() {
+    const auto keys = static_cast<double>(o_.window_keys);
+    for (int r = 0; r < o_.runs; ++r) {
+      std::optional<Figures> baseline;
+      measure(
+          k_window_baseline_id, "keyed spout -> no-op bolt, local, acking off (window baseline)",
+          [&] {
+            Figures f = window_run(Shape::keyed_noop, o_.warmup_s, o_.duration_s);
+            baseline = f;
+            return f;
+          },
+          "hwm_mb");
+      for (const WindowScenario& s : window_scenarios()) {
+        measure(
+            s.id, "windowed count, " + s.what + ", " + si(keys) + " keys",
+            [&] {
+              Figures f = window_run(s.shape, o_.window_fill_s, o_.window_duration_s);
+              f["keys"] = keys;
+              if (!baseline) return f;
+              const double bytes = (f.at("hwm_mb") - baseline->at("hwm_mb")) * 1e6;
+              const double key_windows = keys * static_cast<double>(k_windows_per_tuple);
+              f["bytes_per_key_window"] = bytes / key_windows;
+              f["heap_bytes_per_key_window"] =
+                  (f.at("heap_mb") - baseline->at("heap_mb")) * 1e6 / key_windows;
+              if (auto held = f.find("peak_window_tuples"); held != f.end() && held->second > 0) {
+                f["bytes_per_held_tuple"] = bytes / held->second;
+              }
+              return f;
+            },
+            "sink_rate");
+      }
+    }
+  }
+
   Figures zmq(bool acking) const {
     const int port = cluster::free_port();
     const double send_seconds = 1 + o_.duration_s + 20;  // it stops once the receiver is gone
@@ -374,9 +426,8 @@ class Suite {
     const std::string group = std::string("gale-bench-") + (spout ? "spout-" : "plain-") +
                               std::to_string(++connector_groups_);
     return child({"connector", "--connector", bench.id, "--client", spout ? "spout" : "plain",
-                  "--source", source, "--group", group, "--records",
-                  std::to_string(bench.records), "--warmup-records",
-                  std::to_string(bench.records / 5), "--max-pending",
+                  "--source", source, "--group", group, "--records", std::to_string(bench.records),
+                  "--warmup-records", std::to_string(bench.records / 5), "--max-pending",
                   std::to_string(o_.max_pending), "--timeout", number_text(k_timeout_s)},
                  k_timeout_s + 30);
   }

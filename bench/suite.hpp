@@ -22,10 +22,20 @@ struct SuiteOptions {
   // long as the retries took less than retry_budget_s in all.
   double max_other_load = 0.5;
   double retry_budget_s = 60;
-  bool cluster = true;                                   // false: skip the cluster scenarios
-  bool cluster_only = false;  // true: only the cluster scenarios (and the ZeroMQ ceiling)
-  bool connectors = true;        // false: skip the connector scenarios
-  bool connectors_only = false;  // true: only the connector scenarios
+  bool cluster = true;                // false: skip the cluster scenarios
+  bool cluster_only = false;          // true: only the cluster scenarios (and the ZeroMQ ceiling)
+  bool connectors = true;             // false: skip the connector scenarios
+  bool connectors_only = false;       // true: only the connector scenarios
+  bool windows = true;                // false: skip the windowed count scenarios
+  bool windows_only = false;          // true: only the windowed count scenarios
+  std::int64_t window_keys = 10'000;  // distinct keys of the windowed count's spout
+  // Seconds a windowed run runs before its measured window: the window's length and 6 s more. A
+  // window without aggregation holds every tuple, and takes them in faster in its first seconds
+  // (its firings are still small); once those have left, it runs at its steady rate and size.
+  double window_fill_s = 16;
+  // The measured window of a windowed run: several sliding intervals, because a window without
+  // aggregation stalls its bolt for about a second at each firing (it goes over every tuple).
+  double window_duration_s = 5;
   std::string out_dir = "bench-results";
   std::string label;   // printed in the header and the plot (e.g. the commit)
   std::string self;    // this executable

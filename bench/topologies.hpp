@@ -6,6 +6,16 @@
 //   noop       spout (constant one-field tuple) -> noop (shuffle): acks and counts
 //   wordcount  spout (cycles 5 fixed sentences) -> split (shuffle) -> count (fields on "word")
 //
+// and for the windowed count (acking off):
+//
+//   keyed_noop        spout (one int field "key", cycling over bench.keys keys) -> noop (fields
+//                     on "key"): the baseline of the two windowed runs
+//   window_aggregate  the same spout -> window (fields on "key"): a sliding window of 10 s every
+//                     1 s with incremental aggregation (CountAggregate by "key"); execute()
+//                     emits (key, count) for each key of each window, to no subscriber
+//   window_tuples     the same window without aggregation: it keeps the tuples, and execute()
+//                     counts per key over window.get() and emits (key, count) the same way
+//
 // split and count are the built-in SplitSentenceBolt and WordCountBolt (a sink here: it counts and
 // acks, emits nothing) with the bench's probes on top. The spout is the bench's own: it emits at
 // bench.rate, carries its emit time in the message id to measure complete latency, and counts a
@@ -21,6 +31,7 @@
 //
 // Components read these config keys (topology config or `-c` overrides) in open()/prepare():
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -39,13 +50,20 @@ inline constexpr const char* k_sink_acks = "bench.sink.acks";
 // A directory: every task publishes its probe snapshot there (cluster mode). Absent: the probes
 // are read in this process only (local mode).
 inline constexpr const char* k_stats_dir = "bench.stats.dir";
+// Distinct keys of the keyed spout (keyed_noop and the window shapes); default 10,000.
+inline constexpr const char* k_keys = "bench.keys";
+inline constexpr std::int64_t k_default_keys = 10'000;
+// The window of the windowed runs: its length and sliding interval, ms (processing time).
+inline constexpr std::int64_t k_window_length_ms = 10'000;
+inline constexpr std::int64_t k_window_slide_ms = 1'000;
 
 inline constexpr std::string_view k_spout = "spout";
 inline constexpr std::string_view k_noop = "noop";
 inline constexpr std::string_view k_split = "split";
 inline constexpr std::string_view k_count = "count";
+inline constexpr std::string_view k_window = "window";
 
-enum class Shape { noop, wordcount };
+enum class Shape { noop, wordcount, keyed_noop, window_aggregate, window_tuples };
 
 // The sentences the word count spout cycles through (the built-in ones), and their words in total.
 inline constexpr const auto& k_sentences = gale::spouts::k_default_sentences;
@@ -61,8 +79,13 @@ gale::Topology topology(Shape shape);
 // Adds the no-op sink ("noop": acks each input, counts it in a probe) reading `from` with a
 // shuffle grouping; the connector scenarios put it behind a connector's spout.
 void add_noop_sink(gale::TopologyBuilder& builder, const std::string& from);
-// The component whose executed tuples are the topology's throughput: noop, or count (words).
+// The component whose executed tuples are the topology's throughput: noop, count (words), or
+// window (the windowed bolt's input tuples).
 std::string_view sink_of(Shape shape);
+// "noop", "wordcount", "keyed-noop", "window-aggregate", "window-tuples" (gale_bench --shape).
 const char* name_of(Shape shape);
+// The most tuples a window_tuples bolt of this process has held at once: those of a window that
+// closed plus those that left with it (they are freed after its execute()). Thread-safe.
+std::uint64_t peak_window_tuples();
 
 }  // namespace gale::bench

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Gale in release mode (build-release/) and runs the benchmark suite, bench/gale_bench
-# (docs/performance.md): every scenario 3 times, 4-5 minutes on a 2-core machine once built.
+# (docs/performance.md): every scenario 3 times, 6-7 minutes on a 2-core machine once built.
 # Prints the table with the targets (PASS/FAIL) and writes bench-results/: table.txt, results.csv
 # (every figure: median, min, max, each run), targets.csv, latency.svg (and its .dat and .gp).
 # Arguments go to gale_bench, e.g. --quick (a smoke test), --runs 5, --no-cluster; see --help.

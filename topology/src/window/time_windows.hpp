@@ -67,20 +67,7 @@ class TimeWindows {
       pane.items.insert(at, std::move(item));
       ++held_;
     } else {
-      auto [it, fresh] = pane.keys.try_emplace(key);
-      try {
-        if (fresh) it->second.accumulator = ops_->create();
-        ops_->add(it->second.accumulator, entry);
-      } catch (...) {
-        if (fresh) pane.keys.erase(it);
-        if (pane.items.empty() && pane.keys.empty()) panes_.erase(p);
-        throw;
-      }
-      if (fresh) ++accumulators_;
-      if (keep) {
-        it->second.entries.push_back(std::move(entry));
-        ++held_;
-      }
+      add_to_slice(std::move(entry), key, p, keep, pane);
     }
     if (watermark_ == k_none) return true;
     for (std::int64_t end = first_end(p); end <= watermark_; end += slide_) {
@@ -141,14 +128,60 @@ class TimeWindows {
     std::uint64_t seq;  // arrival order, for equal timestamps
     bool shown;         // in a window that fired
   };
-  struct KeySlot {
+  // Aggregates: one key's accumulator over one pane.
+  struct Slice {
+    std::int64_t pane;
     Value accumulator;
     std::vector<E> entries;  // kept to ack and anchor
   };
+  // Aggregates: a key's slices, by pane, in one block (a window covers length/pane of them). Kept
+  // together so that a tuple costs one lookup of its key (its slice is nearly always the last),
+  // and a firing one pass over the keys.
+  using Slices = std::vector<Slice>;
   struct Pane {
-    std::vector<Item> items;                         // tuple windows, by (ts, seq)
-    std::unordered_map<Key, KeySlot, KeyHash> keys;  // aggregates
+    std::vector<Item> items;  // tuple windows, by (ts, seq)
+    std::size_t slices = 0;   // aggregates: keys with a slice of this pane
   };
+
+  // Adds an entry of `key` to its slice of pane `p`, made when missing. What ops->add() throws
+  // propagates; a slice or key made for it is taken back.
+  void add_to_slice(E entry, const Key& key, std::int64_t p, bool keep, Pane& pane) {
+    auto [kit, fresh_key] = keys_.try_emplace(key);
+    Slices& slices = kit->second;
+    if (!slices.empty() && slices.back().pane == p) {  // the usual case: the pane filling now
+      Slice& slice = slices.back();
+      ops_->add(slice.accumulator, entry);
+      if (keep) {
+        slice.entries.push_back(std::move(entry));
+        ++held_;
+      }
+      return;
+    }
+    if (fresh_key)
+      slices.reserve(static_cast<std::size_t>(std::min<std::int64_t>(length_ / pane_ + 1, 64)));
+    auto at = slices.end();
+    while (at != slices.begin() && std::prev(at)->pane > p) --at;
+    const bool fresh = at == slices.begin() || std::prev(at)->pane != p;
+    if (fresh) at = slices.insert(at, Slice{p, Value(), {}});
+    Slice& slice = fresh ? *at : *std::prev(at);
+    try {
+      if (fresh) slice.accumulator = ops_->create();
+      ops_->add(slice.accumulator, entry);
+    } catch (...) {
+      if (fresh) slices.erase(at);
+      if (slices.empty()) keys_.erase(kit);
+      if (pane.items.empty() && pane.slices == 0) panes_.erase(p);
+      throw;
+    }
+    if (fresh) {
+      ++pane.slices;
+      ++accumulators_;
+    }
+    if (keep) {
+      slice.entries.push_back(std::move(entry));
+      ++held_;
+    }
+  }
 
   // The end of the last and of the first window covering pane p: windows [end - length, end) with
   // `end` a multiple of the slide; pane and window bounds are multiples of the pane.
@@ -185,75 +218,68 @@ class TimeWindows {
     out.push_back(std::move(f));
   }
 
-  // One firing per key of the window ending at `end` (only `only`, when given), keys in order.
+  // One firing per key of the window ending at `end` (only `only`, when given), keys in no
+  // particular order: each key's slices of the window merged.
   void fire_aggregates(std::int64_t end, const Key* only, bool late, std::vector<Out>& out) {
-    struct Merged {
-      Value accumulator;
-      std::vector<E> entries;
-      bool started = false;
-      std::string error;  // what merge() threw
-    };
-    std::unordered_map<Key, Merged, KeyHash> merged;
     const std::int64_t start = end - length_;
+    const std::int64_t lo = floor_div(start, pane_);
     const std::int64_t hi = floor_div(end, pane_);
-    for (auto it = panes_.lower_bound(floor_div(start, pane_));
-         it != panes_.end() && it->first < hi; ++it) {
-      for (auto& [key, slot] : it->second.keys) {
-        if (only != nullptr && !(key == *only)) continue;
-        Merged& m = merged[key];
-        m.entries.insert(m.entries.end(), slot.entries.begin(), slot.entries.end());
-        if (!m.started) {
-          m.accumulator = slot.accumulator;
-          m.started = true;
-        } else if (m.error.empty()) {
+    auto fire_key = [&](const Key& key, Slices& slices) {
+      Out f;
+      bool any = false;
+      for (Slice& slice : slices) {
+        if (slice.pane < lo) continue;
+        if (slice.pane >= hi) break;
+        f.tuples.insert(f.tuples.end(), slice.entries.begin(), slice.entries.end());
+        if (!any) {
+          f.accumulator = slice.accumulator;
+          any = true;
+        } else if (f.error.empty()) {
           try {
-            ops_->merge(m.accumulator, slot.accumulator);
+            ops_->merge(f.accumulator, slice.accumulator);
           } catch (const std::exception& e) {
-            m.error = std::string("merge() threw: ") + e.what();
+            f.error = std::string("merge() threw: ") + e.what();
           } catch (...) {
-            m.error = "merge() threw a non-standard exception";
+            f.error = "merge() threw a non-standard exception";
           }
         }
       }
-    }
-    std::vector<std::pair<Key, Merged>> keys(std::make_move_iterator(merged.begin()),
-                                             std::make_move_iterator(merged.end()));
-    std::sort(keys.begin(), keys.end(),
-              [](const auto& a, const auto& b) { return key_less(a.first, b.first); });
-    for (auto& [key, m] : keys) {
-      Out f;
+      if (!any) return;
       f.start = start;
       f.end = end;
       f.late = late;
       f.aggregated = true;
       f.key = key;
-      f.accumulator = std::move(m.accumulator);
-      f.tuples = std::move(m.entries);
-      f.error = std::move(m.error);
       out.push_back(std::move(f));
+    };
+    if (only != nullptr) {
+      const auto it = keys_.find(*only);
+      if (it != keys_.end()) fire_key(it->first, it->second);
+      return;
     }
-  }
-
-  static bool key_less(const Key& a, const Key& b) {
-    if constexpr (std::is_same_v<Key, Values>) {
-      return values_less(a, b);
-    } else {
-      return a < b;
-    }
+    for (auto& [key, slices] : keys_) fire_key(key, slices);
   }
 
   // Drops the panes whose last window was dropped by watermark `w`.
   void drop(std::int64_t w, std::vector<E>& leave) {
+    std::int64_t below = std::numeric_limits<std::int64_t>::min();  // aggregates: slices to drop
     while (!panes_.empty() && last_end(panes_.begin()->first) + lateness_ <= w) {
       Pane& pane = panes_.begin()->second;
       for (Item& item : pane.items) expired_.push_back(std::move(item.entry));
       held_ -= pane.items.size();
-      for (auto& [key, slot] : pane.keys) {
-        for (E& e : slot.entries) leave.push_back(std::move(e));
-        held_ -= slot.entries.size();
-      }
-      accumulators_ -= pane.keys.size();
+      if (pane.slices > 0) below = panes_.begin()->first + 1;
       panes_.erase(panes_.begin());
+    }
+    if (below == std::numeric_limits<std::int64_t>::min()) return;
+    for (auto it = keys_.begin(); it != keys_.end();) {
+      Slices& slices = it->second;
+      while (!slices.empty() && slices.front().pane < below) {
+        for (E& e : slices.front().entries) leave.push_back(std::move(e));
+        held_ -= slices.front().entries.size();
+        --accumulators_;
+        slices.erase(slices.begin());
+      }
+      it = slices.empty() ? keys_.erase(it) : std::next(it);
     }
   }
 
@@ -262,7 +288,8 @@ class TimeWindows {
   const std::int64_t lateness_;
   const std::int64_t pane_;
   AggregateOps<E>* const ops_;
-  std::map<std::int64_t, Pane> panes_;    // by pane number (start / pane_)
+  std::map<std::int64_t, Pane> panes_;             // by pane number (start / pane_)
+  std::unordered_map<Key, Slices, KeyHash> keys_;  // aggregates
   std::vector<E> expired_;                // tuple windows: left, to show in the next firing
   std::optional<std::int64_t> next_end_;  // the next window end to fire; unset before the first
   std::int64_t watermark_ = k_none;
