@@ -108,15 +108,21 @@ ComponentDef instantiate(const ComponentDef& declared) {
   return def;
 }
 
+// The component `id` of `components` (sorted by id), or end().
+template <class Components>
+auto find_component(Components& components, const std::string& id) {
+  auto it = std::lower_bound(components.begin(), components.end(), id,
+                             [](const ComponentDef& c, const std::string& i) { return c.id < i; });
+  return it != components.end() && it->id == id ? it : components.end();
+}
+
 // Checks one subscription of `bolt` against the (already instantiated) components.
 // `seen` collects the (component, stream) pairs of the bolt's earlier subscriptions.
 void check_subscription(const ComponentDef& bolt, const Subscription& sub,
                         const std::vector<ComponentDef>& components,
                         std::set<std::pair<std::string_view, std::string_view>>& seen) {
-  auto it =
-      std::lower_bound(components.begin(), components.end(), sub.component,
-                       [](const ComponentDef& c, const std::string& id) { return c.id < id; });
-  if (it == components.end() || it->id != sub.component) {
+  auto it = find_component(components, sub.component);
+  if (it == components.end()) {
     throw TopologyError(describe(bolt) + " subscribes to unknown component '" + sub.component +
                         "'");
   }
@@ -189,9 +195,7 @@ void add_watermark_streams(std::vector<ComponentDef>& components) {
     std::set<std::string> sources;
     for (const Subscription& sub : bolt.inputs) sources.insert(sub.component);
     for (const std::string& source : sources) {
-      auto it =
-          std::lower_bound(components.begin(), components.end(), source,
-                           [](const ComponentDef& c, const std::string& id) { return c.id < id; });
+      auto it = find_component(components, source);  // a known input: checked before
       it->streams.try_emplace(watermark_stream, StreamDef{Fields{"watermark"}, false});
       bolt.inputs.push_back(
           Subscription{source, watermark_stream, Grouping{GroupingType::all, {}, {}}});

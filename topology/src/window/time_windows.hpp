@@ -25,7 +25,6 @@
 #include <numeric>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>

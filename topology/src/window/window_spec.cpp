@@ -7,16 +7,6 @@ namespace gale::detail {
 
 namespace {
 
-std::optional<std::int64_t> positive(const Config& config, const char* key) {
-  const Value* v = config.find(key);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  if (!v->is_int() || v->as_int() < 1) {
-    throw ConfigError("config key '" + std::string(key) + "': expected an int >= 1, got " +
-                      v->to_string());
-  }
-  return v->as_int();
-}
-
 std::optional<std::int64_t> at_least(const Config& config, const char* key, std::int64_t min) {
   const Value* v = config.find(key);
   if (v == nullptr || v->is_null()) return std::nullopt;
@@ -126,23 +116,12 @@ void read_time_and_aggregate(const Config& config, WindowSpec& s) {
 
 std::optional<WindowSpec> WindowSpec::from(const Config& config) {
   WindowSpec s;
-  s.length_count = positive(config, keys::window_length_count);
-  s.length_ms = positive(config, keys::window_length_duration_ms);
-  s.slide_count = positive(config, keys::window_sliding_interval_count);
-  s.slide_ms = positive(config, keys::window_sliding_interval_duration_ms);
-  s.session_gap_ms = positive(config, keys::window_session_gap_ms);
-  const Value* key = config.find(keys::window_session_key_fields);
-  if (key != nullptr && !key->is_null()) {
-    const auto wrong = [&] {
-      return ConfigError("config key '" + std::string(keys::window_session_key_fields) +
-                         "': expected a non-empty list of field names, got " + key->to_string());
-    };
-    if (!key->is_list() || key->as_list().empty()) throw wrong();
-    for (const Value& name : key->as_list()) {
-      if (!name.is_string() || name.as_string().empty()) throw wrong();
-      s.session_key.push_back(name.as_string());
-    }
-  }
+  s.length_count = at_least(config, keys::window_length_count, 1);
+  s.length_ms = at_least(config, keys::window_length_duration_ms, 1);
+  s.slide_count = at_least(config, keys::window_sliding_interval_count, 1);
+  s.slide_ms = at_least(config, keys::window_sliding_interval_duration_ms, 1);
+  s.session_gap_ms = at_least(config, keys::window_session_gap_ms, 1);
+  s.session_key = field_names(config, keys::window_session_key_fields);
   if (s.session_gap_ms || !s.session_key.empty()) {
     if (!s.session_gap_ms || s.session_key.empty()) {
       throw ConfigError(std::string("session windows need both '") + keys::window_session_gap_ms +
