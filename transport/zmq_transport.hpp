@@ -153,16 +153,15 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   // batch is dropped) when no route is known for `task`, the transport is stopping, or the
   // blocking limit passed. Messages too large for one ZeroMQ message on their own, or that cannot
   // be encoded, are appended to `refused` and counted.
-  bool send(std::int32_t task, wire::Batch&& batch,
-            std::vector<RefusedMessage>& refused) override;
+  bool send(std::int32_t task, wire::Batch&& batch, std::vector<RefusedMessage>& refused) override;
   using RemoteTransport::send;
 
   // tcp://host:port of the PULL socket.
   const std::string& endpoint() const noexcept { return endpoint_; }
   ZmqTransportStats stats() const;
-  // The owner finished a heartbeat to nimbus that it started at `started` (steady clock), answered
-  // or not: a receiver holding after a stall (see receive_loop) goes on once a heartbeat started
-  // after the stall has ended. Any thread.
+  // Nimbus answered a heartbeat that the owner started at `started` (steady clock), and the owner
+  // followed the reply: a receiver holding after a stall (see receive_loop) goes on once a
+  // heartbeat started after the stall was answered (at most stall_hold). Any thread.
   void heartbeat_done(std::chrono::steady_clock::time_point started) noexcept {
     heartbeat_done_ns_.store(started.time_since_epoch().count(), std::memory_order_release);
   }
@@ -174,8 +173,9 @@ class GALE_API ZmqTransport final : public RemoteTransport {
  private:
   void receive_loop();
   // After the receiver thread did not run for a long time (the process was stopped, e.g. SIGSTOP
-  // during a partition, or starved), waits until a heartbeat started after `stalled` (a time the
-  // process was not running) has ended, at most `stall_hold`, before delivering what queued up meanwhile: the worker may have been
+  // during a partition, or starved), waits until nimbus answered a heartbeat started after
+  // `stalled` (a time the process was not running), at most `stall_hold`, before delivering what
+  // queued up meanwhile: the worker may have been
   // superseded while it did not run, and its spouts must not act on those batches before it
   // knows. Receiver thread.
   void hold_after_stall(std::chrono::steady_clock::time_point stalled);
@@ -195,7 +195,7 @@ class GALE_API ZmqTransport final : public RemoteTransport {
   std::shared_ptr<spdlog::logger> logger_;
   std::string endpoint_;
   std::size_t max_message_bytes_;  // options_.max_message_bytes; SIZE_MAX for no limit
-  zmq::socket_t pull_;  // the receiver thread's once started
+  zmq::socket_t pull_;             // the receiver thread's once started
 
   // Set by start() before the threads exist, then read by the receiver thread only:
   wire::StreamResolver resolve_;

@@ -38,9 +38,9 @@ struct WorkerOptions {
   // local mode, where every task is hosted here.
   transport::RemoteTransport* remote = nullptr;
   // Cluster mode: a spout executor that did not run for longer than this (the process was
-  // stopped, e.g. during a partition) makes no next_tuple/ack/fail call until a heartbeat started
-  // after the stall has ended (heartbeat_done), at most stall_hold: the worker may have been
-  // superseded meanwhile. 0: never (local mode).
+  // stopped, e.g. during a partition) makes no next_tuple/ack/fail call until nimbus answered a
+  // heartbeat started after the stall (heartbeat_done), at most stall_hold: the worker may have
+  // been superseded meanwhile. 0: never (local mode).
   std::chrono::milliseconds stall_after{0};
   std::chrono::milliseconds stall_hold{2500};
 };
@@ -82,11 +82,11 @@ struct CapturedEmit {
 // is not stuck: what it waits for is.
 struct GALE_API StuckExecutor {
   std::string component;
-  std::string kind;                  // "spout", "bolt" or "acker"
-  std::vector<std::int32_t> tasks;   // ascending
-  std::int64_t secs = 0;             // without progress so far, as the watch measured it
-  std::uint64_t queued = 0;          // tuples in its input queue
-  std::string inside;                // the user callbacks it runs: "execute()", ...
+  std::string kind;                 // "spout", "bolt" or "acker"
+  std::vector<std::int32_t> tasks;  // ascending
+  std::int64_t secs = 0;            // without progress so far, as the watch measured it
+  std::uint64_t queued = 0;         // tuples in its input queue
+  std::string inside;               // the user callbacks it runs: "execute()", ...
   // "executor of bolt 'count' (tasks 3-4) made no progress for 61 s inside execute() with 1200
   // tuples queued"
   std::string describe() const;
@@ -137,8 +137,8 @@ class GALE_API Worker {
   // worker are the only ones acting on their message ids; activate() no longer resumes them.
   // stop() then does not wait for pending trees. Any thread.
   void fence_spouts();
-  // The owner finished a heartbeat to nimbus started at `started` (steady clock), answered or
-  // not, and fenced the spouts first if it was superseded (see WorkerOptions::stall_after).
+  // Nimbus answered a heartbeat started at `started` (steady clock) and the owner followed the
+  // reply, having fenced the spouts first if it was superseded (see WorkerOptions::stall_after).
   // Any thread.
   void heartbeat_done(std::chrono::steady_clock::time_point started);
   // Deactivates spouts, waits for every pending tree to complete or fail and for the queues to

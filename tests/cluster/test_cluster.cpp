@@ -9,9 +9,9 @@
 #include <map>
 #include <random>
 #include <set>
-#include <vector>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -125,9 +125,9 @@ TEST_SUITE("cluster_wordcount") {
     Cluster cluster(2, 2);
     const std::string out = output_dir(cluster);
     const int copies = 300;
-    auto submit = cluster.submit(plugin("cluster_wordcount"), "wc",
-                                 {"-c", "test.output.dir=" + out, "-c",
-                                  "test.copies=" + std::to_string(copies)});
+    auto submit = cluster.submit(
+        plugin("cluster_wordcount"), "wc",
+        {"-c", "test.output.dir=" + out, "-c", "test.copies=" + std::to_string(copies)});
     INFO(submit.output);
     REQUIRE(submit.exit_code == 0);
 
@@ -181,9 +181,9 @@ TEST_SUITE("cluster_failure") {
 #else
     constexpr int k_ids = 200'000;
 #endif
-    auto submit = cluster.submit(plugin("cluster_reliable"), "ids",
-                                 {"-c", "test.output.dir=" + out, "-c",
-                                  "test.ids=" + std::to_string(k_ids)});
+    auto submit =
+        cluster.submit(plugin("cluster_reliable"), "ids",
+                       {"-c", "test.output.dir=" + out, "-c", "test.ids=" + std::to_string(k_ids)});
     INFO(submit.output);
     REQUIRE(submit.exit_code == 0);
     REQUIRE(eventually([&] { return cluster.workers().size() == 4; }, 30s));
@@ -290,6 +290,17 @@ TEST_SUITE("cluster_failure") {
     MESSAGE("acked " << ids.size() << " of " << k_ids << " ids in " << lines << " ack() calls");
     CHECK(ids.size() == static_cast<std::size_t>(k_ids));
     CHECK(lines == ids.size());  // no id acked twice
+    if (lines != ids.size()) {
+      std::istringstream log(old_worker_log());
+      for (std::string line; std::getline(log, line);) {
+        for (const char* what : {"hold", "nimbus", "fenced", "heartbeat", "stall"}) {
+          if (line.find(what) != std::string::npos) {
+            MESSAGE("old worker: " << line);
+            break;
+          }
+        }
+      }
+    }
   }
 }
 
@@ -298,9 +309,9 @@ TEST_SUITE("cluster_state") {
     Cluster cluster(1, 1);
     const std::string out = output_dir(cluster);
     // 20 rounds of the 5 sentences: 100 emitted by the spouts of each worker process.
-    auto submit = cluster.submit(plugin("cluster_wordcount"), "carry",
-                                 {"-c", "test.output.dir=" + out, "-c", "test.copies=20", "-c",
-                                  "topology.workers=1"});
+    auto submit = cluster.submit(
+        plugin("cluster_wordcount"), "carry",
+        {"-c", "test.output.dir=" + out, "-c", "test.copies=20", "-c", "topology.workers=1"});
     INFO(submit.output);
     REQUIRE(submit.exit_code == 0);
     CommandResult status;
@@ -322,8 +333,8 @@ TEST_SUITE("cluster_state") {
           status = cluster.gale("status", {"carry"});
           lowest = std::min(lowest, emitted_of(status.output, "sentences"));
           const auto row = row_of(status.output, slot);
-          return row.size() > 7 && row[2] == "running" && row[3] != std::to_string(workers[0].first) &&
-                 contains(status.output, "signal 9");
+          return row.size() > 7 && row[2] == "running" &&
+                 row[3] != std::to_string(workers[0].first) && contains(status.output, "signal 9");
         },
         60s);
     INFO(status.output);
@@ -430,7 +441,7 @@ TEST_SUITE("cluster_bad_input") {
       std::string junk(static_cast<std::size_t>(rng() % 200), '\0');
       for (char& c : junk) c = static_cast<char>(rng());
       if (i % 5 == 0) junk = "\x93\x01\xa6submit\x81\xa4name\xc0";  // [1, "submit", {name: nil}]
-      if (i % 5 == 1) junk = "\x93\x02\xa4list\x80";                 // another protocol version
+      if (i % 5 == 1) junk = "\x93\x02\xa4list\x80";                // another protocol version
       req.send(zmq::buffer(junk), zmq::send_flags::none);
       zmq::message_t reply;
       (void)req.recv(reply);  // an error reply, or nothing: both fine
@@ -455,8 +466,9 @@ TEST_SUITE("cluster_bad_input") {
     auto warned = cluster.submit(plugin("good_plugin"), "good", {"-c", "topology.workers=1"});
     INFO(warned.output);
     CHECK(warned.exit_code == 0);
-    CHECK(contains(warned.output, "unknown config key 'topology.tick.tuple.freq.sec' (did you "
-                                  "mean 'topology.tick.tuple.freq.secs'?)"));
+    CHECK(contains(warned.output,
+                   "unknown config key 'topology.tick.tuple.freq.sec' (did you "
+                   "mean 'topology.tick.tuple.freq.secs'?)"));
   }
 
   TEST_CASE("a plugin that crashes its worker is restarted and the crash shows in status") {

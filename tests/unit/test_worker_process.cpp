@@ -61,12 +61,12 @@ struct SlotRecord {
   bool active = true;  // spouts start active
   int activations = 0;
   int deactivations = 0;
-  std::vector<std::int64_t> routed;  // versions passed to set_routes
+  std::vector<std::int64_t> routed;   // versions passed to set_routes
   int fenced = 0;                     // fence_spouts() calls
   bool fenced_while_running = false;  // the last fence_spouts() came before any stop()
   std::int64_t peer_version = 0;      // what newest_peer_version() reports
   int heartbeats_started = 0;
-  int heartbeats_ended = 0;
+  int heartbeats_confirmed = 0;
   int stops = 0;
   std::chrono::milliseconds drain{-1};
   std::chrono::milliseconds flush{-1};
@@ -97,7 +97,7 @@ class FakeSlot final : public gale::worker::SlotRuntime {
   }
   std::int64_t newest_peer_version() const override { return record_.peer_version; }
   void heartbeat_started() override { ++record_.heartbeats_started; }
-  void heartbeat_ended() override { ++record_.heartbeats_ended; }
+  void heartbeat_confirmed() override { ++record_.heartbeats_confirmed; }
   gale::worker::WorkerStats stats() const override { return record_.stats; }
   std::vector<gale::worker::StuckExecutor> check_progress() override {
     ++record_.progress_checks;
@@ -425,7 +425,7 @@ TEST_SUITE("worker_process") {
     CHECK(f.slot.fenced_while_running);
     // The runtime is told around each heartbeat (a receiver holding after a stall goes on then).
     CHECK(f.slot.heartbeats_started == 2);
-    CHECK(f.slot.heartbeats_ended == 2);
+    CHECK(f.slot.heartbeats_confirmed == 2);
 
     const std::size_t beats = f.beats();
     CHECK_FALSE(f.advance_and_tick(2s));  // no more heartbeats
@@ -581,6 +581,31 @@ TEST_SUITE("worker_process") {
     CHECK(f.slot.routed == std::vector<std::int64_t>{2});
   }
 
+  TEST_CASE("only a heartbeat nimbus answered and the worker followed is confirmed to the slot") {
+    // A worker holding after a stall goes on at a confirmed heartbeat (or its cap): a heartbeat
+    // that timed out, or got an error or a malformed reply, must not release it, or a superseded
+    // worker whose nimbus answers late acts beside its replacement.
+    Fixture f;
+    f.process->start();
+    CHECK(f.process->tick());
+    CHECK(f.slot.heartbeats_started == 1);
+    CHECK(f.slot.heartbeats_confirmed == 1);
+    SUBCASE("no reply in time") { f.nimbus.answer = false; }
+    SUBCASE("an error reply") { f.nimbus.error = "not the leader"; }
+    SUBCASE("a reply that does not decode") { f.nimbus.malformed = true; }
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.heartbeats_started == 3);
+    CHECK(f.slot.heartbeats_confirmed == 1);
+
+    f.nimbus.answer = true;
+    f.nimbus.error.reset();
+    f.nimbus.malformed = false;
+    CHECK(f.advance_and_tick(2s));
+    CHECK(f.slot.heartbeats_started == 4);
+    CHECK(f.slot.heartbeats_confirmed == 2);
+  }
+
   TEST_CASE("nimbus errors other than an unknown topology and malformed bodies change nothing") {
     Fixture f;
     f.process->start();
@@ -644,7 +669,8 @@ TEST_SUITE("worker_process") {
     CHECK(f.process->stuck_reason() ==
           "executor of bolt 'count' (tasks 3,4) stuck for 61 s inside execute()");
     // The last heartbeat told nimbus first.
-    const Map& stats = gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
+    const Map& stats =
+        gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
     const List& stuck = gale::cluster::get_list(stats, "stuck");
     REQUIRE(stuck.size() == 1);
     CHECK(gale::cluster::get_int(stuck[0].as_map(), "secs") == 61);
@@ -668,7 +694,8 @@ TEST_SUITE("worker_process") {
     CHECK(f.process->tick());
     CHECK(f.advance_and_tick(2s));
     CHECK(f.process->running());
-    const Map& stats = gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
+    const Map& stats =
+        gale::cluster::get_map(gale::cluster::get_map(f.last_beat(), "stats"), "count");
     CHECK(gale::cluster::get_list(stats, "stuck").size() == 1);
     f.slot.stuck.clear();
     CHECK(f.advance_and_tick(2s));

@@ -65,10 +65,12 @@ class SlotRuntime {
   // The newest assignment version a batch from a peer was stamped with (0: none yet).
   virtual std::int64_t newest_peer_version() const = 0;
   // Around every heartbeat to nimbus: after a stall (the process did not run, e.g. stopped during
-  // a partition), received batches wait for a heartbeat started after it to end, so that a
-  // superseded worker fences its spouts before they act on what queued up meanwhile.
+  // a partition), received batches and spout calls wait for a heartbeat started after it to be
+  // confirmed (nimbus answered with an assignment, which was followed), at most stall_hold, so
+  // that a superseded worker fences its spouts before they act on what queued up meanwhile.
+  // heartbeat_confirmed() is not called for a heartbeat nimbus did not answer.
   virtual void heartbeat_started() = 0;
-  virtual void heartbeat_ended() = 0;
+  virtual void heartbeat_confirmed() = 0;
   // Counters of this slot's components (heartbeats report them).
   virtual WorkerStats stats() const = 0;
   // The stuck-executor watch (Worker::check_progress): executors that made no progress for

@@ -113,8 +113,8 @@ void WorkerProcess::start() {
   spec.logger = log_;
   std::unique_ptr<SlotRuntime> runtime = open_slot_(spec);
   heartbeat_period_ = heartbeat_period_of(runtime->config());
-  restart_stuck_ = runtime->config().get_string(gale::keys::topology_executor_stuck_policy, "restart") ==
-                   "restart";
+  restart_stuck_ = runtime->config().get_string(gale::keys::topology_executor_stuck_policy,
+                                                "restart") == "restart";
   runtime->start();  // spouts start active
 
   runtime_ = std::move(runtime);
@@ -182,12 +182,14 @@ bool WorkerProcess::peer_runs_newer() {
 
 void WorkerProcess::heartbeat() {
   runtime_->heartbeat_started();
-  heartbeat_exchange();
-  // After follow_reply: a superseded worker has fenced its spouts by now.
-  runtime_->heartbeat_ended();
+  // After follow_reply: a superseded worker has fenced its spouts by now. A heartbeat nimbus did
+  // not answer (or answered with an error) confirms nothing: a worker holding after a stall keeps
+  // holding, up to its cap, rather than act on what queued up while a slow nimbus may already
+  // have moved its tasks.
+  if (heartbeat_exchange()) runtime_->heartbeat_confirmed();
 }
 
-void WorkerProcess::heartbeat_exchange() {
+bool WorkerProcess::heartbeat_exchange() {
   touch_heartbeat(options_.dir / "heartbeat", *log_);
   std::optional<cluster::Reply> reply;
   try {
@@ -198,17 +200,17 @@ void WorkerProcess::heartbeat_exchange() {
   if (!reply) {
     if (nimbus_reachable_) log_->warn("nimbus {} does not answer; running on", options_.nimbus);
     nimbus_reachable_ = false;
-    return;
+    return false;
   }
   if (!reply->ok) {
     if (reply->error.rfind("unknown topology", 0) == 0) {
       log_->info("nimbus does not know topology {} any more: stopping", assignment_.topology_id);
       end(StopReason::topology_gone);
-      return;
+      return true;
     }
     if (reply->error != last_nimbus_error_) log_->warn("nimbus: {}", reply->error);
     last_nimbus_error_ = reply->error;
-    return;
+    return false;
   }
   if (!nimbus_reachable_) log_->info("nimbus {} answers again", options_.nimbus);
   nimbus_reachable_ = true;
@@ -217,7 +219,9 @@ void WorkerProcess::heartbeat_exchange() {
     follow_reply(reply->body);
   } catch (const cluster::ProtocolError& e) {
     log_->warn("nimbus sent a malformed heartbeat reply: {}", e.what());
+    return false;
   }
+  return true;
 }
 
 void WorkerProcess::follow_reply(const Map& body) {
@@ -234,9 +238,10 @@ void WorkerProcess::follow_reply(const Map& body) {
     // Before anything else: the spout tasks may already run in another worker, and every
     // ack()/fail() here would duplicate what that one does (docs/cluster.md, "Fencing").
     runtime_->fence_spouts();
-    log_->info("assignment version {} changes this slot's tasks: spouts fenced, exiting for a "
-               "restart",
-               newer.version);
+    log_->info(
+        "assignment version {} changes this slot's tasks: spouts fenced, exiting for a "
+        "restart",
+        newer.version);
     end(StopReason::reassigned);
     return;
   }

@@ -137,8 +137,9 @@ class WorkerProcess {
   enum class State { created, running, ended, stopped };
   const cluster::WorkerAssignment* find_slot(const cluster::Assignment& assignment) const;
   void heartbeat();
-  // One worker_heartbeat call and following its reply.
-  void heartbeat_exchange();
+  // One worker_heartbeat call and following its reply; true when nimbus answered with an
+  // assignment that was followed (or said the topology is gone).
+  bool heartbeat_exchange();
   // A peer's batch was stamped with a version newer than this process's and newer than the last
   // one that caused an early heartbeat.
   bool peer_runs_newer();
@@ -169,7 +170,7 @@ class WorkerProcess {
   std::string status_ = "active";
   std::int64_t next_heartbeat_ns_ = 0;
   bool nimbus_reachable_ = true;
-  std::string last_nimbus_error_;  // logged once until it changes
+  std::string last_nimbus_error_;         // logged once until it changes
   std::int64_t early_heartbeat_for_ = 0;  // the peer version that last caused an early heartbeat
   RateWindow rates_;
   std::vector<StuckExecutor> stuck_;  // the last heartbeat's watch

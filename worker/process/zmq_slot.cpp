@@ -73,7 +73,7 @@ class ZmqSlot final : public SlotRuntime {
   void fence_spouts() override { worker_.fence_spouts(); }
   std::int64_t newest_peer_version() const override { return transport_.newest_peer_version(); }
   void heartbeat_started() override { heartbeat_started_ = std::chrono::steady_clock::now(); }
-  void heartbeat_ended() override {
+  void heartbeat_confirmed() override {
     transport_.heartbeat_done(heartbeat_started_);
     worker_.heartbeat_done(heartbeat_started_);
   }
