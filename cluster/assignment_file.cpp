@@ -1,35 +1,13 @@
 #include "cluster/assignment_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
-
 #include <gale/errors.hpp>
 
+#include "common/durable_file.hpp"
 #include "wire/codec.hpp"
 
 namespace gale::cluster {
 
 namespace {
-
-[[noreturn]] void throw_os_error(const std::string& what, const std::filesystem::path& path) {
-  throw Error(what + " " + path.string() + ": " + std::strerror(errno));
-}
-
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_os_error("cannot write", path);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 // msgpack's one-byte headers of arrays of one and two elements.
 constexpr char k_array_of_one = '\x91';
@@ -60,8 +38,8 @@ void verify_checksum(std::string_view bytes, const Values& values) {
       k_array_of_one + std::string(bytes.substr(1, bytes.size() - 1 - tail.size()));
   const std::string actual = checksum(map_bytes);
   if (actual != values[1].as_string()) {
-    throw ProtocolError("checksum mismatch (the file says " +
-                        values[1].as_string() + ", its content has " + actual + ")");
+    throw ProtocolError("checksum mismatch (the file says " + values[1].as_string() +
+                        ", its content has " + actual + ")");
   }
 }
 
@@ -113,42 +91,13 @@ void write_assignment_file(const std::filesystem::path& path, const Assignment& 
                            const Config& config, std::string_view status) {
   const std::string bytes = encode_assignment_file(assignment, config, status);
 
-  // The pid keeps two writers (an old and a new supervisor) off each other's temporary file.
-  std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw_os_error("cannot create", tmp);
-  try {
-    write_all(fd, bytes, tmp);
-    if (::fsync(fd) != 0) throw_os_error("cannot fsync", tmp);
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw_os_error("cannot close", tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw_os_error("cannot rename into", path);
-  }
-  // The rename is durable only once the directory is.
-  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  // The pid in the temporary file's name keeps two writers (an old and a new supervisor) off
+  // each other's.
+  common::write_atomically(path, bytes);
 }
 
 AssignmentFile read_assignment_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_os_error("cannot read", path);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw_os_error("cannot read", path);
-
+  const std::string bytes = common::read_whole_file(path);
   try {
     return decode_assignment_file(bytes);
   } catch (const ProtocolError& e) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "common/checksum.hpp"
 #include "wire/codec.hpp"
 
 namespace gale::cluster {
@@ -127,11 +128,7 @@ std::string get_string_or(const Map& body, std::string_view key, std::string_vie
 }
 
 std::string checksum(std::string_view bytes) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
+  std::uint64_t h = common::fnv1a64(bytes);
   static const char* digits = "0123456789abcdef";
   std::string out(16, '0');
   for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = digits[h & 0xf];

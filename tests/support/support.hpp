@@ -3,6 +3,7 @@
 // Small helpers shared by the unit, integration and cluster tests.
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,16 @@ bool wait_until(Condition condition, std::chrono::milliseconds limit = std::chro
   }
   return true;
 }
+
+// A fresh directory under the system's temporary directory, removed with everything in it when
+// this goes out of scope. `prefix` names the test that made it.
+struct TempDir {
+  explicit TempDir(const std::string& prefix = "gale-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path path;
+};
 
 // The component ids of `topology`, in its order.
 std::vector<std::string> ids_of(const Topology& topology);

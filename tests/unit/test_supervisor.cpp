@@ -32,6 +32,7 @@
 #include "supervisor/launcher.hpp"
 #include "supervisor/plugin_cache.hpp"
 #include "supervisor/supervisor.hpp"
+#include "tests/support/support.hpp"
 #include "tests/unit/fake_cgroupfs.hpp"
 
 // The supervisor without processes, sockets or real time: a fake launcher whose "processes" end
@@ -166,16 +167,8 @@ class SharedLauncher final : public gale::supervisor::ProcessLauncher {
   int next_pid_ = 2000;
 };
 
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gale-supervisor-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+struct TempDir : gale::test::TempDir {
+  TempDir() : gale::test::TempDir("gale-supervisor-test") {}
 };
 
 const std::string k_plugin = "not really a shared object, but bytes to fetch";
@@ -757,9 +750,14 @@ TEST_SUITE("supervisor") {
     using gale::Value;
     auto totals = [](std::string kind, std::int64_t tasks, std::int64_t emitted,
                      std::int64_t executed, std::int64_t rate) {
-      Map s{{"kind", kind},       {"tasks", tasks},       {"emitted", emitted},
-            {"acked", emitted},   {"failed", std::int64_t{2}}, {"executed", executed},
-            {"rate_per_s", rate}, {"latency_count", std::int64_t{0}}};
+      Map s{{"kind", kind},
+            {"tasks", tasks},
+            {"emitted", emitted},
+            {"acked", emitted},
+            {"failed", std::int64_t{2}},
+            {"executed", executed},
+            {"rate_per_s", rate},
+            {"latency_count", std::int64_t{0}}};
       return s;
     };
     Map spout = totals("spout", 1, 1000, 0, 100);

@@ -19,6 +19,7 @@
 #include "cluster/local_cluster.hpp"
 #include "cluster/protocol.hpp"
 #include "common/clock.hpp"
+#include "tests/support/support.hpp"
 #include "worker/process/rate_window.hpp"
 #include "worker/process/slot_runtime.hpp"
 #include "worker/process/worker_process.hpp"
@@ -41,16 +42,8 @@ using gale::worker::StopReason;
 using gale::worker::WorkerProcess;
 using gale::worker::WorkerProcessOptions;
 
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gale-worker-process-test-XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+struct TempDir : gale::test::TempDir {
+  TempDir() : gale::test::TempDir("gale-worker-process-test") {}
 };
 
 // What the process did to its runtime; outlives the runtime, which the process owns.
