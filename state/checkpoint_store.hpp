@@ -37,6 +37,10 @@ class GALE_API CheckpointStore {
  public:
   virtual ~CheckpointStore() = default;
 
+  // A checkpoint id for `topology_id` above every id this store handed out for it before, recorded
+  // durably before it is returned: a coordinator that restarts never triggers an id twice, so a
+  // sink's pre-commit under id N is never mistaken for another attempt's. The first is 1.
+  [[nodiscard]] virtual std::int64_t next_checkpoint_id(const std::string& topology_id) = 0;
   // Stores `snapshot` under `key`, replacing an earlier one (a task that snapshots checkpoint N
   // again after a restart); durable when it returns.
   virtual void put(const SnapshotKey& key, std::string_view snapshot) = 0;
@@ -58,8 +62,8 @@ class GALE_API CheckpointStore {
 
 // A store in a directory (local mode, or a mount every node shares):
 // <root>/<topology_id>/<checkpoint>/<task>.snapshot, each framed with its length and checksum,
-// and <root>/<topology_id>/complete, written atomically. Creates `root` when missing; throws
-// CheckpointError when it cannot.
+// and <root>/<topology_id>/complete and .../last-id, written atomically. Creates `root` when
+// missing; throws CheckpointError when it cannot.
 [[nodiscard]] GALE_API std::unique_ptr<CheckpointStore> open_directory_store(
     std::filesystem::path root);
 

@@ -26,6 +26,20 @@ class DirectoryStore final : public CheckpointStore {
     }
   }
 
+  std::int64_t next_checkpoint_id(const std::string& topology_id) override {
+    const fs::path path = topology_dir(topology_id) / "last-id";
+    const std::int64_t id =
+        read_id(path, "the last checkpoint id of " + topology_id).value_or(0) + 1;
+    make_durable_dir(path.parent_path());
+    try {
+      common::write_atomically(path, frame_snapshot(std::to_string(id)));
+    } catch (const Error& e) {
+      throw CheckpointError(describe() + ": cannot record checkpoint id " + std::to_string(id) +
+                            " of " + topology_id + ": " + e.what());
+    }
+    return id;
+  }
+
   void put(const SnapshotKey& key, std::string_view snapshot) override {
     const fs::path path = snapshot_path(key);
     make_durable_dir(path.parent_path().parent_path());
@@ -70,24 +84,7 @@ class DirectoryStore final : public CheckpointStore {
   }
 
   std::optional<std::int64_t> last_complete(const std::string& topology_id) override {
-    const fs::path path = complete_path(topology_id);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return std::nullopt;
-    std::string frame;
-    try {
-      frame = common::read_whole_file(path);
-    } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot read " + path.string() + ": " + e.what());
-    }
-    const std::string text = unframe_snapshot(frame, describe() + ": the complete checkpoint of " +
-                                                         topology_id + " (" + path.string() + ")");
-    std::int64_t id = -1;
-    const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (err != std::errc() || end != text.data() + text.size() || id < 0) {
-      throw CheckpointError(describe() + ": " + path.string() + " names no checkpoint: '" + text +
-                            "'");
-    }
-    return id;
+    return read_id(complete_path(topology_id), "the complete checkpoint of " + topology_id);
   }
 
   void drop_before(const std::string& topology_id, std::int64_t checkpoint) override {
@@ -146,6 +143,32 @@ class DirectoryStore final : public CheckpointStore {
   }
   fs::path complete_path(const std::string& topology_id) const {
     return topology_dir(topology_id) / "complete";
+  }
+  // The checkpoint id a marker file at `path` holds, or nothing when there is none; `what` names
+  // it in errors.
+  std::optional<std::int64_t> read_id(const fs::path& path, const std::string& what) const {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      if (ec)
+        throw CheckpointError(describe() + ": cannot look for " + path.string() + ": " +
+                              ec.message());
+      return std::nullopt;
+    }
+    std::string frame;
+    try {
+      frame = common::read_whole_file(path);
+    } catch (const Error& e) {
+      throw CheckpointError(describe() + ": cannot read " + path.string() + ": " + e.what());
+    }
+    const std::string text =
+        unframe_snapshot(frame, describe() + ": " + what + " (" + path.string() + ")");
+    std::int64_t id = -1;
+    const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (err != std::errc() || end != text.data() + text.size() || id < 0) {
+      throw CheckpointError(describe() + ": " + path.string() + " names no checkpoint: '" + text +
+                            "'");
+    }
+    return id;
   }
   static std::string name(const SnapshotKey& key) {
     return "the snapshot of task " + std::to_string(key.task) + " in checkpoint " +
