@@ -27,6 +27,7 @@
 #include "cli/signals.hpp"
 #include "common/topology_id.hpp"
 #include "plugin/loader.hpp"
+#include "topology/src/plan.hpp"
 #include "worker/worker.hpp"
 
 namespace gale::cli {
@@ -120,7 +121,7 @@ std::string describe(const Topology& topology, const std::vector<std::string>& o
     if (!text.empty()) text += ", ";
     text += id + " x" + std::to_string(topology.component(id).num_tasks);
   }
-  const auto ackers = config.get_int(keys::topology_acker_executors, 1);
+  const int ackers = detail::acker_task_count(config);
   text += ackers == 0 ? ", acking off"
                       : ", " + std::to_string(ackers) + (ackers == 1 ? " acker" : " ackers");
   return text;
@@ -210,6 +211,8 @@ std::string local_help() {
          "of files and -c are read as an integer, a double, true/false, null, or else a\n"
          "string. Useful keys (default):\n"
          "  topology.acker.executors       acker tasks; 0 turns acking off (1)\n"
+         "  topology.processing.guarantee  at_least_once (acking) or at_most_once\n"
+         "                                 (no acking, no replay) (at_least_once)\n"
          "  topology.max.spout.pending     in-flight trees per spout task (1000 with\n"
          "                                 acking on; null: unbounded)\n"
          "  topology.message.timeout.secs  seconds before a pending tree fails (30)\n"

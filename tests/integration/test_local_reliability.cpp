@@ -267,6 +267,28 @@ TEST_SUITE("local_reliability") {
     CHECK(ledger->replays >= 1);
   }
 
+  TEST_CASE("at most once: no acker, spout tuples acked as emitted, a failed tuple never replayed") {
+    auto ledger = std::make_shared<Ledger>();
+    ledger->acks.assign(500, 0);
+    // Fails every tuple: under at_least_once each would be replayed until it passed.
+    class Refuser : public Bolt {
+      void declare_outputs(OutputDeclarer&) override {}
+      void execute(const Tuple& t, BoltCollector& out) override { out.fail(t); }
+    };
+    TopologyBuilder b;
+    b.set_spout("ids", make<ReplayingSpout>(ledger, 500), 1);
+    b.set_bolt("refuse", make<Refuser>(), 2).shuffle_grouping("ids");
+    RunOptions options;
+    options.config.set(keys::topology_processing_guarantee, "at_most_once");
+    auto result = gale::testing::complete_topology(b.build(), options);
+    CHECK(result.counts("ids").acked == 500);
+    CHECK(result.counts("ids").failed == 0);
+    CHECK(result.counts("refuse").executed == 500);
+    std::lock_guard lock(ledger->mutex);
+    CHECK(ledger->replays == 0);
+    for (int n : ledger->acks) REQUIRE(n == 1);
+  }
+
   TEST_CASE("with acking off, spout tuples are acked as soon as they are emitted") {
     auto ledger = std::make_shared<Ledger>();
     ledger->acks.assign(1000, 0);

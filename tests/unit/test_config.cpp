@@ -17,6 +17,7 @@
 #include "cli/config_file.hpp"
 #include "nimbus/nimbus.hpp"
 #include "supervisor/supervisor.hpp"
+#include "topology/src/plan.hpp"
 #include "worker/process/worker_process.hpp"
 
 using gale::Config;
@@ -185,6 +186,35 @@ TEST_SUITE("config") {
     CHECK(c.get_double("y", 0) == 0.25);
   }
 
+  TEST_CASE("the processing guarantee: two choices, and it must agree with the acker count") {
+    Config c;
+    c.set(keys::topology_processing_guarantee, "at_most_once");
+    CHECK_NOTHROW(c.validate());
+    CHECK(gale::detail::acker_task_count(c) == 0);
+    c.set(keys::topology_acker_executors, 0);
+    CHECK_NOTHROW(c.validate());
+    c.set(keys::topology_acker_executors, 2);
+    CHECK_THROWS_WITH_AS(c.validate(),
+                         "config topology.processing.guarantee at_most_once contradicts "
+                         "topology.acker.executors 2: at_most_once has no ackers",
+                         gale::ConfigError);
+    c.set(keys::topology_processing_guarantee, "at_least_once");
+    CHECK_NOTHROW(c.validate());
+    CHECK(gale::detail::acker_task_count(c) == 2);
+    c.set(keys::topology_acker_executors, 0);
+    CHECK_THROWS_WITH_AS(c.validate(),
+                         "config topology.processing.guarantee at_least_once contradicts "
+                         "topology.acker.executors 0: at_least_once needs an acker",
+                         gale::ConfigError);
+    Config unset;
+    CHECK(gale::detail::acker_task_count(unset) == 1);
+    unset.set(keys::topology_processing_guarantee, "exactly_once");
+    CHECK_THROWS_WITH_AS(unset.validate(),
+                         "config topology.processing.guarantee: expected \"at_least_once\" or "
+                         "\"at_most_once\", got string \"exactly_once\"",
+                         gale::ConfigError);
+  }
+
   TEST_CASE("validate accepts good values, unknown keys and an empty config") {
     Config c;
     CHECK_NOTHROW(c.validate());
@@ -292,8 +322,8 @@ TEST_SUITE("config") {
     base.set("kept", 1);
     base.set("b", 1);
     std::vector<std::string> warnings;
-    const Config config = gale::cli::load_config(
-        sources, base, [&](const std::string& w) { warnings.push_back(w); });
+    const Config config =
+        gale::cli::load_config(sources, base, [&](const std::string& w) { warnings.push_back(w); });
     CHECK(warnings == std::vector<std::string>{"unknown config key 'topology.nothing'",
                                                "unknown config key 'topology.ratio'"});
     CHECK(config.get_int("kept", 0) == 1);                  // base only
@@ -332,10 +362,9 @@ TEST_SUITE("config") {
   TEST_CASE("a config file line holding boost's own placeholder is an error, not a hang") {
     // Found by fuzz_config: boost's message substitution looped on "%invalid_line%".
     gale::Config config;
-    CHECK_THROWS_WITH_AS(gale::cli::apply_config_text("a = 1\nno equals %invalid_line% here\n",
-                                                      "test.conf", config),
-                         "test.conf: a line is neither 'key = value' nor a [section]",
-                         gale::ConfigError);
+    CHECK_THROWS_WITH_AS(
+        gale::cli::apply_config_text("a = 1\nno equals %invalid_line% here\n", "test.conf", config),
+        "test.conf: a line is neither 'key = value' nor a [section]", gale::ConfigError);
   }
 
   TEST_CASE("load_config: ./gale.conf only when asked for and no --config is given") {
@@ -393,22 +422,31 @@ TEST_SUITE("config") {
   }
 
   TEST_CASE("the known keys: every topology key and every key the daemons read") {
-    for (const char* key :
-         {keys::topology_workers, keys::topology_acker_executors,
-          keys::topology_message_timeout_secs, keys::topology_enable_message_timeouts,
-          keys::topology_max_spout_pending, keys::topology_tick_tuple_freq_secs,
-          keys::topology_debug, keys::topology_executor_receive_buffer_size,
-          keys::topology_producer_batch_size, keys::topology_sleep_spout_wait_strategy_time_ms,
-          keys::topology_spout_wait_max_ms, keys::topology_executor_spin_micros,
-          keys::topology_executor_spin_light_load, keys::topology_executor_stuck_secs,
-          keys::topology_executor_stuck_policy, keys::topology_name, keys::topology_id,
-          gale::nimbus::keys::supervisor_timeout_secs,
-          gale::nimbus::keys::plugin_check_timeout_secs,
-          gale::supervisor::keys::heartbeat_frequency_secs,
-          gale::supervisor::keys::worker_timeout_secs,
-          gale::supervisor::keys::worker_start_timeout_secs,
-          gale::supervisor::keys::worker_shutdown_secs,
-          gale::worker::keys::heartbeat_frequency_secs, "nimbus.address"}) {
+    for (const char* key : {keys::topology_workers,
+                            keys::topology_acker_executors,
+                            keys::topology_message_timeout_secs,
+                            keys::topology_enable_message_timeouts,
+                            keys::topology_max_spout_pending,
+                            keys::topology_tick_tuple_freq_secs,
+                            keys::topology_debug,
+                            keys::topology_executor_receive_buffer_size,
+                            keys::topology_producer_batch_size,
+                            keys::topology_sleep_spout_wait_strategy_time_ms,
+                            keys::topology_spout_wait_max_ms,
+                            keys::topology_executor_spin_micros,
+                            keys::topology_executor_spin_light_load,
+                            keys::topology_executor_stuck_secs,
+                            keys::topology_executor_stuck_policy,
+                            keys::topology_name,
+                            keys::topology_id,
+                            gale::nimbus::keys::supervisor_timeout_secs,
+                            gale::nimbus::keys::plugin_check_timeout_secs,
+                            gale::supervisor::keys::heartbeat_frequency_secs,
+                            gale::supervisor::keys::worker_timeout_secs,
+                            gale::supervisor::keys::worker_start_timeout_secs,
+                            gale::supervisor::keys::worker_shutdown_secs,
+                            gale::worker::keys::heartbeat_frequency_secs,
+                            "nimbus.address"}) {
       CAPTURE(key);
       CHECK(keys::is_known(key));
       CHECK(keys::in_gale_namespace(key));
@@ -430,19 +468,17 @@ TEST_SUITE("config") {
     base.set("topology.max.spout.pendng", 3);
     base.set("topology.tick.tuple.freq.sec", 1);
     std::vector<std::string> warnings;
-    const Config config = gale::cli::load_config(
-        sources, base, [&](const std::string& w) { warnings.push_back(w); });
+    const Config config =
+        gale::cli::load_config(sources, base, [&](const std::string& w) { warnings.push_back(w); });
     // One warning per key, in key order, whichever sources set it; the value is kept.
-    CHECK(warnings ==
-          std::vector<std::string>{
-              "unknown config key 'nimbus.adress' (did you mean 'nimbus.address'?)",
-              "unknown config key 'topology.max.spout.pendng' (did you mean "
-              "'topology.max.spout.pending'?)",
-              "unknown config key 'topology.tick.tuple.freq.sec' (did you mean "
-              "'topology.tick.tuple.freq.secs'?)",
-          });
+    CHECK(warnings == std::vector<std::string>{
+                          "unknown config key 'nimbus.adress' (did you mean 'nimbus.address'?)",
+                          "unknown config key 'topology.max.spout.pendng' (did you mean "
+                          "'topology.max.spout.pending'?)",
+                          "unknown config key 'topology.tick.tuple.freq.sec' (did you mean "
+                          "'topology.tick.tuple.freq.secs'?)",
+                      });
     CHECK(config.get_int("topology.max.spout.pendng", 0) == 5);
     CHECK_NOTHROW(config.validate());  // a warning, never a refusal
   }
-
 }

@@ -23,6 +23,12 @@ inline constexpr const char* topology_workers = "topology.workers";
 // Number of acker tasks. 0 turns acking off: spout tuples are acked as soon as they are emitted.
 // Default 1.
 inline constexpr const char* topology_acker_executors = "topology.acker.executors";
+// The processing guarantee: "at_least_once" (acking trees: every spout tuple is acked once its
+// whole tree was processed, and replayed when it fails or times out) or "at_most_once" (no
+// acking: spout tuples are acked as soon as they are emitted and never replayed, as with
+// topology.acker.executors = 0). Unset: at_least_once with topology.acker.executors ackers (0
+// turns acking off). Set, it must agree with topology.acker.executors when that is set too.
+inline constexpr const char* topology_processing_guarantee = "topology.processing.guarantee";
 // Seconds a spout tuple tree may take before the spout's fail() runs. Default 30.
 inline constexpr const char* topology_message_timeout_secs = "topology.message.timeout.secs";
 // Whether message timeouts are enforced at all. Default true.
@@ -55,7 +61,8 @@ inline constexpr const char* topology_executor_spin_micros = "topology.executor.
 // had any work. Tuples then rarely wait for a thread to wake up (complete latency falls several
 // fold at moderate load) but the executors keep every core busy while any tuples flow. An idle
 // worker still sleeps. Default false.
-inline constexpr const char* topology_executor_spin_light_load = "topology.executor.spin.light.load";
+inline constexpr const char* topology_executor_spin_light_load =
+    "topology.executor.spin.light.load";
 // Gale: seconds an executor may go without progress while it is inside a user call (execute(),
 // next_tuple(), ack(), fail()) or has input queued before it counts as stuck: reported (a
 // warning, Worker stats, `gale status`) and handled by topology.executor.stuck.policy. Measured

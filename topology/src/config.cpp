@@ -51,10 +51,12 @@ struct KeyRule {
 };
 
 constexpr std::string_view k_stuck_policies[] = {"report", "restart"};
+constexpr std::string_view k_guarantees[] = {"at_least_once", "at_most_once"};
 
 constexpr KeyRule k_rules[] = {
     {keys::topology_workers, Rule::int_at_least, 1},
     {keys::topology_acker_executors, Rule::int_at_least, 0},
+    {keys::topology_processing_guarantee, Rule::one_of, 0, k_guarantees},
     {keys::topology_message_timeout_secs, Rule::int_at_least, 1},
     {keys::topology_enable_message_timeouts, Rule::boolean},
     {keys::topology_max_spout_pending, Rule::null_or_int_at_least, 1},
@@ -163,6 +165,7 @@ constexpr std::string_view k_known_keys[] = {
     keys::topology_max_spout_pending,
     keys::topology_message_timeout_secs,
     keys::topology_name,
+    keys::topology_processing_guarantee,
     keys::topology_producer_batch_size,
     keys::topology_sleep_spout_wait_strategy_time_ms,
     keys::topology_spout_wait_max_ms,
@@ -297,6 +300,19 @@ Value Config::parse_value(std::string_view text) {
 void Config::validate() const {
   for (const KeyRule& rule : k_rules) {
     if (const Value* v = find(rule.key)) check(rule, *v);
+  }
+  // The guarantee and the acker count say the same thing twice when both are set: they must agree.
+  const Value* guarantee = find(keys::topology_processing_guarantee);
+  const Value* ackers = find(keys::topology_acker_executors);
+  if (guarantee != nullptr && ackers != nullptr) {
+    const bool acking = guarantee->as_string() == "at_least_once";
+    if (acking != (ackers->as_int() > 0)) {
+      throw ConfigError(
+          "config " + std::string(keys::topology_processing_guarantee) + " " +
+          guarantee->as_string() + " contradicts " + keys::topology_acker_executors + " " +
+          std::to_string(ackers->as_int()) +
+          (acking ? ": at_least_once needs an acker" : ": at_most_once has no ackers"));
+    }
   }
 }
 

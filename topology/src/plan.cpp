@@ -18,9 +18,17 @@ int ComponentPlan::stream_index(std::string_view stream) const noexcept {
   return -1;
 }
 
+int acker_task_count(const Config& config) {
+  const Value* guarantee = config.find(keys::topology_processing_guarantee);
+  if (guarantee != nullptr && guarantee->is_string() && guarantee->as_string() == "at_most_once") {
+    return 0;
+  }
+  return static_cast<int>(config.get_int(keys::topology_acker_executors, 1));
+}
+
 RuntimeSettings RuntimeSettings::from(const Config& config) {
   RuntimeSettings s;
-  s.acker_tasks = static_cast<int>(config.get_int(keys::topology_acker_executors, 1));
+  s.acker_tasks = acker_task_count(config);
   s.message_timeout_ns = config.get_int(keys::topology_message_timeout_secs, 30) * 1'000'000'000;
   s.timeouts_enabled = config.get_bool(keys::topology_enable_message_timeouts, true);
   const Value* pending = config.find(keys::topology_max_spout_pending);
@@ -60,7 +68,7 @@ Config merged(const Config& base, const Config& overrides) {
 Plan::Plan(const Topology& topology, const Config& config)
     : topology_(&topology),
       config_(validated(config)),
-      layout_(topology, static_cast<int>(config.get_int(keys::topology_acker_executors, 1))) {
+      layout_(topology, acker_task_count(config)) {
   const auto& defs = topology.components();
   components_.resize(defs.size());
   task_component_.assign(static_cast<std::size_t>(layout_.task_count()) + 1, -1);

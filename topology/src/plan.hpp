@@ -100,6 +100,10 @@ class GALE_API Plan {
   std::vector<ExecutorPlan> executors_;
 };
 
+// The acker tasks a topology runs with: none under topology.processing.guarantee = at_most_once,
+// else topology.acker.executors (default 1).
+[[nodiscard]] GALE_API int acker_task_count(const Config& config);
+
 // The topology config with defaults applied, as read by the runtime.
 struct RuntimeSettings {
   int acker_tasks = 1;
