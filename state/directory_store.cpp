@@ -1,5 +1,6 @@
 // The checkpoint store in a directory: one file per task snapshot, one marker per deployment.
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 #include <vector>
@@ -13,6 +14,15 @@ namespace gale::state {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A checkpoint id written as text (a marker file, a directory's name), or nothing when `text` is
+// not one.
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t id = -1;
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (err != std::errc() || end != text.data() + text.size() || id < 0) return std::nullopt;
+  return id;
+}
 
 // Thread: any (see CheckpointStore); keeps no state but its root.
 class DirectoryStore final : public CheckpointStore {
@@ -31,12 +41,8 @@ class DirectoryStore final : public CheckpointStore {
     const std::int64_t id =
         read_id(path, "the last checkpoint id of " + topology_id).value_or(0) + 1;
     make_durable_dir(path.parent_path());
-    try {
-      common::write_atomically(path, frame_snapshot(std::to_string(id)));
-    } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot record checkpoint id " + std::to_string(id) +
-                            " of " + topology_id + ": " + e.what());
-    }
+    write_frame(path, std::to_string(id),
+                "record checkpoint id " + std::to_string(id) + " of " + topology_id);
     return id;
   }
 
@@ -44,28 +50,11 @@ class DirectoryStore final : public CheckpointStore {
     const fs::path path = snapshot_path(key);
     make_durable_dir(path.parent_path().parent_path());
     make_durable_dir(path.parent_path());
-    try {
-      common::write_atomically(path, frame_snapshot(snapshot));
-    } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot store " + name(key) + ": " + e.what());
-    }
+    write_frame(path, snapshot, "store " + name(key));
   }
 
   std::optional<std::string> get(const SnapshotKey& key) override {
-    const fs::path path = snapshot_path(key);
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      if (ec)
-        throw CheckpointError(describe() + ": cannot look for " + name(key) + ": " + ec.message());
-      return std::nullopt;
-    }
-    std::string frame;
-    try {
-      frame = common::read_whole_file(path);
-    } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot read " + name(key) + ": " + e.what());
-    }
-    return unframe_snapshot(frame, describe() + ": " + name(key) + " (" + path.string() + ")");
+    return read_frame(snapshot_path(key), name(key));
   }
 
   void complete(const std::string& topology_id, std::int64_t checkpoint) override {
@@ -73,14 +62,9 @@ class DirectoryStore final : public CheckpointStore {
     const std::optional<std::int64_t> last = last_complete(topology_id);
     if (last && *last >= checkpoint) return;
     make_durable_dir(topology_dir(topology_id));
-    try {
-      common::write_atomically(complete_path(topology_id),
-                               frame_snapshot(std::to_string(checkpoint)));
-    } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot record checkpoint " +
-                            std::to_string(checkpoint) + " of " + topology_id +
-                            " complete: " + e.what());
-    }
+    write_frame(
+        complete_path(topology_id), std::to_string(checkpoint),
+        "record checkpoint " + std::to_string(checkpoint) + " of " + topology_id + " complete");
   }
 
   std::optional<std::int64_t> last_complete(const std::string& topology_id) override {
@@ -97,13 +81,8 @@ class DirectoryStore final : public CheckpointStore {
     if (!fs::is_directory(dir, ec)) return;
     std::vector<fs::path> old;
     for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-      const std::string n = entry.path().filename().string();
-      std::int64_t id = -1;
-      const auto [end, err] = std::from_chars(n.data(), n.data() + n.size(), id);
-      if (err == std::errc() && end == n.data() + n.size() && id < checkpoint &&
-          entry.is_directory()) {
-        old.push_back(entry.path());
-      }
+      const std::optional<std::int64_t> id = parse_id(entry.path().filename().string());
+      if (id && *id < checkpoint && entry.is_directory()) old.push_back(entry.path());
     }
     if (ec)
       throw CheckpointError(describe() + ": cannot list " + dir.string() + ": " + ec.message());
@@ -144,28 +123,42 @@ class DirectoryStore final : public CheckpointStore {
   fs::path complete_path(const std::string& topology_id) const {
     return topology_dir(topology_id) / "complete";
   }
-  // The checkpoint id a marker file at `path` holds, or nothing when there is none; `what` names
-  // it in errors.
-  std::optional<std::int64_t> read_id(const fs::path& path, const std::string& what) const {
+  // The payload of the framed file at `path`, or nothing when there is none; `label` names it in
+  // errors.
+  std::optional<std::string> read_frame(const fs::path& path, const std::string& label) const {
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-      if (ec)
-        throw CheckpointError(describe() + ": cannot look for " + path.string() + ": " +
-                              ec.message());
+      if (ec) {
+        throw CheckpointError(describe() + ": cannot look for " + label + ": " + ec.message());
+      }
       return std::nullopt;
     }
     std::string frame;
     try {
       frame = common::read_whole_file(path);
     } catch (const Error& e) {
-      throw CheckpointError(describe() + ": cannot read " + path.string() + ": " + e.what());
+      throw CheckpointError(describe() + ": cannot read " + label + ": " + e.what());
     }
-    const std::string text =
-        unframe_snapshot(frame, describe() + ": " + what + " (" + path.string() + ")");
-    std::int64_t id = -1;
-    const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (err != std::errc() || end != text.data() + text.size() || id < 0) {
-      throw CheckpointError(describe() + ": " + path.string() + " names no checkpoint: '" + text +
+    return unframe_snapshot(frame, describe() + ": " + label + " (" + path.string() + ")");
+  }
+  // Replaces the file at `path` with `payload`, framed, durably; `action` says in errors what
+  // could not be done.
+  void write_frame(const fs::path& path, std::string_view payload,
+                   const std::string& action) const {
+    try {
+      common::write_atomically(path, frame_snapshot(payload));
+    } catch (const Error& e) {
+      throw CheckpointError(describe() + ": cannot " + action + ": " + e.what());
+    }
+  }
+  // The checkpoint id a marker file at `path` holds, or nothing when there is none; `label`
+  // names it in errors.
+  std::optional<std::int64_t> read_id(const fs::path& path, const std::string& label) const {
+    const std::optional<std::string> text = read_frame(path, label);
+    if (!text) return std::nullopt;
+    const std::optional<std::int64_t> id = parse_id(*text);
+    if (!id) {
+      throw CheckpointError(describe() + ": " + path.string() + " names no checkpoint: '" + *text +
                             "'");
     }
     return id;

@@ -1,5 +1,7 @@
 #include "state/keyed_state.hpp"
 
+#include <iterator>
+
 #include <gale/errors.hpp>
 
 #include "state/checkpoint_store.hpp"
@@ -9,23 +11,24 @@ namespace gale::state {
 
 namespace {
 
-const char* kind_name(StateKind kind) {
-  switch (kind) {
-    case StateKind::value:
-      return "value";
-    case StateKind::map:
-      return "map";
-    case StateKind::list:
-      return "list";
-  }
-  return "?";
-}
+// By StateKind: what snapshots and messages call each kind.
+constexpr const char* k_kind_names[] = {"value", "map", "list"};
+
+const char* kind_name(StateKind kind) { return k_kind_names[static_cast<int>(kind)]; }
 
 StateKind kind_of(const std::string& name, std::string_view what) {
-  if (name == "value") return StateKind::value;
-  if (name == "map") return StateKind::map;
-  if (name == "list") return StateKind::list;
+  for (int k = 0; k < static_cast<int>(std::size(k_kind_names)); ++k) {
+    if (name == k_kind_names[k]) return static_cast<StateKind>(k);
+  }
   throw CheckpointError(std::string(what) + ": unknown state kind '" + name + "'");
+}
+
+// A bolt that reads a value state as a map is a bug to name, not to paper over.
+void check_kind(std::string_view name, StateKind actual, StateKind used) {
+  if (actual != used) {
+    throw Error("state '" + std::string(name) + "' is a " + kind_name(actual) +
+                " state, used as a " + kind_name(used) + " state");
+  }
 }
 
 const std::vector<Value> k_no_list;
@@ -35,20 +38,14 @@ const std::vector<Value> k_no_list;
 KeyedStateTable::Named& KeyedStateTable::writable(std::string_view name, StateKind kind) {
   auto it = states_.find(name);
   if (it == states_.end()) it = states_.emplace(std::string(name), Named{kind, {}}).first;
-  if (it->second.kind != kind) {
-    throw Error("state '" + std::string(name) + "' is a " + kind_name(it->second.kind) +
-                " state, used as a " + kind_name(kind) + " state");
-  }
+  check_kind(name, it->second.kind, kind);
   return it->second;
 }
 
 const KeyedStateTable::Entry* KeyedStateTable::entry(std::string_view name, StateKind kind) const {
   const auto it = states_.find(name);
   if (it == states_.end()) return nullptr;
-  if (it->second.kind != kind) {
-    throw Error("state '" + std::string(name) + "' is a " + kind_name(it->second.kind) +
-                " state, used as a " + kind_name(kind) + " state");
-  }
+  check_kind(name, it->second.kind, kind);
   const auto e = it->second.entries.find(current_);
   return e == it->second.entries.end() ? nullptr : &e->second;
 }

@@ -14,6 +14,7 @@
 // upstream); a cancel marker aborts it; a channel that ends counts as aligned. Barriers of a
 // checkpoint that ended (completed, aborted) are ignored.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>

@@ -1,7 +1,6 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -98,23 +97,8 @@ class GateSink final : public spdlog::sinks::sink {
 };
 
 // A fresh directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("gale-nimbus-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+struct TempDir : gale::test::TempDir {
+  TempDir() : gale::test::TempDir("gale-nimbus-test") {}
 };
 
 std::string read_bytes(const fs::path& path) {
@@ -146,7 +130,7 @@ struct Fixture {
   void restart() {
     nimbus.reset();
     NimbusOptions options;
-    options.state_dir = dir.path();
+    options.state_dir = dir.path;
     options.config.set(keys::supervisor_timeout_secs, timeout_secs);
     nimbus = std::make_unique<Nimbus>(options, clock, quiet_logger());
   }
@@ -196,9 +180,9 @@ Value slot_report(std::int64_t port, const std::string& topology, bool running, 
 // A worker heartbeat body from slot s1:`port` whose spout `numbers` emitted `emitted` tuples.
 Map worker_beat(const std::string& topology, std::int64_t port, std::int64_t pid,
                 std::int64_t uptime_secs, std::int64_t emitted) {
-  const Map numbers{{"kind", "spout"},    {"tasks", 1},          {"emitted", emitted},
-                    {"acked", emitted},   {"failed", 0},         {"executed", 0},
-                    {"errors", 0},        {"emitted_per_s", 50}, {"executed_per_s", 0}};
+  const Map numbers{{"kind", "spout"},  {"tasks", 1},          {"emitted", emitted},
+                    {"acked", emitted}, {"failed", 0},         {"executed", 0},
+                    {"errors", 0},      {"emitted_per_s", 50}, {"executed_per_s", 0}};
   return Map{{"topology_id", topology},
              {"supervisor", "s1"},
              {"host", "host-s1"},
@@ -268,7 +252,7 @@ TEST_SUITE("nimbus") {
     b.status = TopologyStatus::killed;
     b.kill_at_ms = 999;
     {
-      NimbusState state(dir.path(), quiet_logger());
+      NimbusState state(dir.path, quiet_logger());
       state.create(a, "hello");
       state.create(b, "hello");
       b.status = TopologyStatus::active;
@@ -277,13 +261,13 @@ TEST_SUITE("nimbus") {
       CHECK_THROWS_AS(state.create(a, "hello"), gale::Error);
     }
     // Garbage where a meta file should be, and a directory without a plugin.
-    fs::create_directories(dir.path() / "topologies" / "junk");
-    std::ofstream(dir.path() / "topologies" / "junk" / "meta.msgpack") << "not msgpack at all";
-    fs::create_directories(dir.path() / "topologies" / "gamma-1-1");
-    fs::copy_file(dir.path() / "topologies" / "alpha-1-100" / "meta.msgpack",
-                  dir.path() / "topologies" / "gamma-1-1" / "meta.msgpack");
+    fs::create_directories(dir.path / "topologies" / "junk");
+    std::ofstream(dir.path / "topologies" / "junk" / "meta.msgpack") << "not msgpack at all";
+    fs::create_directories(dir.path / "topologies" / "gamma-1-1");
+    fs::copy_file(dir.path / "topologies" / "alpha-1-100" / "meta.msgpack",
+                  dir.path / "topologies" / "gamma-1-1" / "meta.msgpack");
 
-    NimbusState again(dir.path(), quiet_logger());
+    NimbusState again(dir.path, quiet_logger());
     auto records = again.load_all();
     std::sort(records.begin(), records.end(), [](auto& x, auto& y) { return x.id < y.id; });
     REQUIRE(records.size() == 4);
@@ -297,10 +281,10 @@ TEST_SUITE("nimbus") {
     CHECK(records[3].id == "junk");
     CHECK(has(records[3].damaged, "meta.msgpack is damaged"));
     CHECK(has(records[3].damaged, "kept as meta.msgpack.damaged-"));
-    CHECK_FALSE(fs::exists(dir.path() / "topologies" / "junk" / "meta.msgpack"));
+    CHECK_FALSE(fs::exists(dir.path / "topologies" / "junk" / "meta.msgpack"));
     CHECK(again.read_plugin(a.id, 1, 3) == "ell");
     again.remove(a.id);
-    CHECK_FALSE(fs::exists(dir.path() / "topologies" / a.id));
+    CHECK_FALSE(fs::exists(dir.path / "topologies" / a.id));
     CHECK(again.load_all().size() == 3);
   }
 
@@ -323,7 +307,7 @@ TEST_SUITE("nimbus") {
     CHECK(t->assignment.workers[0].supervisor != t->assignment.workers[1].supervisor);
     CHECK(all_tasks(t->assignment) == std::vector<std::int32_t>{1, 2, 3, 4});
     CHECK(t->assignment.version == 1);
-    CHECK(fs::exists(f.dir.path() / "topologies" / id / "plugin.so"));
+    CHECK(fs::exists(f.dir.path / "topologies" / id / "plugin.so"));
 
     // The supervisor learns its slot, with what it needs to fetch and check the plugin.
     Reply hb = f.heartbeat("s1", {7001, 7002});
@@ -421,8 +405,8 @@ TEST_SUITE("nimbus") {
 
     // The worker died: its last heartbeat is still fresh, but the supervisor saw the exit and
     // waits for the back-off. No live uptime, no live rates; the crash in its place.
-    sup_beat(List{slot_report(7001, id, false, 0, 0, 2, "signal 9",
-                              "worker pid 100 ended (signal 9)")});
+    sup_beat(
+        List{slot_report(7001, id, false, 0, 0, 2, "signal 9", "worker pid 100 ended (signal 9)")});
     w = worker();
     CHECK(gale::cluster::get_string(w, "state") == "restarting");
     CHECK_FALSE(gale::cluster::get_bool(w, "alive"));
@@ -434,8 +418,8 @@ TEST_SUITE("nimbus") {
     CHECK(gale::cluster::get_int(numbers, "emitted") == 1000);
     CHECK(gale::cluster::get_int(numbers, "emitted_per_s") == 0);
     Reply st = f.call("status", Map{{"name", "good"}});
-    const Map& totals = gale::cluster::get_map(gale::cluster::get_map(st.body, "components"),
-                                               "numbers");
+    const Map& totals =
+        gale::cluster::get_map(gale::cluster::get_map(st.body, "components"), "numbers");
     CHECK(gale::cluster::get_int(totals, "rate_per_s") == 0);
 
     // Restarted: until the new process heartbeats, the old one's heartbeat does not count.
@@ -500,7 +484,7 @@ TEST_SUITE("nimbus") {
   TEST_CASE("a damaged meta keeps the topology's workers running; list, status; kill removes it") {
     Fixture f;
     const std::string id = f.submit_on_s1("good");
-    const fs::path topology = f.dir.path() / "topologies" / id;
+    const fs::path topology = f.dir.path / "topologies" / id;
     f.nimbus.reset();
     std::ofstream(topology / "meta.msgpack", std::ios::trunc) << "\x91\x8f garbage";
     f.restart();
@@ -588,7 +572,7 @@ TEST_SUITE("nimbus") {
   TEST_CASE("a stored plugin whose bytes changed is found by checksum at start and kept aside") {
     Fixture f;
     const std::string id = f.submit_on_s1("good");
-    const fs::path plugin = f.dir.path() / "topologies" / id / "plugin.so";
+    const fs::path plugin = f.dir.path / "topologies" / id / "plugin.so";
     f.nimbus.reset();
     {
       std::fstream io(plugin, std::ios::in | std::ios::out | std::ios::binary);
@@ -737,7 +721,7 @@ TEST_SUITE("nimbus") {
     f.advance_secs(2);
     f.nimbus->tick();
     CHECK(f.nimbus->find_by_name("good") == nullptr);
-    CHECK_FALSE(fs::exists(f.dir.path() / "topologies" / id));
+    CHECK_FALSE(fs::exists(f.dir.path / "topologies" / id));
     Reply gone = f.call("worker_heartbeat", Map{{"topology_id", id},
                                                 {"supervisor", "s1"},
                                                 {"host", "host-s1"},
@@ -791,7 +775,7 @@ TEST_SUITE("nimbus") {
     TempDir dir;
     DaemonOptions options;
     options.port = free_port();
-    options.nimbus.state_dir = dir.path();
+    options.nimbus.state_dir = dir.path;
     gale::common::SteadyClock clock;
     Daemon daemon(options, clock, quiet_logger());
     daemon.start();
@@ -827,7 +811,7 @@ TEST_SUITE("nimbus") {
     TempDir dir;
     DaemonOptions options;
     options.port = free_port();
-    options.nimbus.state_dir = dir.path();
+    options.nimbus.state_dir = dir.path;
     // Holds the daemon's thread inside the request (at its "joined" log line) until stop() has
     // begun, so that the request is in flight when the daemon is told to stop.
     auto gate = std::make_shared<GateSink>("joined", "nimbus stopping");
